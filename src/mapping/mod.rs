@@ -1,0 +1,9 @@
+//! Mapping: from the cells of a workbook to the capability model, driven by
+//! a declarative mapping file (`mappings/*.toml`).
+
+mod extract;
+mod spec;
+pub mod values;
+
+pub use extract::{extract, MappingError};
+pub use spec::{ColumnRule, CountryTable, Mapping, ProviderSheet, QUESTIONNAIRE_V1};

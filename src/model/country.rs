@@ -1,0 +1,133 @@
+//! Countries, identified by ISO 3166-1 alpha-2, with data from `celes`.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// An ISO 3166-1 country.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Country {
+    alpha2: &'static str,
+    name: &'static str,
+}
+
+impl Country {
+    /// The country with this alpha-2, alpha-3 or numeric code, or this
+    /// English name or common alias, compared without case, spaces or
+    /// punctuation.
+    pub fn lookup(text: &str) -> Option<Country> {
+        let compact: String = text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if compact.is_empty() {
+            return None;
+        }
+        let found = compact
+            .parse::<celes::Country>()
+            .or_else(|_| celes::Country::from_alias(&compact))
+            .or_else(|_| celes::Country::from_name(&compact))
+            .ok()?;
+        Some(Self::from_celes(found))
+    }
+
+    /// The country with this alpha-2 code (any case).
+    pub fn from_alpha2(code: &str) -> Option<Country> {
+        celes::Country::from_alpha2(code)
+            .ok()
+            .map(Self::from_celes)
+    }
+
+    fn from_celes(c: celes::Country) -> Country {
+        Country {
+            alpha2: c.alpha2,
+            name: short_name(c.alpha2).unwrap_or(c.long_name),
+        }
+    }
+
+    /// Every ISO 3166-1 country.
+    pub fn all() -> impl Iterator<Item = Country> {
+        celes::Country::get_countries()
+            .into_iter()
+            .map(Self::from_celes)
+    }
+
+    /// ISO 3166-1 alpha-2 (`DE`).
+    pub fn alpha2(self) -> &'static str {
+        self.alpha2
+    }
+
+    /// The English name (`Germany`).
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+}
+
+/// Names people use where the ISO long name is a mouthful.
+fn short_name(alpha2: &str) -> Option<&'static str> {
+    Some(match alpha2 {
+        "GB" => "United Kingdom",
+        "US" => "United States",
+        "KR" => "South Korea",
+        "KP" => "North Korea",
+        "RU" => "Russia",
+        "VN" => "Vietnam",
+        "IR" => "Iran",
+        "SY" => "Syria",
+        "TW" => "Taiwan",
+        "TZ" => "Tanzania",
+        "VE" => "Venezuela",
+        "BO" => "Bolivia",
+        "MD" => "Moldova",
+        "LA" => "Laos",
+        "CZ" => "Czechia",
+        "NL" => "Netherlands",
+        "AE" => "United Arab Emirates",
+        "MK" => "North Macedonia",
+        "CD" => "DR Congo",
+        "FM" => "Micronesia",
+        "PS" => "Palestine",
+        "BN" => "Brunei",
+        "TR" => "Türkiye",
+        _ => return None,
+    })
+}
+
+impl fmt::Debug for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Country({})", self.alpha2)
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.alpha2)
+    }
+}
+
+impl Serialize for Country {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.alpha2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_names_and_codes_in_any_case_are_countries() {
+        for t in ["Germany", "germany", "DE", "de", "DEU", "deu", " Germany "] {
+            assert_eq!(Country::lookup(t).map(Country::alpha2), Some("DE"), "{t}");
+        }
+        assert_eq!(Country::lookup("United Kingdom").map(Country::alpha2), Some("GB"));
+        assert_eq!(Country::lookup("United States").map(Country::alpha2), Some("US"));
+    }
+
+    #[test]
+    fn made_up_places_are_not_countries() {
+        assert_eq!(Country::lookup("Atlantis"), None);
+        assert_eq!(Country::lookup(""), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! A provider and everything one response of it says.
+
+use chrono::NaiveDate;
+use strum::{Display, EnumIter, EnumString, IntoStaticStr};
+
+use super::{Answer, CountryAssessment};
+
+/// Facts about a provider, from the Provider sheet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Provider {
+    /// Stable id: the slug of the name unless a source gives one.
+    pub id: String,
+    /// Trading name.
+    pub name: Answer<String>,
+    /// Legal name.
+    pub legal_name: Answer<String>,
+    /// Who filled in the questionnaire.
+    pub respondent: Answer<String>,
+    /// Contact email.
+    pub email: Answer<String>,
+    /// When the questionnaire was answered.
+    pub response_date: Answer<NaiveDate>,
+    /// The headline "150+ countries" figure.
+    pub countries_claimed: Answer<u32>,
+}
+
+/// A provider-level field, by its identifier in mapping files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Display, EnumString, IntoStaticStr, EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum ProviderField {
+    /// Provider name.
+    Name,
+    /// Legal name.
+    LegalName,
+    /// Respondent.
+    Respondent,
+    /// Email.
+    Email,
+    /// Response date.
+    ResponseDate,
+    /// Countries claimed.
+    CountriesClaimed,
+}
+
+/// Something wrong with one row that did not stop the workbook: a row with
+/// answers but no country, a country nobody knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowIssue {
+    /// Where (`Countries!A57`).
+    pub cell: String,
+    /// What, in plain words.
+    pub message: String,
+}
+
+/// Everything one source (one workbook) says about one provider.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderResponse {
+    /// The provider.
+    pub provider: Provider,
+    /// One assessment per country, in the order first seen.
+    pub assessments: Vec<CountryAssessment>,
+    /// Rows that were skipped, and why.
+    pub row_issues: Vec<RowIssue>,
+}
+
+/// A stable id from a name: lower-case ASCII letters and digits joined by `-`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(deaccent) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// A best-effort ASCII spelling of common accented Latin letters.
+fn deaccent(c: char) -> impl Iterator<Item = char> {
+    let s: &str = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
+        'ç' | 'Ç' | 'č' | 'Č' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ě' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ñ' | 'Ñ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
+        'ß' => "ss",
+        'š' | 'Š' => "s",
+        'ž' | 'Ž' => "z",
+        _ => "",
+    };
+    let single = if s.is_empty() { Some(c) } else { None };
+    s.chars().chain(single)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_lowercase_ascii_joined_by_dashes() {
+        assert_eq!(slug("Acme Global IOR, Ltd."), "acme-global-ior-ltd");
+        assert_eq!(slug("Überseehandel GmbH"), "uberseehandel-gmbh");
+        assert_eq!(slug("  "), "");
+    }
+}

@@ -1,0 +1,420 @@
+//! Reading a whole workbook, any format calamine knows, into sparse sheets.
+//!
+//! Sheets are kept sparse (only non-empty cells) because a single stray cell
+//! at row 1,048,576 would make calamine's dense `Range` ask for hundreds of
+//! gigabytes. xlsx and xlsb are streamed cell by cell; xls and ods can only be
+//! read whole by calamine, whose own limits bound them.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, DataRef, Dimensions, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::format::{sniff, Format, Sniffed};
+use super::CellValue;
+
+/// The most non-empty cells read from one workbook. Questionnaires are a few
+/// thousand cells; this bounds memory on hostile files.
+pub const MAX_CELLS: usize = 2_000_000;
+
+/// A workbook that could not be read, with the file and, where it applies,
+/// the sheet.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened.
+    #[error("{path}: cannot open: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Neither a zip nor an OLE file.
+    #[error("{path}: not a spreadsheet (xlsx, xlsm, xlsb, xls or ods expected)")]
+    NotSpreadsheet {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Password protected.
+    #[error("{path}: the workbook is password protected; save an unprotected copy")]
+    Encrypted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The reader refused the file.
+    #[error("{path}: cannot read the {format} workbook: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The format tried.
+        format: &'static str,
+        /// What the reader said.
+        detail: String,
+    },
+    /// Too many cells.
+    #[error("{path}: sheet '{sheet}' has more than {limit} non-empty cells; that is not a questionnaire")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The sheet.
+        sheet: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// No worksheet with any content.
+    #[error("{path}: the workbook has no worksheet with any content")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// One worksheet, sparse.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    /// The sheet's name.
+    pub name: String,
+    /// Non-empty cells by zero-based (row, column).
+    pub cells: BTreeMap<(u32, u32), CellValue>,
+    /// Merged areas as (first row, first column, last row, last column).
+    pub merges: Vec<(u32, u32, u32, u32)>,
+    /// Hidden or very hidden in the workbook.
+    pub hidden: bool,
+}
+
+impl Sheet {
+    /// The value at a zero-based (row, column), if not empty.
+    pub fn get(&self, row: u32, col: u32) -> Option<&CellValue> {
+        self.cells.get(&(row, col))
+    }
+
+    /// The value at (row, column), or the value of the merged area covering
+    /// it, with the cell the value really sits in.
+    pub fn get_merged(&self, row: u32, col: u32) -> Option<(&CellValue, (u32, u32))> {
+        if let Some(v) = self.get(row, col) {
+            return Some((v, (row, col)));
+        }
+        self.merges
+            .iter()
+            .find(|(r0, c0, r1, c1)| (*r0..=*r1).contains(&row) && (*c0..=*c1).contains(&col))
+            .and_then(|&(r0, c0, _, _)| self.get(r0, c0).map(|v| (v, (r0, c0))))
+    }
+
+    /// The last row holding a value, if any.
+    pub fn last_row(&self) -> Option<u32> {
+        self.cells.keys().map(|(r, _)| *r).max()
+    }
+
+    /// The cells of one row, in column order.
+    pub fn row(&self, row: u32) -> impl Iterator<Item = (u32, &CellValue)> {
+        self.cells
+            .range((row, 0)..=(row, u32::MAX))
+            .map(|((_, c), v)| (*c, v))
+    }
+}
+
+/// A workbook read into memory.
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    /// The file read.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Its worksheets, in workbook order (chart and macro sheets left out).
+    pub sheets: Vec<Sheet>,
+    /// Sheets that could not be read, with the reason; they are left out of
+    /// `sheets`, and an error only if the mapping needs them.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Workbook {
+    /// The sheet with this name, compared without case.
+    pub fn sheet(&self, name: &str) -> Option<&Sheet> {
+        self.sheets
+            .iter()
+            .find(|s| s.name == name)
+            .or_else(|| self.sheets.iter().find(|s| s.name.eq_ignore_ascii_case(name.trim())))
+    }
+}
+
+/// Reads every worksheet of the file at `path`.
+pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let format = match sniff(path).map_err(io)? {
+        Sniffed::Spreadsheet(f) => f,
+        Sniffed::EncryptedOoxml => {
+            return Err(ReadError::Encrypted {
+                path: path.to_owned(),
+            })
+        }
+        Sniffed::OtherZip | Sniffed::Unknown => {
+            return Err(ReadError::NotSpreadsheet {
+                path: path.to_owned(),
+            })
+        }
+    };
+    let file = || File::open(path).map(BufReader::new).map_err(io);
+    let corrupt = |format: &'static str, e: &dyn std::fmt::Display| {
+        let detail = e.to_string();
+        if detail.contains("password") {
+            ReadError::Encrypted {
+                path: path.to_owned(),
+            }
+        } else {
+            ReadError::Corrupt {
+                path: path.to_owned(),
+                format,
+                detail,
+            }
+        }
+    };
+    let mut budget = MAX_CELLS;
+    let mut sheets = Vec::new();
+    let mut unreadable = Vec::new();
+    match format {
+        Format::Xlsx => {
+            let mut wb = Xlsx::new(file()?).map_err(|e| corrupt("xlsx", &e))?;
+            for (name, hidden) in worksheets(wb.sheets_metadata()) {
+                let read = read_streamed(&name, &mut budget, path, |push| {
+                    let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| e.to_string())?;
+                    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+                        let (r, c) = cell.get_position();
+                        if !push(r, c, from_ref(cell.get_value())) {
+                            break;
+                        }
+                    }
+                    Ok(())
+                });
+                match read? {
+                    Ok(mut sheet) => {
+                        sheet.hidden = hidden;
+                        if let Ok(m) = wb.merge_cells_by_sheet_name(&name) {
+                            sheet.merges = m.iter().map(merge_area).collect();
+                        }
+                        sheets.push(sheet);
+                    }
+                    Err(e) => unreadable.push((name, e)),
+                }
+            }
+        }
+        Format::Xlsb => {
+            let mut wb = Xlsb::new(file()?).map_err(|e| corrupt("xlsb", &e))?;
+            for (name, hidden) in worksheets(wb.sheets_metadata()) {
+                let read = read_streamed(&name, &mut budget, path, |push| {
+                    let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| e.to_string())?;
+                    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+                        let (r, c) = cell.get_position();
+                        if !push(r, c, from_ref(cell.get_value())) {
+                            break;
+                        }
+                    }
+                    Ok(())
+                });
+                match read? {
+                    Ok(mut sheet) => {
+                        sheet.hidden = hidden;
+                        sheets.push(sheet);
+                    }
+                    Err(e) => unreadable.push((name, e)),
+                }
+            }
+        }
+        Format::Xls => {
+            let mut wb = Xls::new(file()?).map_err(|e| corrupt("xls", &e))?;
+            for (name, hidden) in worksheets(wb.sheets_metadata()) {
+                let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                match wb.worksheet_range(&name) {
+                    Ok(range) => {
+                        let mut sheet = from_range(&name, &range, &mut budget, path)?;
+                        sheet.hidden = hidden;
+                        sheet.merges = merges.iter().map(merge_area).collect();
+                        sheets.push(sheet);
+                    }
+                    Err(e) => unreadable.push((name, e.to_string())),
+                }
+            }
+        }
+        Format::Ods => {
+            let mut wb = Ods::new(file()?).map_err(|e| corrupt("ods", &e))?;
+            for (name, hidden) in worksheets(wb.sheets_metadata()) {
+                match wb.worksheet_range(&name) {
+                    Ok(range) => {
+                        let mut sheet = from_range(&name, &range, &mut budget, path)?;
+                        sheet.hidden = hidden;
+                        sheets.push(sheet);
+                    }
+                    Err(e) => unreadable.push((name, e.to_string())),
+                }
+            }
+        }
+    }
+    if sheets.iter().all(|s| s.cells.is_empty()) && unreadable.is_empty() {
+        return Err(ReadError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    if sheets.is_empty() {
+        let (sheet, detail) = unreadable.swap_remove(0);
+        return Err(ReadError::Corrupt {
+            path: path.to_owned(),
+            format: format_name(format),
+            detail: format!("sheet '{sheet}': {detail}"),
+        });
+    }
+    Ok(Workbook {
+        path: path.to_owned(),
+        format,
+        sheets,
+        unreadable,
+    })
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Xlsx => "xlsx",
+        Format::Xlsb => "xlsb",
+        Format::Xls => "xls",
+        Format::Ods => "ods",
+    }
+}
+
+/// Worksheets (not chart, macro or dialog sheets) with their hidden state.
+fn worksheets(meta: &[calamine::Sheet]) -> Vec<(String, bool)> {
+    meta.iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| (s.name.clone(), s.visible != SheetVisible::Visible))
+        .collect()
+}
+
+fn merge_area(d: &Dimensions) -> (u32, u32, u32, u32) {
+    (d.start.0, d.start.1, d.end.0, d.end.1)
+}
+
+/// Runs a streaming reader, collecting cells into a sheet within the budget.
+/// The outer `Result` is fatal for the workbook (too large); the inner one is
+/// a sheet the reader could not read.
+fn read_streamed(
+    name: &str,
+    budget: &mut usize,
+    path: &Path,
+    run: impl FnOnce(&mut dyn FnMut(u32, u32, Option<CellValue>) -> bool) -> Result<(), String>,
+) -> Result<Result<Sheet, String>, ReadError> {
+    let mut sheet = Sheet {
+        name: name.to_owned(),
+        ..Sheet::default()
+    };
+    let mut over = false;
+    let mut push = |r: u32, c: u32, v: Option<CellValue>| {
+        let Some(v) = v else { return true };
+        if *budget == 0 {
+            over = true;
+            return false;
+        }
+        *budget -= 1;
+        sheet.cells.insert((r, c), v);
+        true
+    };
+    let outcome = run(&mut push);
+    if over {
+        return Err(ReadError::TooLarge {
+            path: path.to_owned(),
+            sheet: name.to_owned(),
+            limit: MAX_CELLS,
+        });
+    }
+    Ok(outcome.map(|()| sheet))
+}
+
+fn from_range(
+    name: &str,
+    range: &calamine::Range<Data>,
+    budget: &mut usize,
+    path: &Path,
+) -> Result<Sheet, ReadError> {
+    let mut sheet = Sheet {
+        name: name.to_owned(),
+        ..Sheet::default()
+    };
+    for (r, c, v) in range.used_cells() {
+        let Some(value) = from_data(v) else { continue };
+        if *budget == 0 {
+            return Err(ReadError::TooLarge {
+                path: path.to_owned(),
+                sheet: name.to_owned(),
+                limit: MAX_CELLS,
+            });
+        }
+        *budget -= 1;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        // used_cells positions are relative to the range start.
+        let (Ok(r), Ok(c)) = (u32::try_from(r), u32::try_from(c)) else {
+            continue;
+        };
+        sheet
+            .cells
+            .insert((r0.saturating_add(r), c0.saturating_add(c)), value);
+    }
+    Ok(sheet)
+}
+
+/// Serial dates beyond this many days from the epoch are numbers, not dates
+/// (and would overflow chrono's durations).
+const MAX_SERIAL_DAYS: f64 = 2_958_465.0;
+
+fn excel_date(dt: &calamine::ExcelDateTime) -> CellValue {
+    let serial = dt.as_f64();
+    if dt.is_duration() || !serial.is_finite() || !(0.0..=MAX_SERIAL_DAYS).contains(&serial) {
+        return CellValue::Number(serial);
+    }
+    match dt.as_datetime() {
+        Some(d) => CellValue::Date(d),
+        None => CellValue::Number(serial),
+    }
+}
+
+fn iso_date(s: &str) -> CellValue {
+    if let Ok(d) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return CellValue::Date(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return CellValue::Date(d.and_time(chrono::NaiveTime::MIN));
+    }
+    CellValue::Text(s.to_owned())
+}
+
+fn from_ref(v: &DataRef<'_>) -> Option<CellValue> {
+    Some(match v {
+        DataRef::Int(i) => CellValue::Number(*i as f64),
+        DataRef::Float(f) => CellValue::Number(*f),
+        DataRef::String(s) => CellValue::Text(s.clone()),
+        DataRef::SharedString(s) => CellValue::Text((*s).to_owned()),
+        DataRef::Bool(b) => CellValue::Bool(*b),
+        DataRef::DateTime(dt) => excel_date(dt),
+        DataRef::DateTimeIso(s) => iso_date(s),
+        DataRef::DurationIso(s) => CellValue::Text(s.clone()),
+        DataRef::Error(e) => CellValue::Error(e.to_string()),
+        DataRef::Empty => return None,
+    })
+    .filter(|v| !matches!(v, CellValue::Text(s) if s.is_empty()))
+}
+
+fn from_data(v: &Data) -> Option<CellValue> {
+    Some(match v {
+        Data::Int(i) => CellValue::Number(*i as f64),
+        Data::Float(f) => CellValue::Number(*f),
+        Data::String(s) => CellValue::Text(s.clone()),
+        Data::Bool(b) => CellValue::Bool(*b),
+        Data::DateTime(dt) => excel_date(dt),
+        Data::DateTimeIso(s) => iso_date(s),
+        Data::DurationIso(s) => CellValue::Text(s.clone()),
+        Data::Error(e) => CellValue::Error(e.to_string()),
+        Data::Empty => return None,
+    })
+    .filter(|v| !matches!(v, CellValue::Text(s) if s.is_empty()))
+}
