@@ -12,5 +12,8 @@
 pub mod config;
 pub mod mapping;
 pub mod model;
+pub mod pipeline;
 pub mod scoring;
+pub mod sinks;
+pub mod template;
 pub mod sources;

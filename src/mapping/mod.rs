@@ -5,5 +5,5 @@ mod extract;
 mod spec;
 pub mod values;
 
-pub use extract::{extract, MappingError};
+pub use extract::{extract, find_header, MappingError, TableLayout};
 pub use spec::{ColumnRule, CountryTable, Mapping, ProviderSheet, QUESTIONNAIRE_V1};

@@ -424,3 +424,70 @@ fn assess(a: CountryAssessment, provider: &Provider, stale_response: bool, profi
         flags,
     }
 }
+
+impl Assessed {
+    /// Why the assessment got its tier, in one or two plain sentences.
+    pub fn tier_reason(&self, profile: &Profile) -> String {
+        let a = &self.assessment;
+        let t = &profile.tiers;
+        match self.tier {
+            Tier::NotOffered => {
+                let why = if a.coverage_claimed.is(&false) {
+                    "the provider does not claim coverage here"
+                } else if a.operating_model.is(&OperatingModel::NotOffered) {
+                    "the operating model is 'not offered'"
+                } else {
+                    "none of the mandatory questions is answered"
+                };
+                format!("Not offered: {why}.")
+            }
+            Tier::NotCapable => format!(
+                "Not capable: {}. (It would otherwise score {:.2}.)",
+                self.knockouts.join("; "),
+                self.score
+            ),
+            Tier::Ready => format!(
+                "Ready: active coverage (established operation, {} or more IOR shipments, defined pathway) and a score of {:.2} (at least {}).",
+                t.active_min_executions, self.score, t.ready_min_score
+            ),
+            Tier::Conditional | Tier::CoverageOnly => {
+                let head = if self.tier == Tier::Conditional {
+                    format!("Conditional: score {:.2} is at least {}", self.score, t.conditional_min_score)
+                } else {
+                    format!("Coverage only: score {:.2} is below {}", self.score, t.conditional_min_score)
+                };
+                if self.coverage_class == CoverageClass::Active {
+                    format!("{head}; coverage is active but the score is below {} for ready.", t.ready_min_score)
+                } else {
+                    format!("{head}; coverage is passive: {}.", self.passive_reasons(profile).join(", "))
+                }
+            }
+        }
+    }
+
+    /// What keeps the coverage from being active.
+    fn passive_reasons(&self, profile: &Profile) -> Vec<String> {
+        let a = &self.assessment;
+        let mut r = Vec::new();
+        match a.operating_model.get() {
+            Some(OperatingModel::OwnEntity | OperatingModel::ContractedPartner) => {}
+            Some(OperatingModel::OnDemandPartner) => r.push("the partner is sourced on demand".to_owned()),
+            _ => r.push("the operating model is not stated".to_owned()),
+        }
+        match a.executions_24m.get() {
+            Some(n) if *n >= profile.tiers.active_min_executions => {}
+            Some(n) => r.push(format!(
+                "{n} IOR shipments in 24 months (needs {})",
+                profile.tiers.active_min_executions
+            )),
+            None => r.push("no IOR shipment count".to_owned()),
+        }
+        if !a.regulatory_pathway.is(&RegulatoryPathway::DefinedRepeatable) {
+            r.push("the regulatory pathway is not defined and repeatable".to_owned());
+        }
+        if r.is_empty() {
+            r.push("capability is not established".to_owned());
+        }
+        r
+    }
+}

@@ -21,18 +21,17 @@ pub fn is_spreadsheet_name(path: &Path) -> bool {
 }
 
 /// Expands the inputs: a file is taken as given, a folder is searched
-/// recursively for spreadsheets, skipping `exclude` (the output folder) and
-/// symbolic links to folders. The result is sorted and has no duplicates,
-/// so runs are reproducible.
-pub fn discover_inputs(inputs: &[PathBuf], exclude: Option<&Path>) -> std::io::Result<Vec<PathBuf>> {
-    let exclude = exclude.and_then(|p| p.canonicalize().ok());
+/// recursively for spreadsheets, leaving out files for which `skip` is true
+/// (iorready's own outputs). The result is sorted and has no duplicates, so
+/// runs are reproducible.
+pub fn discover_inputs(inputs: &[PathBuf], skip: &dyn Fn(&Path) -> bool) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|e| {
             std::io::Error::new(e.kind(), format!("{}: {e}", input.display()))
         })?;
         if meta.is_dir() {
-            walk(input, exclude.as_deref(), &mut found, 0)?;
+            walk(input, skip, &mut found, 0)?;
         } else {
             found.push(input.clone());
         }
@@ -45,14 +44,9 @@ pub fn discover_inputs(inputs: &[PathBuf], exclude: Option<&Path>) -> std::io::R
 /// Depth guard against pathological trees.
 const MAX_DEPTH: usize = 32;
 
-fn walk(dir: &Path, exclude: Option<&Path>, found: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
+fn walk(dir: &Path, skip: &dyn Fn(&Path) -> bool, found: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
     if depth > MAX_DEPTH {
         return Ok(());
-    }
-    if let (Some(ex), Ok(canon)) = (exclude, dir.canonicalize()) {
-        if canon == ex {
-            return Ok(());
-        }
     }
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
@@ -60,8 +54,8 @@ fn walk(dir: &Path, exclude: Option<&Path>, found: &mut Vec<PathBuf>, depth: usi
         let path = entry.path();
         let ft = entry.file_type()?;
         if ft.is_dir() {
-            walk(&path, exclude, found, depth + 1)?;
-        } else if (ft.is_file() || ft.is_symlink()) && is_spreadsheet_name(&path) && path.is_file() {
+            walk(&path, skip, found, depth + 1)?;
+        } else if (ft.is_file() || ft.is_symlink()) && is_spreadsheet_name(&path) && path.is_file() && !skip(&path) {
             found.push(path);
         }
     }

@@ -1,0 +1,235 @@
+//! Command-line arguments, their resolution into a run, and what the user
+//! sees at the end. Exit status: 0 all inputs scored, 1 some failed, 2 usage
+//! or configuration error.
+
+mod report;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use iorready::mapping::Mapping;
+use iorready::model::Country;
+use iorready::pipeline::{run_score, Progress, RunError, ScoreRequest};
+use iorready::scoring::{Profile, DEFAULT_PROFILE};
+
+/// Scores importer-of-record providers country by country from their
+/// questionnaire workbooks, and explains every score on the cells that
+/// caused it.
+#[derive(Debug, Parser)]
+#[command(name = "iorready", version, about, max_term_width = 100)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score questionnaire workbooks: annotated copies, a portfolio workbook
+    /// and optionally a JSON result.
+    Score(ScoreArgs),
+    /// Write the blank reference questionnaire (v1) to send to providers.
+    Template {
+        /// Countries to list, as ISO codes or names, separated by commas.
+        #[arg(long, value_delimiter = ',')]
+        countries: Vec<String>,
+        /// The workbook to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the default scoring profile, to copy and edit.
+    Profile,
+}
+
+#[derive(Debug, clap::Args)]
+struct ScoreArgs {
+    /// Workbooks, or folders searched for xlsx, xlsm, xlsb, xls and ods.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder for the annotated workbooks and portfolio.xlsx.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the result as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Score as of this date (YYYY-MM-DD); default today.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// A scoring profile (see `iorready profile`); default the built-in one.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// A mapping file; default the bundled questionnaire-v1 mapping.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// The deployment requires provider-handled product compliance: countries
+    /// where it is not supported are knocked out.
+    #[arg(long)]
+    require_provider_compliance: bool,
+    /// Worker threads; default one per core.
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
+}
+
+/// Exit statuses.
+const PARTIAL: u8 = 1;
+const USAGE: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    install_panic_hook();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("iorready: {e:#}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// A panic inside one workbook's reader is caught and reported against the
+/// file; this keeps the raw panic text out of the user's terminal.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::debug!(%location, "panic caught while reading a workbook: {info}");
+    }));
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Profile => {
+            print!("{DEFAULT_PROFILE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Template { countries, out } => {
+            let countries = resolve_countries(&countries)?;
+            iorready::template::write_template(&out, &countries)?;
+            println!("Wrote {} ({} countries listed)", out.display(), countries.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Score(args) => score(args),
+    }
+}
+
+fn resolve_countries(items: &[String]) -> Result<Vec<Country>> {
+    let mapping = Mapping::builtin()?;
+    items
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            let folded = iorready::mapping::values::fold(s);
+            mapping
+                .country_aliases
+                .iter()
+                .find(|(a, _)| *a == folded)
+                .map(|(_, c)| *c)
+                .or_else(|| Country::lookup(s))
+                .ok_or_else(|| anyhow!("--countries: '{s}' is not a country (use ISO codes such as DE,FR)"))
+        })
+        .collect()
+}
+
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Progress for Bar {
+    fn start(&self, total: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total as u64);
+            if total < 5 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+fn score(args: ScoreArgs) -> Result<ExitCode> {
+    let mut profile = match &args.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::builtin()?,
+    };
+    if args.require_provider_compliance {
+        profile.deployment.require_provider_compliance = true;
+    }
+    let mapping = match &args.mapping {
+        Some(m) => Mapping::load(m)?,
+        None => Mapping::builtin()?,
+    };
+    for input in &args.inputs {
+        if !input.exists() {
+            return Err(anyhow!("{}: no such file or folder", input.display()));
+        }
+    }
+    let as_of = args.as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let req = ScoreRequest {
+        inputs: args.inputs.clone(),
+        out_dir: args.out.clone(),
+        json: args.json.clone(),
+        as_of,
+        profile,
+        mapping,
+        jobs: args.jobs,
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} workbooks {elapsed}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let progress = Bar(bar);
+    let summary = match run_score(&req, &progress) {
+        Ok(s) => s,
+        Err(e @ (RunError::NoInputs | RunError::Input(_) | RunError::OutDir { .. })) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("iorready: the run did not finish: {e}");
+            return Ok(ExitCode::from(PARTIAL));
+        }
+    };
+    if let Some(bar) = &progress.0 {
+        bar.finish_and_clear();
+    }
+    if !args.quiet {
+        report::print_summary(&summary, &req).context("writing the summary")?;
+    }
+    Ok(if summary.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(PARTIAL)
+    })
+}

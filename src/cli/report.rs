@@ -1,0 +1,72 @@
+//! The summary a user reads at the end of a run.
+
+use std::io::Write;
+
+use iorready::pipeline::{RunSummary, ScoreRequest};
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Prints the summary table to stdout.
+pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let total = s.results.len() + s.errors.len();
+    writeln!(
+        out,
+        "Scored {} of {total} workbook(s) as of {} (profile {}, mapping {})",
+        s.results.len(),
+        req.as_of,
+        req.profile.name,
+        req.mapping.name
+    )?;
+    if !s.results.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}",
+            "Provider", "Claimed", "Ready", "Cond", "CovOn", "NotCp", "NotOf", "Active", "Passive", "Flags"
+        )?;
+        for r in &s.results {
+            let x = &r.rollup;
+            let flags: usize = r.assessed.iter().map(|a| a.flags.len()).sum::<usize>() + r.flags.len();
+            let name = r.provider.name.get().cloned().unwrap_or_else(|| r.provider.id.clone());
+            writeln!(
+                out,
+                "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}",
+                cut(&name, 32),
+                x.countries_claimed,
+                x.ready,
+                x.conditional,
+                x.coverage_only,
+                x.not_capable,
+                x.not_offered,
+                x.active,
+                x.passive,
+                flags
+            )?;
+        }
+    }
+    if !s.errors.is_empty() {
+        writeln!(out, "\nNot scored:")?;
+        for (_, message) in &s.errors {
+            writeln!(out, "  {message}")?;
+        }
+    }
+    let warnings: usize = s.results.iter().map(|r| r.row_issues.len()).sum();
+    if warnings > 0 {
+        writeln!(out, "\n{warnings} row(s) skipped; see the 'Not scored' sheet of the portfolio.")?;
+    }
+    writeln!(out, "\nPortfolio: {}", s.portfolio.display())?;
+    writeln!(out, "Annotated workbooks: {} in {}", s.annotated.len(), req.out_dir.display())?;
+    if let Some(json) = &req.json {
+        writeln!(out, "JSON: {}", json.display())?;
+    }
+    Ok(())
+}

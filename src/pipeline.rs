@@ -1,0 +1,217 @@
+//! One scoring run: find the workbooks, read and map each, score it, write
+//! its annotated copy, then the portfolio and the JSON result. Workbooks are
+//! processed in parallel, one at a time per worker, so memory depends on the
+//! number of workers, not of workbooks; one bad workbook never stops the
+//! others.
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+
+use crate::mapping::{extract, Mapping};
+use crate::scoring::{assess_response, Profile, ProviderResult};
+use crate::sinks::{json_result, write_annotated, write_json, write_portfolio, AnnotateInput, SinkError};
+use crate::sources::{discover_inputs, read_workbook};
+
+/// The portfolio workbook's file name in the output folder.
+pub const PORTFOLIO_NAME: &str = "portfolio.xlsx";
+/// What annotated copies' names end with.
+pub const ANNOTATED_SUFFIX: &str = ".annotated.xlsx";
+
+/// What to score and where the results go.
+pub struct ScoreRequest {
+    /// Workbooks or folders.
+    pub inputs: Vec<PathBuf>,
+    /// The output folder (created if missing).
+    pub out_dir: PathBuf,
+    /// Where to write the JSON result, if wanted.
+    pub json: Option<PathBuf>,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+    /// The scoring profile.
+    pub profile: Profile,
+    /// The mapping.
+    pub mapping: Mapping,
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+}
+
+/// What a run did.
+pub struct RunSummary {
+    /// One result per scored workbook, in input order.
+    pub results: Vec<ProviderResult>,
+    /// Annotated copies written, in the same order.
+    pub annotated: Vec<PathBuf>,
+    /// Inputs that failed: (file, message).
+    pub errors: Vec<(String, String)>,
+    /// The portfolio workbook.
+    pub portfolio: PathBuf,
+}
+
+/// A run that could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An input path does not exist or cannot be listed.
+    #[error("input: {0}")]
+    Input(std::io::Error),
+    /// The output folder cannot be created.
+    #[error("{path}: cannot create the output folder: {source}")]
+    OutDir {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No spreadsheet among the inputs.
+    #[error("no spreadsheet (xlsx, xlsm, xlsb, xls, ods) found in the inputs")]
+    NoInputs,
+    /// The portfolio or JSON could not be written.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The worker pool could not start.
+    #[error("cannot start workers: {0}")]
+    Pool(String),
+}
+
+/// True for the files iorready itself writes, so that a run whose output
+/// folder is among its inputs does not score its own outputs.
+pub fn is_output_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.to_lowercase().ends_with(ANNOTATED_SUFFIX) || n.eq_ignore_ascii_case(PORTFOLIO_NAME))
+}
+
+/// One output name per input: `<stem>.annotated.xlsx`, numbered when two
+/// inputs share a stem.
+fn output_paths(inputs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
+    let mut taken = HashSet::new();
+    inputs
+        .iter()
+        .map(|p| {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "workbook".into());
+            let mut name = format!("{stem}{ANNOTATED_SUFFIX}");
+            let mut n = 2;
+            while !taken.insert(name.to_lowercase()) {
+                name = format!("{stem}-{n}{ANNOTATED_SUFFIX}");
+                n += 1;
+            }
+            out_dir.join(name)
+        })
+        .collect()
+}
+
+/// Hears how far a run is, for a progress bar.
+pub trait Progress: Sync {
+    /// The run found `total` workbooks.
+    fn start(&self, _total: usize) {}
+    /// One workbook is done (scored or failed).
+    fn done(&self) {}
+}
+
+/// No progress reporting.
+impl Progress for () {}
+
+/// Runs the whole pipeline.
+pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSummary, RunError> {
+    let inputs = discover_inputs(&req.inputs, &is_output_name).map_err(RunError::Input)?;
+    if inputs.is_empty() {
+        return Err(RunError::NoInputs);
+    }
+    progress.start(inputs.len());
+    std::fs::create_dir_all(&req.out_dir).map_err(|source| RunError::OutDir {
+        path: req.out_dir.clone(),
+        source,
+    })?;
+    let outputs = output_paths(&inputs, &req.out_dir);
+    let canonical_inputs: HashSet<PathBuf> = inputs.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.jobs)
+        .build()
+        .map_err(|e| RunError::Pool(e.to_string()))?;
+    let outcomes: Vec<Result<ProviderResult, String>> = pool.install(|| {
+        inputs
+            .par_iter()
+            .zip(outputs.par_iter())
+            .map(|(input, output)| {
+                let outcome = if canonical_inputs.contains(&canonical_target(output)) {
+                    Err(format!("{}: refusing to write the annotated copy over an input", output.display()))
+                } else {
+                    score_file(input, output, req)
+                };
+                progress.done();
+                outcome
+            })
+            .collect()
+    });
+    let mut results = Vec::new();
+    let mut annotated = Vec::new();
+    let mut errors = Vec::new();
+    for ((input, output), outcome) in inputs.iter().zip(outputs).zip(outcomes) {
+        match outcome {
+            Ok(r) => {
+                results.push(r);
+                annotated.push(output);
+            }
+            Err(message) => {
+                tracing::warn!(file = %input.display(), "not scored: {message}");
+                errors.push((input.display().to_string(), message));
+            }
+        }
+    }
+    let portfolio = req.out_dir.join(PORTFOLIO_NAME);
+    write_portfolio(&portfolio, &results, &errors, req.as_of, &req.profile)?;
+    if let Some(json) = &req.json {
+        write_json(json, &json_result(req.as_of, &req.profile.name, &results, &errors))?;
+    }
+    Ok(RunSummary {
+        results,
+        annotated,
+        errors,
+        portfolio,
+    })
+}
+
+/// The canonical path a file would have once written.
+fn canonical_target(path: &Path) -> PathBuf {
+    match (path.parent().and_then(|p| p.canonicalize().ok()), path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path.to_owned(),
+    }
+}
+
+/// Reads, maps, scores and annotates one workbook. Any failure, including a
+/// panic inside a reader, becomes a message naming the file.
+fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<ProviderResult, String> {
+    let run = || -> Result<ProviderResult, String> {
+        let wb = read_workbook(input).map_err(|e| e.to_string())?;
+        let (response, layout) = extract(&wb, &req.mapping).map_err(|e| e.to_string())?;
+        let result = assess_response(response, input.to_owned(), &req.mapping.name, &req.profile, req.as_of);
+        let annotate = AnnotateInput {
+            workbook: &wb,
+            result: &result,
+            layout: &layout,
+            table_sheet: wb.sheet(&req.mapping.countries.sheet).map(|s| s.name.as_str()).unwrap_or_default(),
+            as_of: req.as_of,
+            profile: &req.profile,
+        };
+        write_annotated(&annotate, output).map_err(|e| e.to_string())?;
+        tracing::info!(
+            file = %input.display(),
+            provider = %result.provider.id,
+            countries = result.assessed.len(),
+            ready = result.rollup.ready,
+            "scored"
+        );
+        Ok(result)
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "{}: the spreadsheet reader failed on this file (it is probably damaged); re-save it in Excel or LibreOffice",
+            input.display()
+        )),
+    }
+}

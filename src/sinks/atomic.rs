@@ -1,0 +1,78 @@
+//! Writing a file so that it appears whole or not at all.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::SinkError;
+
+/// Writes through `fill` into a temporary file beside `path`, flushes it to
+/// disk and renames it over `path`. On any error the temporary file is
+/// removed and `path` is untouched.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut tempfile::NamedTempFile) -> Result<(), SinkError>,
+) -> Result<(), SinkError> {
+    let io = |source| SinkError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".iorready-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    fill(&mut tmp)?;
+    tmp.flush().map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Saves a workbook atomically.
+pub fn write_xlsx_atomically(path: &Path, wb: &mut rust_xlsxwriter::Workbook) -> Result<(), SinkError> {
+    write_atomically(path, |tmp| {
+        wb.save_to_writer(tmp.as_file_mut()).map_err(|source| SinkError::Xlsx {
+            path: path.to_owned(),
+            source,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        std::fs::write(&path, "old").unwrap();
+        let r = write_atomically(&path, |tmp| {
+            tmp.write_all(b"half").unwrap();
+            Err(SinkError::Io {
+                path: path.clone(),
+                source: std::io::Error::other("disk full"),
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary file removed");
+    }
+
+    #[test]
+    fn a_successful_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        write_atomically(&path, |tmp| {
+            tmp.write_all(b"new").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+}

@@ -1,0 +1,232 @@
+//! The JSON result: a stable shape for automation. Field names and values
+//! are the identifiers of capability-model.md.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{write_atomically, SinkError};
+use crate::scoring::{Flag, ProviderResult};
+
+/// The whole run.
+#[derive(Debug, Serialize)]
+pub struct JsonResult {
+    /// Version of this JSON shape.
+    pub schema_version: u32,
+    /// The as-of date (YYYY-MM-DD).
+    pub as_of: String,
+    /// The scoring profile's name.
+    pub profile: String,
+    /// One entry per provider workbook scored.
+    pub providers: Vec<JsonProvider>,
+    /// Inputs that could not be scored.
+    pub errors: Vec<JsonError>,
+}
+
+/// One provider.
+#[derive(Debug, Serialize)]
+pub struct JsonProvider {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Legal name, if given.
+    pub legal_name: Option<String>,
+    /// Response date, if given.
+    pub response_date: Option<String>,
+    /// The input path.
+    pub source: String,
+    /// The mapping used.
+    pub mapping: String,
+    /// The headline figure, or rows with coverage.
+    pub countries_claimed: u32,
+    /// Counts.
+    pub rollup: JsonRollup,
+    /// Provider-level flag codes.
+    pub flags: Vec<String>,
+    /// Provider-level flags in full.
+    pub provider_flags: Vec<JsonFlag>,
+    /// One per country.
+    pub assessments: Vec<JsonAssessment>,
+    /// Rows skipped while reading.
+    pub warnings: Vec<JsonError>,
+}
+
+/// Counts per tier and class.
+#[derive(Debug, Serialize)]
+#[allow(missing_docs)]
+pub struct JsonRollup {
+    pub countries_assessed: usize,
+    pub ready: usize,
+    pub conditional: usize,
+    pub coverage_only: usize,
+    pub not_capable: usize,
+    pub not_offered: usize,
+    pub active: usize,
+    pub passive: usize,
+    pub inflation_ratio: Option<f64>,
+}
+
+/// One country.
+#[derive(Debug, Serialize)]
+pub struct JsonAssessment {
+    /// ISO alpha-2.
+    pub country: String,
+    /// English name.
+    pub country_name: String,
+    /// 0-100, 4 decimals.
+    pub score: f64,
+    /// Tier id.
+    pub tier: String,
+    /// Coverage class id.
+    pub coverage_class: String,
+    /// Confidence id.
+    pub confidence: String,
+    /// Evidence level after the staleness drop.
+    pub evidence_level: String,
+    /// Knockout reasons.
+    pub knockouts: Vec<String>,
+    /// Dimension values and points.
+    pub dimensions: Vec<JsonDimension>,
+    /// Flags.
+    pub flags: Vec<JsonFlag>,
+    /// Where the country's row is.
+    pub cell: Option<String>,
+}
+
+/// One dimension.
+#[derive(Debug, Serialize)]
+#[allow(missing_docs)]
+pub struct JsonDimension {
+    pub dimension: String,
+    pub weight: f64,
+    pub value: f64,
+    pub points: f64,
+}
+
+/// One flag.
+#[derive(Debug, Serialize)]
+#[allow(missing_docs)]
+pub struct JsonFlag {
+    pub code: String,
+    pub severity: String,
+    pub message: String,
+    pub cells: Vec<String>,
+}
+
+/// An input that failed, or a row that was skipped.
+#[derive(Debug, Serialize)]
+pub struct JsonError {
+    /// The file (or cell, for warnings).
+    pub file: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+fn flag(f: &Flag) -> JsonFlag {
+    JsonFlag {
+        code: f.code.code().to_owned(),
+        severity: f.severity.to_string(),
+        message: f.message.clone(),
+        cells: f.cells.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Builds the JSON result of a run.
+pub fn json_result(as_of: NaiveDate, profile: &str, results: &[ProviderResult], errors: &[(String, String)]) -> JsonResult {
+    JsonResult {
+        schema_version: 1,
+        as_of: as_of.format("%Y-%m-%d").to_string(),
+        profile: profile.to_owned(),
+        providers: results
+            .iter()
+            .map(|r| {
+                let p = &r.provider;
+                JsonProvider {
+                    id: p.id.clone(),
+                    name: p.name.get().cloned().unwrap_or_else(|| p.id.clone()),
+                    legal_name: p.legal_name.get().cloned(),
+                    response_date: p.response_date.get().map(|d| d.format("%Y-%m-%d").to_string()),
+                    source: r.source.display().to_string(),
+                    mapping: r.mapping.clone(),
+                    countries_claimed: r.rollup.countries_claimed,
+                    rollup: JsonRollup {
+                        countries_assessed: r.rollup.countries_assessed,
+                        ready: r.rollup.ready,
+                        conditional: r.rollup.conditional,
+                        coverage_only: r.rollup.coverage_only,
+                        not_capable: r.rollup.not_capable,
+                        not_offered: r.rollup.not_offered,
+                        active: r.rollup.active,
+                        passive: r.rollup.passive,
+                        inflation_ratio: r.rollup.inflation_ratio.map(|x| round(x, 4)),
+                    },
+                    flags: r.flags.iter().map(|f| f.code.code().to_owned()).collect(),
+                    provider_flags: r.flags.iter().map(flag).collect(),
+                    assessments: r
+                        .assessed
+                        .iter()
+                        .map(|a| JsonAssessment {
+                            country: a.assessment.country.map(|c| c.alpha2().to_owned()).unwrap_or_default(),
+                            country_name: a.assessment.country.map(|c| c.name().to_owned()).unwrap_or_default(),
+                            score: round(a.score, 4),
+                            tier: a.tier.id().to_owned(),
+                            coverage_class: a.coverage_class.id().to_owned(),
+                            confidence: a.confidence.id().to_owned(),
+                            evidence_level: a.evidence_level.id().to_owned(),
+                            knockouts: a.knockouts.clone(),
+                            dimensions: a
+                                .dimensions
+                                .iter()
+                                .map(|d| JsonDimension {
+                                    dimension: d.dimension.to_string(),
+                                    weight: d.weight,
+                                    value: round(d.value, 6),
+                                    points: round(d.points, 4),
+                                })
+                                .collect(),
+                            flags: a.flags.iter().map(flag).collect(),
+                            cell: a.assessment.country_source.as_ref().map(ToString::to_string),
+                        })
+                        .collect(),
+                    warnings: r
+                        .row_issues
+                        .iter()
+                        .map(|i| JsonError {
+                            file: format!("{} {}", r.source.display(), i.cell),
+                            message: i.message.clone(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        errors: errors
+            .iter()
+            .map(|(file, message)| JsonError {
+                file: file.clone(),
+                message: message.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes the JSON result atomically.
+pub fn write_json(path: &Path, result: &JsonResult) -> Result<(), SinkError> {
+    write_atomically(path, |tmp| {
+        serde_json::to_writer_pretty(&mut *tmp, result).map_err(|source| SinkError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+        tmp.write_all(b"\n").map_err(|source| SinkError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    })
+}

@@ -1,0 +1,43 @@
+//! Sinks: where results go. Annotated copies of the provider workbooks, the
+//! portfolio workbook and the JSON result, each written to a temporary file
+//! and renamed into place so a reader never sees half a file.
+
+mod annotated;
+mod atomic;
+mod json;
+mod portfolio;
+mod style;
+
+pub use annotated::{write_annotated, AnnotateInput};
+pub use atomic::{write_atomically, write_xlsx_atomically};
+pub use json::{json_result, write_json, JsonResult};
+pub use portfolio::write_portfolio;
+
+/// An output that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// File system trouble.
+    #[error("{path}: cannot write: {source}")]
+    Io {
+        /// The output.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The workbook writer refused something.
+    #[error("{path}: cannot write the workbook: {source}")]
+    Xlsx {
+        /// The output.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: rust_xlsxwriter::XlsxError,
+    },
+    /// JSON encoding failed.
+    #[error("{path}: cannot write JSON: {source}")]
+    Json {
+        /// The output.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}

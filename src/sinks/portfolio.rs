@@ -1,0 +1,265 @@
+//! The portfolio workbook: declared coverage against real capability across
+//! all providers. A provider x country matrix of tiers, the roll-up with a
+//! chart of countries claimed against countries ready, every flag, and what
+//! could not be read.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{Chart, ChartType, Color, Workbook, Worksheet, XlsxError};
+use strum::IntoEnumIterator;
+
+use super::style::{self, cell_text};
+use super::{write_xlsx_atomically, SinkError};
+use crate::model::Country;
+use crate::scoring::{FlagCode, Profile, ProviderResult, Tier};
+
+/// Excel's last row (zero-based); rows past it are summarised instead.
+const MAX_ROW: u32 = 1_048_575;
+
+fn provider_name(r: &ProviderResult) -> String {
+    r.provider.name.get().cloned().unwrap_or_else(|| r.provider.id.clone())
+}
+
+/// Writes the portfolio workbook to `out`.
+pub fn write_portfolio(
+    out: &Path,
+    results: &[ProviderResult],
+    errors: &[(String, String)],
+    as_of: NaiveDate,
+    profile: &Profile,
+) -> Result<(), SinkError> {
+    let e = |source| SinkError::Xlsx {
+        path: out.to_owned(),
+        source,
+    };
+    let mut wb = Workbook::new();
+    wb.set_zip_compression_level(3);
+    matrix(wb.add_worksheet(), results, as_of).map_err(e)?;
+    rollup(wb.add_worksheet(), results).map_err(e)?;
+    flags(wb.add_worksheet(), results).map_err(e)?;
+    problems(wb.add_worksheet(), results, errors).map_err(e)?;
+    legend(wb.add_worksheet(), profile).map_err(e)?;
+    write_xlsx_atomically(out, &mut wb)
+}
+
+fn matrix(ws: &mut Worksheet, results: &[ProviderResult], as_of: NaiveDate) -> Result<(), XlsxError> {
+    ws.set_name("Matrix")?;
+    let mut countries: BTreeMap<&str, Country> = BTreeMap::new();
+    for r in results {
+        for a in &r.assessed {
+            if let Some(c) = a.assessment.country {
+                countries.insert(c.name(), c);
+            }
+        }
+    }
+    let head = style::header();
+    ws.write_string_with_format(0, 0, "Provider", &head)?;
+    ws.write_string_with_format(0, 1, format!("Ready / claimed (as of {as_of})"), &head)?;
+    // One column per country; beyond Excel's column limit the rest are left
+    // to the Flags sheet and JSON.
+    let cols: Vec<(u16, Country)> = countries
+        .values()
+        .take(16_000)
+        .enumerate()
+        .map(|(i, c)| (i as u16 + 2, *c))
+        .collect();
+    for (col, c) in &cols {
+        ws.write_string_with_format(0, *col, format!("{} ({})", c.name(), c.alpha2()), &head)?;
+        ws.set_column_width(*col, 14)?;
+    }
+    let formats: BTreeMap<Tier, rust_xlsxwriter::Format> = Tier::ALL.iter().map(|t| (*t, style::tier_format(*t))).collect();
+    for (i, r) in results.iter().enumerate().take(MAX_ROW as usize) {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, cell_text(&provider_name(r)))?;
+        ws.write_string(row, 1, format!("{} / {}", r.rollup.ready, r.rollup.countries_claimed))?;
+        for a in &r.assessed {
+            let Some(c) = a.assessment.country else { continue };
+            if let Some((col, _)) = cols.iter().find(|(_, k)| *k == c) {
+                let f = formats.get(&a.tier).cloned().unwrap_or_default();
+                ws.write_string_with_format(row, *col, a.tier.label(), &f)?;
+            }
+        }
+    }
+    ws.set_column_width(0, 32)?;
+    ws.set_column_width(1, 16)?;
+    ws.set_row_height(0, 45)?;
+    ws.set_freeze_panes(1, 2)?;
+    Ok(())
+}
+
+fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError> {
+    ws.set_name("Providers")?;
+    let headers = [
+        "Provider", "Source", "Countries claimed", "Assessed", "Ready", "Conditional", "Coverage only", "Not capable",
+        "Not offered", "Active", "Passive", "Inflation ratio", "Provider flags",
+    ];
+    let head = style::header();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    let ratio_fmt = rust_xlsxwriter::Format::new().set_num_format("0.00");
+    for (i, r) in results.iter().enumerate().take(MAX_ROW as usize - 1) {
+        let row = i as u32 + 1;
+        let x = &r.rollup;
+        ws.write_string(row, 0, cell_text(&provider_name(r)))?;
+        ws.write_string(row, 1, cell_text(&r.source.display().to_string()))?;
+        let counts = [
+            f64::from(x.countries_claimed),
+            x.countries_assessed as f64,
+            x.ready as f64,
+            x.conditional as f64,
+            x.coverage_only as f64,
+            x.not_capable as f64,
+            x.not_offered as f64,
+            x.active as f64,
+            x.passive as f64,
+        ];
+        for (j, n) in counts.iter().enumerate() {
+            ws.write_number(row, j as u16 + 2, *n)?;
+        }
+        match x.inflation_ratio {
+            Some(v) => ws.write_number_with_format(row, 11, v, &ratio_fmt)?,
+            None => ws.write_string(row, 11, "n/a")?,
+        };
+        let codes: Vec<&str> = r.flags.iter().map(|f| f.code.code()).collect();
+        ws.write_string(row, 12, codes.join("; "))?;
+    }
+    ws.set_column_width(0, 32)?;
+    ws.set_column_width(1, 40)?;
+    ws.set_column_width(12, 30)?;
+    ws.set_freeze_panes(1, 1)?;
+    let n = results.len().min(MAX_ROW as usize - 1) as u32;
+    if n > 0 {
+        ws.autofilter(0, 0, n, 12)?;
+        let mut chart = Chart::new(ChartType::Column);
+        chart.title().set_name("Countries claimed vs countries ready");
+        chart
+            .add_series()
+            .set_name("Countries claimed")
+            .set_categories(("Providers", 1, 0, n, 0))
+            .set_values(("Providers", 1, 2, n, 2))
+            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
+                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xA6A6A6)),
+            ));
+        chart
+            .add_series()
+            .set_name("Ready")
+            .set_categories(("Providers", 1, 0, n, 0))
+            .set_values(("Providers", 1, 4, n, 4))
+            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
+                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0x00B050)),
+            ));
+        chart
+            .add_series()
+            .set_name("Conditional")
+            .set_categories(("Providers", 1, 0, n, 0))
+            .set_values(("Providers", 1, 5, n, 5))
+            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
+                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xFFC000)),
+            ));
+        chart.x_axis().set_name("Provider");
+        chart.y_axis().set_name("Countries");
+        chart.set_width(760).set_height(380);
+        ws.insert_chart(n + 3, 0, &chart)?;
+    }
+    Ok(())
+}
+
+fn flags(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError> {
+    ws.set_name("Flags")?;
+    let headers = ["Provider", "Country", "Severity", "Code", "Message", "Source cell", "File"];
+    let head = style::header();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    let mut row = 0u32;
+    'outer: for r in results {
+        let name = provider_name(r);
+        let source = r.source.display().to_string();
+        let rows = r
+            .flags
+            .iter()
+            .map(|f| (None, f))
+            .chain(r.assessed.iter().flat_map(|a| a.flags.iter().map(move |f| (a.assessment.country, f))));
+        for (country, f) in rows {
+            if row >= MAX_ROW - 1 {
+                break 'outer;
+            }
+            row += 1;
+            ws.write_string(row, 0, cell_text(&name))?;
+            ws.write_string(row, 1, country.map(|c| c.alpha2()).unwrap_or("(provider)"))?;
+            ws.write_string_with_format(row, 2, f.severity.to_string(), &style::severity_format(f.severity))?;
+            ws.write_string(row, 3, f.code.code())?;
+            ws.write_string(row, 4, cell_text(&f.message))?;
+            let cells: Vec<String> = f.cells.iter().map(ToString::to_string).collect();
+            ws.write_string(row, 5, cells.join(", "))?;
+            ws.write_string(row, 6, cell_text(&source))?;
+        }
+    }
+    ws.set_column_width(0, 28)?;
+    ws.set_column_width(3, 24)?;
+    ws.set_column_width(4, 90)?;
+    ws.set_column_width(5, 22)?;
+    ws.set_column_width(6, 40)?;
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, row.max(1), 6)?;
+    Ok(())
+}
+
+fn problems(ws: &mut Worksheet, results: &[ProviderResult], errors: &[(String, String)]) -> Result<(), XlsxError> {
+    ws.set_name("Not scored")?;
+    let head = style::header();
+    for (c, h) in ["File or cell", "Problem"].iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    let issues = errors.iter().map(|(f, m)| (f.clone(), m.clone())).chain(results.iter().flat_map(|r| {
+        r.row_issues
+            .iter()
+            .map(move |i| (format!("{} {}", r.source.display(), i.cell), i.message.clone()))
+    }));
+    for (i, (file, message)) in issues.take(MAX_ROW as usize - 1).enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, cell_text(&file))?;
+        ws.write_string(row, 1, cell_text(&message))?;
+    }
+    ws.set_column_width(0, 60)?;
+    ws.set_column_width(1, 100)?;
+    Ok(())
+}
+
+fn legend(ws: &mut Worksheet, profile: &Profile) -> Result<(), XlsxError> {
+    ws.set_name("Legend")?;
+    let head = style::header();
+    ws.write_string_with_format(0, 0, "Tier", &head)?;
+    ws.write_string_with_format(0, 1, "Meaning", &head)?;
+    let t = &profile.tiers;
+    let meanings = [
+        (Tier::Ready, format!("Active coverage (own entity or contracted partner, {} or more IOR shipments in 24 months, defined and repeatable pathway) and a score of at least {}.", t.active_min_executions, t.ready_min_score)),
+        (Tier::Conditional, format!("Score of at least {}, but not ready: check the flags before relying on it.", t.conditional_min_score)),
+        (Tier::CoverageOnly, format!("Coverage is claimed but the score is below {}: capability is not established.", t.conditional_min_score)),
+        (Tier::NotCapable, "Knocked out: forwarding only, no liability, IOR not permitted, or not offered.".to_owned()),
+        (Tier::NotOffered, "The provider does not claim the country, or answered nothing mandatory.".to_owned()),
+    ];
+    for (i, (tier, text)) in meanings.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string_with_format(row, 0, tier.label(), &style::tier_format(*tier))?;
+        ws.write_string(row, 1, text)?;
+    }
+    let top = meanings.len() as u32 + 3;
+    for (c, h) in ["Flag", "Severity", "Meaning"].iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, *h, &head)?;
+    }
+    for (i, code) in FlagCode::iter().enumerate() {
+        let row = top + 1 + i as u32;
+        let sev = profile.severity(code);
+        ws.write_string(row, 0, code.code())?;
+        ws.write_string_with_format(row, 1, sev.to_string(), &style::severity_format(sev))?;
+        ws.write_string(row, 2, code.meaning())?;
+    }
+    ws.set_column_width(0, 26)?;
+    ws.set_column_width(1, 110)?;
+    ws.set_column_width(2, 90)?;
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Shared formats, so that a tier looks the same in every workbook.
+
+use rust_xlsxwriter::{Color, Format, FormatBorder};
+
+use crate::scoring::{Severity, Tier};
+
+/// Cell text can hold at most this many characters in Excel.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// Cuts text to what a cell can hold.
+pub fn cell_text(s: &str) -> &str {
+    if s.len() <= MAX_CELL_CHARS {
+        return s;
+    }
+    let mut end = MAX_CELL_CHARS;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Background and font colours of a tier: green to grey.
+pub fn tier_colors(t: Tier) -> (u32, u32) {
+    match t {
+        Tier::Ready => (0xC6EFCE, 0x006100),
+        Tier::Conditional => (0xFFEB9C, 0x9C5700),
+        Tier::CoverageOnly => (0xFCE4D6, 0x833C0B),
+        Tier::NotCapable => (0xFFC7CE, 0x9C0006),
+        Tier::NotOffered => (0xEDEDED, 0x595959),
+    }
+}
+
+/// The format of a cell showing a tier.
+pub fn tier_format(t: Tier) -> Format {
+    let (bg, fg) = tier_colors(t);
+    Format::new()
+        .set_background_color(Color::RGB(bg))
+        .set_font_color(Color::RGB(fg))
+        .set_border(FormatBorder::Thin)
+        .set_border_color(Color::RGB(0xBFBFBF))
+}
+
+/// The format of a cell showing a severity.
+pub fn severity_format(s: Severity) -> Format {
+    let t = match s {
+        Severity::Critical => Tier::NotCapable,
+        Severity::Warning => Tier::Conditional,
+        Severity::Info => Tier::NotOffered,
+    };
+    tier_format(t)
+}
+
+/// Header cells.
+pub fn header() -> Format {
+    Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0x1F4E78))
+        .set_font_color(Color::White)
+        .set_text_wrap()
+        .set_border(FormatBorder::Thin)
+}
+
+/// Headers of the columns iorready adds to a provider's sheet.
+pub fn added_header() -> Format {
+    Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0x7030A0))
+        .set_font_color(Color::White)
+        .set_text_wrap()
+        .set_border(FormatBorder::Thin)
+}
+
+/// Dates.
+pub fn date() -> Format {
+    Format::new().set_num_format("yyyy-mm-dd")
+}
+
+/// Scores.
+pub fn score() -> Format {
+    Format::new().set_num_format("0.00")
+}
+
+/// Bold labels.
+pub fn bold() -> Format {
+    Format::new().set_bold()
+}
+
+/// Wrapped text.
+pub fn wrap() -> Format {
+    Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top)
+}
