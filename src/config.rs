@@ -133,9 +133,7 @@ fn collect(table: &Table, prefix: &str, out: &mut Vec<(String, Range<usize>)>) {
         } else {
             format!("{prefix}.{name}")
         };
-        let key_span = table
-            .get_key_value(name)
-            .and_then(|(k, _)| k.span());
+        let key_span = table.get_key_value(name).and_then(|(k, _)| k.span());
         let span = match (key_span, item.span()) {
             (Some(k), Some(v)) => Some(k.start..v.end.max(k.end)),
             (Some(k), None) => Some(k),

@@ -15,5 +15,5 @@ pub mod model;
 pub mod pipeline;
 pub mod scoring;
 pub mod sinks;
-pub mod template;
 pub mod sources;
+pub mod template;

@@ -91,7 +91,10 @@ fn output_paths(inputs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
     inputs
         .iter()
         .map(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "workbook".into());
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "workbook".into());
             let mut name = format!("{stem}{ANNOTATED_SUFFIX}");
             let mut n = 2;
             while !taken.insert(name.to_lowercase()) {
@@ -137,7 +140,10 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             .zip(outputs.par_iter())
             .map(|(input, output)| {
                 let outcome = if canonical_inputs.contains(&canonical_target(output)) {
-                    Err(format!("{}: refusing to write the annotated copy over an input", output.display()))
+                    Err(format!(
+                        "{}: refusing to write the annotated copy over an input",
+                        output.display()
+                    ))
                 } else {
                     score_file(input, output, req)
                 };
@@ -193,7 +199,10 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Provide
             workbook: &wb,
             result: &result,
             layout: &layout,
-            table_sheet: wb.sheet(&req.mapping.countries.sheet).map(|s| s.name.as_str()).unwrap_or_default(),
+            table_sheet: wb
+                .sheet(&req.mapping.countries.sheet)
+                .map(|s| s.name.as_str())
+                .unwrap_or_default(),
             as_of: req.as_of,
             profile: &req.profile,
         };

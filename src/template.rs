@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use rust_xlsxwriter::{
-    Color, DataValidation, DataValidationErrorStyle, DataValidationRule, ExcelDateTime, Format, Workbook,
-    Worksheet, XlsxError,
+    Color, DataValidation, DataValidationErrorStyle, DataValidationRule, ExcelDateTime, Format, Workbook, Worksheet,
+    XlsxError,
 };
 
 use crate::model::Country;
-use crate::sources::CellValue;
 use crate::sinks::{write_xlsx_atomically, SinkError};
+use crate::sources::CellValue;
 
 /// The questions of the Provider sheet, in order (rows 2 to 7).
 pub const PROVIDER_QUESTIONS: [&str; 6] = [
@@ -51,27 +51,83 @@ pub enum Input {
 
 /// The Countries sheet, columns A to S, as questionnaire-v1.md lays it out.
 pub const COUNTRY_COLUMNS: [TemplateColumn; 19] = [
-    TemplateColumn { header: "Country", answers: &[], input: Input::Text, width: 18.0 },
-    TemplateColumn { header: "Coverage claimed", answers: &["Yes", "No"], input: Input::List, width: 11.0 },
+    TemplateColumn {
+        header: "Country",
+        answers: &[],
+        input: Input::Text,
+        width: 18.0,
+    },
+    TemplateColumn {
+        header: "Coverage claimed",
+        answers: &["Yes", "No"],
+        input: Input::List,
+        width: 11.0,
+    },
     TemplateColumn {
         header: "Operating model",
-        answers: &["Own entity", "Contracted partner", "Partner sourced on demand", "Forwarding only", "Not offered"],
+        answers: &[
+            "Own entity",
+            "Contracted partner",
+            "Partner sourced on demand",
+            "Forwarding only",
+            "Not offered",
+        ],
         input: Input::List,
         width: 24.0,
     },
     TemplateColumn {
         header: "Importer of record role",
-        answers: &["Provider is IOR", "Local partner is IOR", "Client is IOR", "Forwarding only"],
+        answers: &[
+            "Provider is IOR",
+            "Local partner is IOR",
+            "Client is IOR",
+            "Forwarding only",
+        ],
         input: Input::List,
         width: 20.0,
     },
-    TemplateColumn { header: "Legal liability", answers: &["Full", "Capped", "None"], input: Input::List, width: 12.0 },
-    TemplateColumn { header: "Local entity name", answers: &[], input: Input::Text, width: 24.0 },
-    TemplateColumn { header: "Local entity registration ID", answers: &[], input: Input::Text, width: 18.0 },
-    TemplateColumn { header: "Import licence IDs", answers: &[], input: Input::Text, width: 18.0 },
-    TemplateColumn { header: "Licence expiry", answers: &[], input: Input::Date, width: 12.0 },
-    TemplateColumn { header: "IOR shipments, last 24 months", answers: &[], input: Input::WholeNumber, width: 14.0 },
-    TemplateColumn { header: "Last IOR shipment", answers: &[], input: Input::Date, width: 12.0 },
+    TemplateColumn {
+        header: "Legal liability",
+        answers: &["Full", "Capped", "None"],
+        input: Input::List,
+        width: 12.0,
+    },
+    TemplateColumn {
+        header: "Local entity name",
+        answers: &[],
+        input: Input::Text,
+        width: 24.0,
+    },
+    TemplateColumn {
+        header: "Local entity registration ID",
+        answers: &[],
+        input: Input::Text,
+        width: 18.0,
+    },
+    TemplateColumn {
+        header: "Import licence IDs",
+        answers: &[],
+        input: Input::Text,
+        width: 18.0,
+    },
+    TemplateColumn {
+        header: "Licence expiry",
+        answers: &[],
+        input: Input::Date,
+        width: 12.0,
+    },
+    TemplateColumn {
+        header: "IOR shipments, last 24 months",
+        answers: &[],
+        input: Input::WholeNumber,
+        width: 14.0,
+    },
+    TemplateColumn {
+        header: "Last IOR shipment",
+        answers: &[],
+        input: Input::Date,
+        width: 12.0,
+    },
     TemplateColumn {
         header: "Regulatory pathway",
         answers: &["Defined and repeatable", "Case by case", "Undefined", "Not permitted"],
@@ -80,7 +136,12 @@ pub const COUNTRY_COLUMNS: [TemplateColumn; 19] = [
     },
     TemplateColumn {
         header: "Product certification",
-        answers: &["Provider handles", "Client must hold", "Not supported", "Not applicable"],
+        answers: &[
+            "Provider handles",
+            "Client must hold",
+            "Not supported",
+            "Not applicable",
+        ],
         input: Input::List,
         width: 18.0,
     },
@@ -96,15 +157,30 @@ pub const COUNTRY_COLUMNS: [TemplateColumn; 19] = [
         input: Input::List,
         width: 18.0,
     },
-    TemplateColumn { header: "Lead time (days)", answers: &[], input: Input::WholeNumber, width: 10.0 },
+    TemplateColumn {
+        header: "Lead time (days)",
+        answers: &[],
+        input: Input::WholeNumber,
+        width: 10.0,
+    },
     TemplateColumn {
         header: "Evidence",
         answers: &["Self-declared", "Documented", "Verified"],
         input: Input::List,
         width: 14.0,
     },
-    TemplateColumn { header: "Evidence reference", answers: &[], input: Input::Text, width: 22.0 },
-    TemplateColumn { header: "Comments", answers: &[], input: Input::Text, width: 40.0 },
+    TemplateColumn {
+        header: "Evidence reference",
+        answers: &[],
+        input: Input::Text,
+        width: 22.0,
+    },
+    TemplateColumn {
+        header: "Comments",
+        answers: &[],
+        input: Input::Text,
+        width: 40.0,
+    },
 ];
 
 /// Rows below the header that carry validation, beyond the listed countries.
@@ -204,7 +280,12 @@ fn header() -> Format {
 
 fn provider_sheet(ws: &mut Worksheet, q: &Questionnaire) -> Result<(), XlsxError> {
     ws.set_name("Provider")?;
-    ws.write_string_with_format(0, 0, "IOR provider questionnaire v1: provider details", &Format::new().set_bold().set_font_size(14))?;
+    ws.write_string_with_format(
+        0,
+        0,
+        "IOR provider questionnaire v1: provider details",
+        &Format::new().set_bold().set_font_size(14),
+    )?;
     let bold = Format::new().set_bold();
     for (i, q) in PROVIDER_QUESTIONS.iter().enumerate() {
         ws.write_string_with_format(i as u32 + 1, 0, *q, &bold)?;
@@ -226,10 +307,10 @@ fn provider_sheet(ws: &mut Worksheet, q: &Questionnaire) -> Result<(), XlsxError
 fn date_validation() -> Result<DataValidation, XlsxError> {
     let from = ExcelDateTime::from_ymd(1990, 1, 1)?;
     let to = ExcelDateTime::from_ymd(2100, 12, 31)?;
-    Ok(DataValidation::new()
+    DataValidation::new()
         .allow_date(DataValidationRule::Between(from, to))
         .set_error_title("Date expected")?
-        .set_error_message("Enter a date, for example 2026-03-14.")?)
+        .set_error_message("Enter a date, for example 2026-03-14.")
 }
 
 fn whole_number_validation() -> DataValidation {
@@ -261,7 +342,9 @@ fn countries_sheet(ws: &mut Worksheet, q: &Questionnaire) -> Result<(), XlsxErro
                     .allow_list_strings(col.answers)?
                     .set_error_style(DataValidationErrorStyle::Warning)
                     .set_error_title("Pick an answer")?
-                    .set_error_message("Choose from the list; free text after the answer is allowed, e.g. 'Capped - USD 1M'.")?;
+                    .set_error_message(
+                        "Choose from the list; free text after the answer is allowed, e.g. 'Capped - USD 1M'.",
+                    )?;
                 ws.add_data_validation(first, c, last, c, &v)?;
             }
             Input::Date => {

@@ -120,7 +120,10 @@ fn init_logging(verbose: u8) {
 /// file; this keeps the raw panic text out of the user's terminal.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         tracing::debug!(%location, "panic caught while reading a workbook: {info}");
     }));
 }

@@ -61,10 +61,18 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
     }
     let warnings: usize = s.results.iter().map(|r| r.row_issues.len()).sum();
     if warnings > 0 {
-        writeln!(out, "\n{warnings} row(s) skipped; see the 'Not scored' sheet of the portfolio.")?;
+        writeln!(
+            out,
+            "\n{warnings} row(s) skipped; see the 'Not scored' sheet of the portfolio."
+        )?;
     }
     writeln!(out, "\nPortfolio: {}", s.portfolio.display())?;
-    writeln!(out, "Annotated workbooks: {} in {}", s.annotated.len(), req.out_dir.display())?;
+    writeln!(
+        out,
+        "Annotated workbooks: {} in {}",
+        s.annotated.len(),
+        req.out_dir.display()
+    )?;
     if let Some(json) = &req.json {
         writeln!(out, "JSON: {}", json.display())?;
     }

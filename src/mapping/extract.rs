@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::spec::{ColumnRule, Mapping};
 use super::values::{self, fold, ValueRules};
 use crate::model::{
-    slug, Answer, CountryAssessment, Field, FieldKind, Normalised, Parsed, Provider, ProviderField,
-    ProviderResponse, RowIssue, SourceRef,
+    slug, Answer, CountryAssessment, Field, FieldKind, Normalised, Parsed, Provider, ProviderField, ProviderResponse,
+    RowIssue, SourceRef,
 };
 use crate::sources::{CellValue, Sheet, Workbook};
 
@@ -27,7 +27,9 @@ pub enum MappingError {
         mapping: String,
     },
     /// The header row of the country table was not found.
-    #[error("{file}: sheet '{sheet}': no header row with a country column in the first {rows} rows (looked for: {headers})")]
+    #[error(
+        "{file}: sheet '{sheet}': no header row with a country column in the first {rows} rows (looked for: {headers})"
+    )]
     HeaderNotFound {
         /// The workbook.
         file: String,
@@ -65,28 +67,36 @@ pub fn extract(wb: &Workbook, mapping: &Mapping) -> Result<(ProviderResponse, Ta
     let sheet_missing = |name: &str| MappingError::SheetMissing {
         file: file.to_string(),
         sheet: name.to_owned(),
-        found: wb.sheets.iter().map(|s| format!("'{}'", s.name)).collect::<Vec<_>>().join(", "),
+        found: wb
+            .sheets
+            .iter()
+            .map(|s| format!("'{}'", s.name))
+            .collect::<Vec<_>>()
+            .join(", "),
         mapping: mapping.name.clone(),
     };
-    let table = wb.sheet(&mapping.countries.sheet).ok_or_else(|| sheet_missing(&mapping.countries.sheet))?;
+    let table = wb
+        .sheet(&mapping.countries.sheet)
+        .ok_or_else(|| sheet_missing(&mapping.countries.sheet))?;
     // A workbook without a Provider sheet is still scorable: the provider is
     // then named after the file.
     let provider = match wb.sheet(&mapping.provider.sheet) {
         Some(sheet) => read_provider(sheet, mapping, &file),
         None => Provider::default(),
     };
-    let layout = find_header(table, &mapping.countries.columns, mapping.countries.header_search_rows).ok_or_else(|| {
-        MappingError::HeaderNotFound {
-            file: file.to_string(),
-            sheet: table.name.clone(),
-            rows: mapping.countries.header_search_rows,
-            headers: mapping
-                .column(Field::Country)
-                .map(|c| c.headers.join("', '"))
-                .map(|h| format!("'{h}'"))
-                .unwrap_or_default(),
-        }
-    })?;
+    let layout =
+        find_header(table, &mapping.countries.columns, mapping.countries.header_search_rows).ok_or_else(|| {
+            MappingError::HeaderNotFound {
+                file: file.to_string(),
+                sheet: table.name.clone(),
+                rows: mapping.countries.header_search_rows,
+                headers: mapping
+                    .column(Field::Country)
+                    .map(|c| c.headers.join("', '"))
+                    .map(|h| format!("'{h}'"))
+                    .unwrap_or_default(),
+            }
+        })?;
     let mut response = ProviderResponse {
         provider,
         ..ProviderResponse::default()
@@ -100,7 +110,11 @@ pub fn extract(wb: &Workbook, mapping: &Mapping) -> Result<(ProviderResponse, Ta
         });
     }
     if response.provider.id.is_empty() {
-        let stem = wb.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = wb
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = response.provider.name.get().cloned().unwrap_or(stem);
         response.provider.id = slug(&name);
         if response.provider.id.is_empty() {
@@ -158,16 +172,26 @@ fn read_provider(sheet: &Sheet, mapping: &Mapping, file: &Arc<str>) -> Provider 
         let unknown = &mapping.unknown;
         match field {
             ProviderField::ResponseDate => {
-                provider.response_date = typed(values::parse_date(cell, &mapping.date_formats, unknown), raw, source, |p| match p {
-                    Parsed::Date(d) => Some(d),
-                    _ => None,
-                })
+                provider.response_date = typed(
+                    values::parse_date(cell, &mapping.date_formats, unknown),
+                    raw,
+                    source,
+                    |p| match p {
+                        Parsed::Date(d) => Some(d),
+                        _ => None,
+                    },
+                )
             }
             ProviderField::CountriesClaimed => {
-                provider.countries_claimed = typed(values::parse_whole_number(cell, &mapping.zero, unknown), raw, source, |p| match p {
-                    Parsed::Number(n) => Some(n),
-                    _ => None,
-                })
+                provider.countries_claimed = typed(
+                    values::parse_whole_number(cell, &mapping.zero, unknown),
+                    raw,
+                    source,
+                    |p| match p {
+                        Parsed::Number(n) => Some(n),
+                        _ => None,
+                    },
+                )
             }
             _ => {
                 let a = typed(values::parse_text(cell, unknown), raw, source, |p| match p {
@@ -190,7 +214,12 @@ fn read_provider(sheet: &Sheet, mapping: &Mapping, file: &Arc<str>) -> Provider 
     provider
 }
 
-fn typed<T>(v: Normalised<Parsed>, raw: String, source: Option<SourceRef>, f: impl FnOnce(Parsed) -> Option<T>) -> Answer<T> {
+fn typed<T>(
+    v: Normalised<Parsed>,
+    raw: String,
+    source: Option<SourceRef>,
+    f: impl FnOnce(Parsed) -> Option<T>,
+) -> Answer<T> {
     let value = match v {
         Normalised::Known(p) => f(p).map_or(Normalised::Unrecognised, Normalised::Known),
         Normalised::Unknown => Normalised::Unknown,
@@ -252,11 +281,20 @@ fn parse_cell(rule: &ColumnRule, cell: Option<&CellValue>, mapping: &Mapping) ->
 
 fn read_rows(sheet: &Sheet, mapping: &Mapping, layout: &TableLayout, file: &Arc<str>, out: &mut ProviderResponse) {
     let sheet_name: Arc<str> = sheet.name.as_str().into();
-    let country_col = layout.columns.iter().find(|(f, _)| *f == Field::Country).map(|(_, c)| *c);
+    let country_col = layout
+        .columns
+        .iter()
+        .find(|(f, _)| *f == Field::Country)
+        .map(|(_, c)| *c);
     let Some(country_col) = country_col else { return };
     // Only rows that hold something: a stray cell a million rows down costs
     // one row, not a million.
-    let mut rows: Vec<u32> = sheet.cells.keys().map(|(r, _)| *r).filter(|r| *r > layout.header_row).collect();
+    let mut rows: Vec<u32> = sheet
+        .cells
+        .keys()
+        .map(|(r, _)| *r)
+        .filter(|r| *r > layout.header_row)
+        .collect();
     // Merged areas extend answers to rows that hold no cell of their own.
     for &(r0, _, r1, _) in &sheet.merges {
         if r1 > layout.header_row && r1 - r0 < 10_000 {
@@ -267,7 +305,10 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, layout: &TableLayout, file: &Arc<
     rows.dedup();
     for row in rows {
         let cell_of = |col: u32| sheet.get_merged(row, col);
-        let any_answer = layout.columns.iter().any(|(_, c)| cell_of(*c).is_some_and(|(v, _)| !v.is_blank()));
+        let any_answer = layout
+            .columns
+            .iter()
+            .any(|(_, c)| cell_of(*c).is_some_and(|(v, _)| !v.is_blank()));
         if !any_answer {
             continue;
         }

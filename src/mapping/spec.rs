@@ -160,7 +160,10 @@ fn strings(v: &[&str]) -> Vec<String> {
 impl Mapping {
     /// The bundled questionnaire-v1 mapping.
     pub fn builtin() -> Result<Mapping, ConfigError> {
-        Self::from_source(&Source::new("<built-in mappings/questionnaire-v1.toml>", QUESTIONNAIRE_V1))
+        Self::from_source(&Source::new(
+            "<built-in mappings/questionnaire-v1.toml>",
+            QUESTIONNAIRE_V1,
+        ))
     }
 
     /// Loads and checks a mapping file.
@@ -175,7 +178,11 @@ impl Mapping {
         let yes = raw.answers.yes.clone().unwrap_or_else(|| strings(&DEFAULT_YES));
         let no = raw.answers.no.clone().unwrap_or_else(|| strings(&DEFAULT_NO));
         let zero: Vec<String> = raw.answers.zero.clone().unwrap_or_else(|| strings(&DEFAULT_ZERO));
-        let date_formats = raw.answers.date_formats.clone().unwrap_or_else(|| strings(&DEFAULT_DATE_FORMATS));
+        let date_formats = raw
+            .answers
+            .date_formats
+            .clone()
+            .unwrap_or_else(|| strings(&DEFAULT_DATE_FORMATS));
         for (i, f) in date_formats.iter().enumerate() {
             if StrftimeItems::new(f).parse().is_err() {
                 return Err(src.error(
@@ -204,7 +211,13 @@ impl Mapping {
         for (key, col) in &raw.countries.columns {
             let at = format!("countries.columns.{key}");
             let field: Field = key.parse().map_err(|_| {
-                src.error(&at, format!("'{key}' is not a model field; expected one of: {}", Field::VARIANTS.join(", ")))
+                src.error(
+                    &at,
+                    format!(
+                        "'{key}' is not a model field; expected one of: {}",
+                        Field::VARIANTS.join(", ")
+                    ),
+                )
             })?;
             columns.push(resolve_column(src, &at, field, col, &unknown, &yes, &no)?);
         }
@@ -297,7 +310,10 @@ fn resolve_column(
             } else {
                 format!("expected one of: {}", allowed.join(", "))
             };
-            return Err(src.error(&format!("{at}.values.{id}"), format!("'{id}' is not a value of `{}`; {expected}", field.id())));
+            return Err(src.error(
+                &format!("{at}.values.{id}"),
+                format!("'{id}' is not a value of `{}`; {expected}", field.id()),
+            ));
         };
         labels.extend(texts.iter().map(|t| (t.clone(), *id)));
     }

@@ -17,6 +17,10 @@ const SEPARATORS: [&str; 9] = [" - ", " – ", " — ", " (", "(", ",", ";", ":"
 /// Lower-case, trimmed, inner white space folded to single spaces, and
 /// trailing full stops dropped: the form in which answers and labels are
 /// compared.
+///
+/// ```
+/// assert_eq!(iorready::mapping::values::fold("  Capped -  USD 1M. "), "capped - usd 1m");
+/// ```
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
@@ -54,8 +58,11 @@ enum Match {
 impl ValueRules {
     /// Builds rules from (label, id) pairs and unknown tokens.
     pub fn new(labels: impl IntoIterator<Item = (String, &'static str)>, unknown: &[String]) -> Self {
-        let mut labels: Vec<(String, &'static str)> =
-            labels.into_iter().map(|(l, id)| (fold(&l), id)).filter(|(l, _)| !l.is_empty()).collect();
+        let mut labels: Vec<(String, &'static str)> = labels
+            .into_iter()
+            .map(|(l, id)| (fold(&l), id))
+            .filter(|(l, _)| !l.is_empty())
+            .collect();
         labels.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
         labels.dedup();
         Self {
@@ -102,11 +109,7 @@ impl ValueRules {
 
     /// True when the folded text is blank or an unknown token.
     pub fn is_unknown(&self, folded: &str) -> bool {
-        folded.is_empty()
-            || self
-                .unknown
-                .iter()
-                .any(|t| self.matches(folded, t).is_some())
+        folded.is_empty() || self.unknown.iter().any(|t| self.matches(folded, t).is_some())
     }
 }
 
@@ -138,24 +141,42 @@ pub fn parse_yes_no(cell: Option<&CellValue>, rules: &ValueRules) -> Normalised<
 
 /// Words that may stand before a number ("approx. 12").
 const NUMBER_PREFIXES: [&str; 14] = [
-    "approximately", "approx.", "approx", "about", "around", "circa", "ca.", "c.", "~", ">=", ">",
-    "at least", "more than", "over",
+    "approximately",
+    "approx.",
+    "approx",
+    "about",
+    "around",
+    "circa",
+    "ca.",
+    "c.",
+    "~",
+    ">=",
+    ">",
+    "at least",
+    "more than",
+    "over",
 ];
 
 /// Units that may follow a number ("12 shipments", "5 days").
 const NUMBER_UNITS: [&str; 12] = [
-    "business days", "working days", "calendar days", "days", "day", "shipments", "shipment",
-    "imports", "import", "entries", "times", "x",
+    "business days",
+    "working days",
+    "calendar days",
+    "days",
+    "day",
+    "shipments",
+    "shipment",
+    "imports",
+    "import",
+    "entries",
+    "times",
+    "x",
 ];
 
 /// Reads a whole number >= 0: number cells, or text such as `12`,
 /// `approx. 12`, `about 12`, `~12`, `12+`, `1,200`; the `zero` tokens
 /// (`none`) mean 0. Ranges and fractions are not guessed.
-pub fn parse_whole_number(
-    cell: Option<&CellValue>,
-    zero: &[String],
-    unknown: &ValueRules,
-) -> Normalised<Parsed> {
+pub fn parse_whole_number(cell: Option<&CellValue>, zero: &[String], unknown: &ValueRules) -> Normalised<Parsed> {
     let Some(cell) = cell else {
         return Normalised::Unknown;
     };
@@ -305,27 +326,47 @@ mod tests {
 
     fn liability() -> ValueRules {
         ValueRules::new(
-            [("Full".into(), "full"), ("Capped".into(), "capped"), ("None".into(), "none")],
+            [
+                ("Full".into(), "full"),
+                ("Capped".into(), "capped"),
+                ("None".into(), "none"),
+            ],
             &["-".into(), "n/a".into(), "unknown".into()],
         )
     }
 
     #[test]
     fn enum_answers_ignore_case_and_surrounding_spaces() {
-        assert_eq!(parse_enum(text("  cAPPED "), &liability()), Normalised::Known(Parsed::Enum("capped")));
+        assert_eq!(
+            parse_enum(text("  cAPPED "), &liability()),
+            Normalised::Known(Parsed::Enum("capped"))
+        );
     }
 
     #[test]
     fn enum_answers_may_carry_free_text_after_a_separator() {
-        for s in ["Capped - USD 1M per shipment", "Capped (USD 1M)", "Capped, USD 1M", "Capped; 1M", "Capped: 1M"] {
-            assert_eq!(parse_enum(text(s), &liability()), Normalised::Known(Parsed::Enum("capped")), "{s}");
+        for s in [
+            "Capped - USD 1M per shipment",
+            "Capped (USD 1M)",
+            "Capped, USD 1M",
+            "Capped; 1M",
+            "Capped: 1M",
+        ] {
+            assert_eq!(
+                parse_enum(text(s), &liability()),
+                Normalised::Known(Parsed::Enum("capped")),
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn the_longest_matching_label_wins() {
         let r = ValueRules::new(
-            [("Partner".into(), "contracted_partner"), ("Partner sourced on demand".into(), "on_demand_partner")],
+            [
+                ("Partner".into(), "contracted_partner"),
+                ("Partner sourced on demand".into(), "on_demand_partner"),
+            ],
             &[],
         );
         assert_eq!(
@@ -345,7 +386,10 @@ mod tests {
     #[test]
     fn a_label_that_is_also_an_unknown_token_wins_as_a_label() {
         let r = ValueRules::new([("N/A".into(), "not_applicable")], &["n/a".into()]);
-        assert_eq!(parse_enum(text("N/A"), &r), Normalised::Known(Parsed::Enum("not_applicable")));
+        assert_eq!(
+            parse_enum(text("N/A"), &r),
+            Normalised::Known(Parsed::Enum("not_applicable"))
+        );
     }
 
     #[test]
@@ -357,35 +401,76 @@ mod tests {
     #[test]
     fn yes_no_accepts_letters_words_and_trailing_text() {
         let mut r = ValueRules::new(
-            [("yes".into(), "yes"), ("y".into(), "yes"), ("no".into(), "no"), ("n".into(), "no")],
+            [
+                ("yes".into(), "yes"),
+                ("y".into(), "yes"),
+                ("no".into(), "no"),
+                ("n".into(), "no"),
+            ],
             &["n/a".into(), "-".into()],
         );
         r.space_separates = true;
-        for (s, want) in [("Yes", true), ("y", true), ("N", false), ("NO", false), ("Yes - via partners", true), ("Yes via partners", true)] {
+        for (s, want) in [
+            ("Yes", true),
+            ("y", true),
+            ("N", false),
+            ("NO", false),
+            ("Yes - via partners", true),
+            ("Yes via partners", true),
+        ] {
             assert_eq!(parse_yes_no(text(s), &r), Normalised::Known(Parsed::Bool(want)), "{s}");
         }
         assert_eq!(parse_yes_no(text("N/A"), &r), Normalised::Unknown);
         assert_eq!(parse_yes_no(text("Nope"), &r), Normalised::Unrecognised);
-        assert_eq!(parse_yes_no(Some(&CellValue::Bool(true)), &r), Normalised::Known(Parsed::Bool(true)));
+        assert_eq!(
+            parse_yes_no(Some(&CellValue::Bool(true)), &r),
+            Normalised::Known(Parsed::Bool(true))
+        );
     }
 
     #[test]
     fn whole_numbers_accept_hedged_text() {
         let zero = vec!["none".to_owned()];
-        for (s, n) in [("12", 12), ("approx. 12", 12), ("about 12", 12), ("~12", 12), ("12+", 12), ("None", 0), ("1,200", 1200), ("5 days", 5)] {
-            assert_eq!(parse_whole_number(text(s), &zero, &unknown()), Normalised::Known(Parsed::Number(n)), "{s}");
+        for (s, n) in [
+            ("12", 12),
+            ("approx. 12", 12),
+            ("about 12", 12),
+            ("~12", 12),
+            ("12+", 12),
+            ("None", 0),
+            ("1,200", 1200),
+            ("5 days", 5),
+        ] {
+            assert_eq!(
+                parse_whole_number(text(s), &zero, &unknown()),
+                Normalised::Known(Parsed::Number(n)),
+                "{s}"
+            );
         }
-        assert_eq!(parse_whole_number(Some(&CellValue::Number(7.0)), &zero, &unknown()), Normalised::Known(Parsed::Number(7)));
+        assert_eq!(
+            parse_whole_number(Some(&CellValue::Number(7.0)), &zero, &unknown()),
+            Normalised::Known(Parsed::Number(7))
+        );
     }
 
     #[test]
     fn whole_numbers_do_not_guess_ranges_fractions_or_negatives() {
         let zero = vec!["none".to_owned()];
         for s in ["10-15", "1,5", "lots", "12 or so"] {
-            assert_eq!(parse_whole_number(text(s), &zero, &unknown()), Normalised::Unrecognised, "{s}");
+            assert_eq!(
+                parse_whole_number(text(s), &zero, &unknown()),
+                Normalised::Unrecognised,
+                "{s}"
+            );
         }
-        assert_eq!(parse_whole_number(Some(&CellValue::Number(2.5)), &zero, &unknown()), Normalised::Unrecognised);
-        assert_eq!(parse_whole_number(Some(&CellValue::Number(-1.0)), &zero, &unknown()), Normalised::Unrecognised);
+        assert_eq!(
+            parse_whole_number(Some(&CellValue::Number(2.5)), &zero, &unknown()),
+            Normalised::Unrecognised
+        );
+        assert_eq!(
+            parse_whole_number(Some(&CellValue::Number(-1.0)), &zero, &unknown()),
+            Normalised::Unrecognised
+        );
         assert_eq!(parse_whole_number(text("-"), &zero, &unknown()), Normalised::Unknown);
     }
 
@@ -393,12 +478,25 @@ mod tests {
     fn dates_accept_date_cells_and_three_text_forms() {
         let formats: Vec<String> = ["%Y-%m-%d", "%d/%m/%Y", "%d %B %Y"].map(String::from).to_vec();
         let want = Normalised::Known(Parsed::Date(NaiveDate::from_ymd_opt(2025, 3, 14).unwrap()));
-        for s in ["2025-03-14", "14/03/2025", "14 March 2025", "14 march 2025", "2025-03-14 00:00:00"] {
+        for s in [
+            "2025-03-14",
+            "14/03/2025",
+            "14 March 2025",
+            "14 march 2025",
+            "2025-03-14 00:00:00",
+        ] {
             assert_eq!(parse_date(text(s), &formats, &unknown()), want, "{s}");
         }
-        let cell = CellValue::Date(NaiveDate::from_ymd_opt(2025, 3, 14).unwrap().and_time(chrono::NaiveTime::MIN));
+        let cell = CellValue::Date(
+            NaiveDate::from_ymd_opt(2025, 3, 14)
+                .unwrap()
+                .and_time(chrono::NaiveTime::MIN),
+        );
         assert_eq!(parse_date(Some(&cell), &formats, &unknown()), want);
-        assert_eq!(parse_date(text("03/14/2025"), &formats, &unknown()), Normalised::Unrecognised);
+        assert_eq!(
+            parse_date(text("03/14/2025"), &formats, &unknown()),
+            Normalised::Unrecognised
+        );
         assert_eq!(parse_date(text("soon"), &formats, &unknown()), Normalised::Unrecognised);
     }
 
@@ -409,7 +507,10 @@ mod tests {
         for s in ["Austria", "AT", "aut", "ÖSTERREICH", " österreich "] {
             assert_eq!(parse_country(text(s), &aliases, &unknown()), at, "{s}");
         }
-        assert_eq!(parse_country(text("Narnia"), &aliases, &unknown()), Normalised::Unrecognised);
+        assert_eq!(
+            parse_country(text("Narnia"), &aliases, &unknown()),
+            Normalised::Unrecognised
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use serde::Serialize;
 use strum::{Display, EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 use super::{
-    Answer, Country, DutiesFunding, Evidence, IorRole, Liability, Normalised, OperatingModel,
-    ProductCompliance, RegulatoryPathway, SourceRef, VatRecovery,
+    Answer, Country, DutiesFunding, Evidence, IorRole, Liability, Normalised, OperatingModel, ProductCompliance,
+    RegulatoryPathway, SourceRef, VatRecovery,
 };
 
 /// A field of a country assessment, by its identifier in mapping files.
@@ -384,18 +384,48 @@ impl CountryAssessment {
     /// the first answer is kept.
     pub fn merge(&mut self, other: &CountryAssessment) {
         let c = &mut self.conflicts;
-        merge_answer(Field::CoverageClaimed, &mut self.coverage_claimed, &other.coverage_claimed, c);
-        merge_answer(Field::OperatingModel, &mut self.operating_model, &other.operating_model, c);
+        merge_answer(
+            Field::CoverageClaimed,
+            &mut self.coverage_claimed,
+            &other.coverage_claimed,
+            c,
+        );
+        merge_answer(
+            Field::OperatingModel,
+            &mut self.operating_model,
+            &other.operating_model,
+            c,
+        );
         merge_answer(Field::IorRole, &mut self.ior_role, &other.ior_role, c);
         merge_answer(Field::Liability, &mut self.liability, &other.liability, c);
-        merge_answer(Field::LocalEntityName, &mut self.local_entity_name, &other.local_entity_name, c);
-        merge_answer(Field::LocalEntityId, &mut self.local_entity_id, &other.local_entity_id, c);
+        merge_answer(
+            Field::LocalEntityName,
+            &mut self.local_entity_name,
+            &other.local_entity_name,
+            c,
+        );
+        merge_answer(
+            Field::LocalEntityId,
+            &mut self.local_entity_id,
+            &other.local_entity_id,
+            c,
+        );
         merge_answer(Field::LicenceIds, &mut self.licence_ids, &other.licence_ids, c);
         merge_answer(Field::LicenceExpiry, &mut self.licence_expiry, &other.licence_expiry, c);
         merge_answer(Field::Executions24m, &mut self.executions_24m, &other.executions_24m, c);
         merge_answer(Field::LastExecution, &mut self.last_execution, &other.last_execution, c);
-        merge_answer(Field::RegulatoryPathway, &mut self.regulatory_pathway, &other.regulatory_pathway, c);
-        merge_answer(Field::ProductCompliance, &mut self.product_compliance, &other.product_compliance, c);
+        merge_answer(
+            Field::RegulatoryPathway,
+            &mut self.regulatory_pathway,
+            &other.regulatory_pathway,
+            c,
+        );
+        merge_answer(
+            Field::ProductCompliance,
+            &mut self.product_compliance,
+            &other.product_compliance,
+            c,
+        );
         merge_answer(Field::DutiesFunding, &mut self.duties_funding, &other.duties_funding, c);
         merge_answer(Field::VatRecovery, &mut self.vat_recovery, &other.vat_recovery, c);
         merge_answer(Field::LeadTimeDays, &mut self.lead_time_days, &other.lead_time_days, c);
@@ -433,11 +463,15 @@ mod tests {
 
     #[test]
     fn duplicate_rows_fill_blanks_and_record_disagreements() {
-        let mut a = CountryAssessment::default();
-        a.liability = Answer::known(Liability::Full, "Full", src(1));
-        let mut b = CountryAssessment::default();
-        b.liability = Answer::known(Liability::Capped, "Capped", src(5));
-        b.lead_time_days = Answer::known(7, "7", src(5));
+        let mut a = CountryAssessment {
+            liability: Answer::known(Liability::Full, "Full", src(1)),
+            ..CountryAssessment::default()
+        };
+        let b = CountryAssessment {
+            liability: Answer::known(Liability::Capped, "Capped", src(5)),
+            lead_time_days: Answer::known(7, "7", src(5)),
+            ..CountryAssessment::default()
+        };
         a.merge(&b);
         assert!(a.liability.is(&Liability::Full));
         assert_eq!(a.lead_time_days.get(), Some(&7));

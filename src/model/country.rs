@@ -15,6 +15,12 @@ impl Country {
     /// The country with this alpha-2, alpha-3 or numeric code, or this
     /// English name or common alias, compared without case, spaces or
     /// punctuation.
+    ///
+    /// ```
+    /// use iorready::model::Country;
+    /// assert_eq!(Country::lookup("deu").map(Country::alpha2), Some("DE"));
+    /// assert_eq!(Country::lookup("Narnia"), None);
+    /// ```
     pub fn lookup(text: &str) -> Option<Country> {
         let compact: String = text
             .chars()
@@ -34,9 +40,7 @@ impl Country {
 
     /// The country with this alpha-2 code (any case).
     pub fn from_alpha2(code: &str) -> Option<Country> {
-        celes::Country::from_alpha2(code)
-            .ok()
-            .map(Self::from_celes)
+        celes::Country::from_alpha2(code).ok().map(Self::from_celes)
     }
 
     fn from_celes(c: celes::Country) -> Country {
@@ -48,9 +52,7 @@ impl Country {
 
     /// Every ISO 3166-1 country.
     pub fn all() -> impl Iterator<Item = Country> {
-        celes::Country::get_countries()
-            .into_iter()
-            .map(Self::from_celes)
+        celes::Country::get_countries().into_iter().map(Self::from_celes)
     }
 
     /// ISO 3166-1 alpha-2 (`DE`).

@@ -9,13 +9,10 @@ pub mod source;
 mod values;
 
 pub use answer::{Answer, Normalised};
-pub use assessment::{
-    AnswerState, Conflict, CountryAssessment, Field, FieldKind, Parsed, MANDATORY_FIELDS,
-};
+pub use assessment::{AnswerState, Conflict, CountryAssessment, Field, FieldKind, Parsed, MANDATORY_FIELDS};
 pub use country::Country;
 pub use provider::{slug, Provider, ProviderField, ProviderResponse, RowIssue};
 pub use source::SourceRef;
 pub use values::{
-    DutiesFunding, Evidence, IorRole, Liability, OperatingModel, ProductCompliance,
-    RegulatoryPathway, VatRecovery,
+    DutiesFunding, Evidence, IorRole, Liability, OperatingModel, ProductCompliance, RegulatoryPathway, VatRecovery,
 };

@@ -64,6 +64,10 @@ pub struct ProviderResponse {
 }
 
 /// A stable id from a name: lower-case ASCII letters and digits joined by `-`.
+///
+/// ```
+/// assert_eq!(iorready::model::slug("Atlas Import Services Ltd."), "atlas-import-services-ltd");
+/// ```
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(deaccent) {

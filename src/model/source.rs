@@ -23,12 +23,7 @@ pub struct SourceRef {
 impl SourceRef {
     /// A reference to `sheet!<row,col>` in `file`.
     pub fn new(file: Arc<str>, sheet: Arc<str>, row: u32, col: u32) -> Self {
-        Self {
-            file,
-            sheet,
-            row,
-            col,
-        }
+        Self { file, sheet, row, col }
     }
 
     /// The cell in A1 notation (`E7`).
@@ -40,10 +35,7 @@ impl SourceRef {
 impl fmt::Display for SourceRef {
     /// `Countries!E7`, quoting the sheet name when Excel would.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plain = self
-            .sheet
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        let plain = self.sheet.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
         if plain {
             write!(f, "{}!{}", self.sheet, self.a1())
         } else {

@@ -96,7 +96,13 @@ pub enum Tier {
 
 impl Tier {
     /// All tiers, best first.
-    pub const ALL: [Tier; 5] = [Tier::Ready, Tier::Conditional, Tier::CoverageOnly, Tier::NotCapable, Tier::NotOffered];
+    pub const ALL: [Tier; 5] = [
+        Tier::Ready,
+        Tier::Conditional,
+        Tier::CoverageOnly,
+        Tier::NotCapable,
+        Tier::NotOffered,
+    ];
 
     /// The identifier (`coverage_only`).
     pub fn id(self) -> &'static str {
@@ -215,7 +221,11 @@ pub fn assess_response(
     }
 }
 
-fn value_of<T: Copy>(a: &Answer<T>, id: impl Fn(T) -> &'static str, table: &std::collections::BTreeMap<String, f64>) -> (f64, String) {
+fn value_of<T: Copy>(
+    a: &Answer<T>,
+    id: impl Fn(T) -> &'static str,
+    table: &std::collections::BTreeMap<String, f64>,
+) -> (f64, String) {
     match a.get() {
         Some(v) => {
             let id = id(*v);
@@ -244,7 +254,10 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
 
     let (role, role_why) = value_of(&a.ior_role, IorRole::id, &v.ior_role);
     let (liab, liab_why) = value_of(&a.liability, Liability::id, &v.liability);
-    let legal = ((role + liab) / 2.0, format!("mean of ior_role {role_why} and liability {liab_why}"));
+    let legal = (
+        (role + liab) / 2.0,
+        format!("mean of ior_role {role_why} and liability {liab_why}"),
+    );
 
     let (op, op_why) = value_of(&a.operating_model, OperatingModel::id, &v.operating_model);
 
@@ -259,7 +272,10 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
             if execution_stale(a, profile, as_of) && band > profile.execution_history.stale_cap {
                 (
                     profile.execution_history.stale_cap,
-                    format!("{n} executions {band}, capped at {} as the last one is stale", profile.execution_history.stale_cap),
+                    format!(
+                        "{n} executions {band}, capped at {} as the last one is stale",
+                        profile.execution_history.stale_cap
+                    ),
                 )
             } else {
                 (band, format!("{n} executions {band}"))
@@ -280,7 +296,10 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
 
     let (duty, duty_why) = value_of(&a.duties_funding, |d| d.id(), &v.duties_funding);
     let (vat, vat_why) = value_of(&a.vat_recovery, |d| d.id(), &v.vat_recovery);
-    let duties = ((duty + vat) / 2.0, format!("mean of duties_funding {duty_why} and vat_recovery {vat_why}"));
+    let duties = (
+        (duty + vat) / 2.0,
+        format!("mean of duties_funding {duty_why} and vat_recovery {vat_why}"),
+    );
 
     let lead = match a.lead_time_days.get() {
         Some(days) => {
@@ -299,8 +318,18 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
         (Dimension::LegalStanding, w.legal_standing, legal.0, legal.1),
         (Dimension::InCountryOperation, w.in_country_operation, op, op_why),
         (Dimension::ExecutionHistory, w.execution_history, history.0, history.1),
-        (Dimension::RegulatoryPathway, w.regulatory_pathway, regulatory.0, regulatory.1),
-        (Dimension::ProductCompliance, w.product_compliance, compliance.0, compliance.1),
+        (
+            Dimension::RegulatoryPathway,
+            w.regulatory_pathway,
+            regulatory.0,
+            regulatory.1,
+        ),
+        (
+            Dimension::ProductCompliance,
+            w.product_compliance,
+            compliance.0,
+            compliance.1,
+        ),
         (Dimension::DutiesAndVat, w.duties_and_vat, duties.0, duties.1),
         (Dimension::LeadTime, w.lead_time, lead.0, lead.1),
     ]
@@ -370,7 +399,13 @@ fn coverage_class(a: &CountryAssessment, knocked_out: bool, profile: &Profile) -
     }
 }
 
-fn assess(a: CountryAssessment, provider: &Provider, stale_response: bool, profile: &Profile, as_of: NaiveDate) -> Assessed {
+fn assess(
+    a: CountryAssessment,
+    provider: &Provider,
+    stale_response: bool,
+    profile: &Profile,
+    as_of: NaiveDate,
+) -> Assessed {
     let mut level = a.evidence.get().copied().unwrap_or(Evidence::Claimed);
     if stale_response {
         level = level.dropped();

@@ -5,6 +5,14 @@ use chrono::{Days, Months, NaiveDate};
 /// True when `date` is more than `months` months before `as_of`: strictly
 /// before the same calendar day that many months earlier (the last day of
 /// the month where that day does not exist).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use iorready::scoring::more_than_months_before;
+/// let as_of = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+/// assert!(!more_than_months_before(NaiveDate::from_ymd_opt(2025, 6, 15).unwrap(), as_of, 12));
+/// assert!(more_than_months_before(NaiveDate::from_ymd_opt(2025, 6, 14).unwrap(), as_of, 12));
+/// ```
 pub fn more_than_months_before(date: NaiveDate, as_of: NaiveDate, months: u32) -> bool {
     match as_of.checked_sub_months(Months::new(months)) {
         Some(limit) => date < limit,
@@ -14,7 +22,9 @@ pub fn more_than_months_before(date: NaiveDate, as_of: NaiveDate, months: u32) -
 
 /// True when `date` is within `days` days after `as_of`, both ends included.
 pub fn within_days_after(date: NaiveDate, as_of: NaiveDate, days: u32) -> bool {
-    let end = as_of.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
+    let end = as_of
+        .checked_add_days(Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MAX);
     as_of <= date && date <= end
 }
 

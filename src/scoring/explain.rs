@@ -56,7 +56,11 @@ pub(super) fn raise_flags(
     let op_fwd = a.operating_model.is(&OperatingModel::ForwardingOnly);
     let role_fwd = a.ior_role.is(&IorRole::ForwardingOnly);
     if op_fwd || role_fwd {
-        let which = if op_fwd { quoted(&a.operating_model) } else { quoted(&a.ior_role) };
+        let which = if op_fwd {
+            quoted(&a.operating_model)
+        } else {
+            quoted(&a.ior_role)
+        };
         r.raise(
             FlagCode::ForwardingOnly,
             format!("Answered {which}: the provider would only forward freight to {country}; nobody acts as importer of record."),
@@ -165,8 +169,10 @@ pub(super) fn raise_flags(
             );
         }
     }
-    if matches!(a.operating_model.get(), Some(OperatingModel::OwnEntity | OperatingModel::ContractedPartner))
-        && !a.local_entity_id.is_answered()
+    if matches!(
+        a.operating_model.get(),
+        Some(OperatingModel::OwnEntity | OperatingModel::ContractedPartner)
+    ) && !a.local_entity_id.is_answered()
     {
         r.raise(
             FlagCode::EntityNotIdentified,
@@ -205,12 +211,18 @@ pub(super) fn raise_flags(
     match a.product_compliance.get() {
         Some(ProductCompliance::ClientMustHold) => r.raise(
             FlagCode::CertHeldByClient,
-            format!("Product certification answered {}: you must hold the product certifications for {country} yourself.", quoted(&a.product_compliance)),
+            format!(
+                "Product certification answered {}: you must hold the product certifications for {country} yourself.",
+                quoted(&a.product_compliance)
+            ),
             [a.product_compliance.source.clone()],
         ),
         Some(ProductCompliance::NotSupported) => r.raise(
             FlagCode::CertNotSupported,
-            format!("Product certification answered {}: the provider does not handle product certification in {country}.", quoted(&a.product_compliance)),
+            format!(
+                "Product certification answered {}: the provider does not handle product certification in {country}.",
+                quoted(&a.product_compliance)
+            ),
             [a.product_compliance.source.clone()],
         ),
         _ => {}
@@ -218,7 +230,10 @@ pub(super) fn raise_flags(
     if a.vat_recovery.is(&VatRecovery::NotRecoverable) {
         r.raise(
             FlagCode::VatNotRecoverable,
-            format!("Import VAT recovery answered {}: import VAT becomes a cost you cannot recover.", quoted(&a.vat_recovery)),
+            format!(
+                "Import VAT recovery answered {}: import VAT becomes a cost you cannot recover.",
+                quoted(&a.vat_recovery)
+            ),
             [a.vat_recovery.source.clone()],
         );
     }
@@ -227,7 +242,10 @@ pub(super) fn raise_flags(
         let message = match state {
             AnswerState::Answered => continue,
             AnswerState::Unknown if source.is_none() => {
-                format!("{} is mandatory but the questionnaire has no column for it: it scores 0.", field.label())
+                format!(
+                    "{} is mandatory but the questionnaire has no column for it: it scores 0.",
+                    field.label()
+                )
             }
             AnswerState::Unknown => format!("{} is mandatory and was not answered: it scores 0.", field.label()),
             AnswerState::Unrecognised => format!(
@@ -253,7 +271,11 @@ pub(super) fn raise_flags(
         }
     }
     for c in &a.conflicts {
-        let at = |s: &Option<SourceRef>| s.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "another source".into());
+        let at = |s: &Option<SourceRef>| {
+            s.as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "another source".into())
+        };
         r.raise(
             FlagCode::ConflictingSources,
             format!(
@@ -299,7 +321,10 @@ pub(super) fn provider_flags(provider: &Provider, rollup: &Rollup, profile: &Pro
             [provider.countries_claimed.source.clone()],
         );
     }
-    for (label, a) in [("Response date", &provider.response_date.raw), ("Countries claimed", &provider.countries_claimed.raw)] {
+    for (label, a) in [
+        ("Response date", &provider.response_date.raw),
+        ("Countries claimed", &provider.countries_claimed.raw),
+    ] {
         let unrecognised = match label {
             "Response date" => provider.response_date.is_unrecognised(),
             _ => provider.countries_claimed.is_unrecognised(),
@@ -311,7 +336,10 @@ pub(super) fn provider_flags(provider: &Provider, rollup: &Rollup, profile: &Pro
             };
             r.raise(
                 FlagCode::AnswerUnrecognised,
-                format!("{label}: '{}' is not an answer iorready recognises; it is kept as written and treated as unknown.", a.trim()),
+                format!(
+                    "{label}: '{}' is not an answer iorready recognises; it is kept as written and treated as unknown.",
+                    a.trim()
+                ),
                 [source],
             );
         }

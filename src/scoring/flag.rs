@@ -8,8 +8,20 @@ use crate::model::SourceRef;
 
 /// The flag codes of capability-model.md.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Display, EnumString,
-    IntoStaticStr, EnumIter, VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
@@ -56,7 +68,9 @@ impl FlagCode {
             FlagCode::StaleExecution => "The last IOR import here is more than 24 months old.",
             FlagCode::SelfAttestedOnly => "The answers are self-declared, with no documents or verification.",
             FlagCode::StaleResponse => "The questionnaire answers are more than 12 months old.",
-            FlagCode::EntityNotIdentified => "An own entity or contracted partner is claimed without a registration ID.",
+            FlagCode::EntityNotIdentified => {
+                "An own entity or contracted partner is claimed without a registration ID."
+            }
             FlagCode::LicenceExpired => "The import licence has expired.",
             FlagCode::LicenceExpiring => "The import licence expires within 60 days.",
             FlagCode::CertHeldByClient => "The client must hold the product certifications.",
@@ -65,15 +79,28 @@ impl FlagCode {
             FlagCode::UnansweredMandatory => "A mandatory question was not answered.",
             FlagCode::AnswerUnrecognised => "An answer could not be read; it is scored as unknown.",
             FlagCode::ConflictingSources => "Two sources give different answers to the same question.",
-            FlagCode::CoverageInflation => "The provider claims more than twice the countries it is ready or conditional in.",
+            FlagCode::CoverageInflation => {
+                "The provider claims more than twice the countries it is ready or conditional in."
+            }
         }
     }
 }
 
 /// How serious a flag is.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
-    Display, EnumString, IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]

@@ -194,8 +194,18 @@ impl Profile {
         check_values(src, "ior_role", &v.ior_role, IorRole::VARIANTS)?;
         check_values(src, "liability", &v.liability, Liability::VARIANTS)?;
         check_values(src, "operating_model", &v.operating_model, OperatingModel::VARIANTS)?;
-        check_values(src, "regulatory_pathway", &v.regulatory_pathway, RegulatoryPathway::VARIANTS)?;
-        check_values(src, "product_compliance", &v.product_compliance, ProductCompliance::VARIANTS)?;
+        check_values(
+            src,
+            "regulatory_pathway",
+            &v.regulatory_pathway,
+            RegulatoryPathway::VARIANTS,
+        )?;
+        check_values(
+            src,
+            "product_compliance",
+            &v.product_compliance,
+            ProductCompliance::VARIANTS,
+        )?;
         check_values(src, "duties_funding", &v.duties_funding, DutiesFunding::VARIANTS)?;
         check_values(src, "vat_recovery", &v.vat_recovery, VatRecovery::VARIANTS)?;
         check_values(src, "evidence", &v.evidence, Evidence::VARIANTS)?;
@@ -226,11 +236,22 @@ impl Profile {
             }
         }
         unit(src, "lead_time.longer", self.lead_time.longer)?;
-        unit(src, "modifiers.expired_licence_factor", self.modifiers.expired_licence_factor)?;
-        months(src, "modifiers.stale_response_months", self.modifiers.stale_response_months)?;
+        unit(
+            src,
+            "modifiers.expired_licence_factor",
+            self.modifiers.expired_licence_factor,
+        )?;
+        months(
+            src,
+            "modifiers.stale_response_months",
+            self.modifiers.stale_response_months,
+        )?;
 
         let t = &self.tiers;
-        for (k, v) in [("ready_min_score", t.ready_min_score), ("conditional_min_score", t.conditional_min_score)] {
+        for (k, v) in [
+            ("ready_min_score", t.ready_min_score),
+            ("conditional_min_score", t.conditional_min_score),
+        ] {
             if !(0.0..=100.0).contains(&v) {
                 return Err(src.error(&format!("tiers.{k}"), format!("must be between 0 and 100, not {v}")));
             }
@@ -249,7 +270,10 @@ impl Profile {
             if code.parse::<FlagCode>().is_err() {
                 return Err(src.error(
                     &format!("flags.severity.{code}"),
-                    format!("'{code}' is not a flag code; expected one of: {}", FlagCode::VARIANTS.join(", ")),
+                    format!(
+                        "'{code}' is not a flag code; expected one of: {}",
+                        FlagCode::VARIANTS.join(", ")
+                    ),
                 ));
             }
         }
@@ -264,7 +288,11 @@ impl Profile {
     /// The severity of a flag code.
     pub fn severity(&self, code: FlagCode) -> Severity {
         // Every code is checked present when the profile is loaded.
-        self.flags.severity.get(code.code()).copied().unwrap_or(Severity::Warning)
+        self.flags
+            .severity
+            .get(code.code())
+            .copied()
+            .unwrap_or(Severity::Warning)
     }
 
     /// The value of an answer identifier in a value table.
@@ -294,7 +322,10 @@ fn check_values(src: &Source, field: &str, table: &BTreeMap<String, f64>, ids: &
     for (id, v) in table {
         let key = format!("values.{field}.{id}");
         if !ids.contains(&id.as_str()) {
-            return Err(src.error(&key, format!("'{id}' is not a value of {field}; expected one of: {}", ids.join(", "))));
+            return Err(src.error(
+                &key,
+                format!("'{id}' is not a value of {field}; expected one of: {}", ids.join(", ")),
+            ));
         }
         unit(src, &key, *v)?;
     }

@@ -36,7 +36,10 @@ impl Rollup {
     pub fn of(provider: &Provider, assessed: &[Assessed]) -> Rollup {
         let count = |t: Tier| assessed.iter().filter(|a| a.tier == t).count();
         let class = |c: CoverageClass| assessed.iter().filter(|a| a.coverage_class == c).count();
-        let with_coverage = assessed.iter().filter(|a| a.coverage_class != CoverageClass::None).count();
+        let with_coverage = assessed
+            .iter()
+            .filter(|a| a.coverage_class != CoverageClass::None)
+            .count();
         let countries_claimed = provider
             .countries_claimed
             .get()

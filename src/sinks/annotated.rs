@@ -87,7 +87,11 @@ fn unique_sheet_name(name: &str, taken: &mut HashSet<String>) -> String {
         .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
         .collect();
     let clean = clean.trim_matches('\'');
-    let base: String = if clean.trim().is_empty() { "Sheet".into() } else { clean.chars().take(31).collect() };
+    let base: String = if clean.trim().is_empty() {
+        "Sheet".into()
+    } else {
+        clean.chars().take(31).collect()
+    };
     let mut candidate = base.clone();
     let mut n = 2;
     while taken.contains(&candidate.to_lowercase()) {
@@ -117,7 +121,9 @@ fn copy_cells(ws: &mut Worksheet, sheet: &Sheet) -> Result<(), XlsxError> {
             CellValue::Number(n) if n.is_finite() => ws.write_number(r, c, *n).map(|_| ())?,
             CellValue::Number(n) => ws.write_string(r, c, n.to_string()).map(|_| ())?,
             CellValue::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ())?,
-            CellValue::Date(d) if d.date() >= excel_epoch() => ws.write_datetime_with_format(r, c, d, &date).map(|_| ())?,
+            CellValue::Date(d) if d.date() >= excel_epoch() => {
+                ws.write_datetime_with_format(r, c, d, &date).map(|_| ())?
+            }
             CellValue::Date(_) | CellValue::Error(_) => ws.write_string(r, c, v.display()).map(|_| ())?,
         }
     }
@@ -144,7 +150,11 @@ fn notes_by_cell(result: &ProviderResult) -> BTreeMap<&str, BTreeMap<(u32, u32),
             .unwrap_or_default();
         for cell in &flag.cells {
             let text = format!("{} [{}]{country}: {}", flag.code.code(), flag.severity, flag.message);
-            let list = notes.entry(&cell.sheet).or_default().entry((cell.row, cell.col)).or_default();
+            let list = notes
+                .entry(&cell.sheet)
+                .or_default()
+                .entry((cell.row, cell.col))
+                .or_default();
             if !list.contains(&text) {
                 list.push(text);
             }
@@ -154,7 +164,14 @@ fn notes_by_cell(result: &ProviderResult) -> BTreeMap<&str, BTreeMap<(u32, u32),
 }
 
 /// Headers of the columns added to the country table.
-const ADDED: [&str; 6] = ["Score", "Tier", "Coverage class", "Confidence", "Flags", "Why this tier"];
+const ADDED: [&str; 6] = [
+    "Score",
+    "Tier",
+    "Coverage class",
+    "Confidence",
+    "Flags",
+    "Why this tier",
+];
 
 fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) -> Result<(), XlsxError> {
     let header_row = input.layout.header_row;
@@ -177,7 +194,9 @@ fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) ->
     let wrap = style::wrap();
     let mut last_row = header_row;
     for a in &input.result.assessed {
-        let Some(src) = &a.assessment.country_source else { continue };
+        let Some(src) = &a.assessment.country_source else {
+            continue;
+        };
         let r = src.row;
         last_row = last_row.max(r);
         ws.write_number_with_format(r, col(0), a.score, &score)?;
@@ -197,6 +216,7 @@ fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) ->
     ws.set_column_width(col(4), 28)?;
     ws.set_column_width(col(5), 60)?;
     ws.set_freeze_panes(header_row + 1, 1)?;
+    style::print_wide(ws);
     ws.autofilter(header_row, 0, last_row, col(ADDED.len() - 1))?;
     Ok(())
 }
@@ -218,11 +238,17 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
     let p = &res.provider;
     let bold = style::bold();
     let r = &res.rollup;
-    let ratio = r.inflation_ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "n/a (nothing ready or conditional)".into());
+    let ratio = r
+        .inflation_ratio
+        .map(|x| format!("{x:.2}"))
+        .unwrap_or_else(|| "n/a (nothing ready or conditional)".into());
     let facts: Vec<(&str, String)> = vec![
         ("Provider", p.name.get().cloned().unwrap_or_else(|| p.id.clone())),
         ("Legal name", p.legal_name.get().cloned().unwrap_or_default()),
-        ("Response date", p.response_date.get().map(|d| d.to_string()).unwrap_or_default()),
+        (
+            "Response date",
+            p.response_date.get().map(|d| d.to_string()).unwrap_or_default(),
+        ),
         ("Source", res.source.display().to_string()),
         ("Mapping", res.mapping.clone()),
         ("Scoring profile", input.profile.name.clone()),
@@ -239,7 +265,11 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
         ("Coverage inflation ratio", ratio),
         (
             "Provider flags",
-            res.flags.iter().map(|f| format!("{}: {}", f.code.code(), f.message)).collect::<Vec<_>>().join("\n"),
+            res.flags
+                .iter()
+                .map(|f| format!("{}: {}", f.code.code(), f.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
         ),
     ];
     ws.write_string_with_format(0, 0, "Readiness", &style::header())?;
@@ -250,9 +280,18 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
         ws.write_string(row, 1, cell_text(v))?;
     }
     let top = facts.len() as u32 + 2;
-    let mut headers: Vec<String> = ["Country", "Name", "Tier", "Score", "Coverage class", "Confidence", "Evidence level", "Evidence multiplier"]
-        .map(String::from)
-        .to_vec();
+    let mut headers: Vec<String> = [
+        "Country",
+        "Name",
+        "Tier",
+        "Score",
+        "Coverage class",
+        "Confidence",
+        "Evidence level",
+        "Evidence multiplier",
+    ]
+    .map(String::from)
+    .to_vec();
     if let Some(a) = res.assessed.first() {
         for d in &a.dimensions {
             headers.push(format!("{} (weight {})", d.dimension.label(), d.weight));
@@ -286,7 +325,11 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
         ws.write_string_with_format(row, c, cell_text(&a.knockouts.join("; ")), &wrap)?;
         ws.write_string(row, c + 1, flag_codes(a))?;
         ws.write_string_with_format(row, c + 2, cell_text(&a.tier_reason(input.profile)), &wrap)?;
-        let basis: Vec<String> = a.dimensions.iter().map(|d| format!("{}: {}", d.dimension.label(), d.basis)).collect();
+        let basis: Vec<String> = a
+            .dimensions
+            .iter()
+            .map(|d| format!("{}: {}", d.dimension.label(), d.basis))
+            .collect();
         ws.write_string_with_format(row, c + 3, cell_text(&basis.join("\n")), &wrap)?;
     }
     let last = top + res.assessed.len() as u32;
@@ -297,6 +340,7 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
     ws.set_column_width(n - 2, 60)?;
     ws.set_column_width(n - 1, 60)?;
     ws.set_freeze_panes(top + 1, 2)?;
+    style::print_wide(ws);
     ws.autofilter(top, 0, last, n - 1)?;
     Ok(())
 }

@@ -140,7 +140,12 @@ fn flag(f: &Flag) -> JsonFlag {
 }
 
 /// Builds the JSON result of a run.
-pub fn json_result(as_of: NaiveDate, profile: &str, results: &[ProviderResult], errors: &[(String, String)]) -> JsonResult {
+pub fn json_result(
+    as_of: NaiveDate,
+    profile: &str,
+    results: &[ProviderResult],
+    errors: &[(String, String)],
+) -> JsonResult {
     JsonResult {
         schema_version: 1,
         as_of: as_of.format("%Y-%m-%d").to_string(),
@@ -220,13 +225,17 @@ pub fn json_result(as_of: NaiveDate, profile: &str, results: &[ProviderResult], 
 /// Writes the JSON result atomically.
 pub fn write_json(path: &Path, result: &JsonResult) -> Result<(), SinkError> {
     write_atomically(path, |tmp| {
-        serde_json::to_writer_pretty(&mut *tmp, result).map_err(|source| SinkError::Json {
+        // Buffered: serde_json writes token by token.
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        serde_json::to_writer_pretty(&mut w, result).map_err(|source| SinkError::Json {
             path: path.to_owned(),
             source,
         })?;
-        tmp.write_all(b"\n").map_err(|source| SinkError::Io {
-            path: path.to_owned(),
-            source,
-        })
+        w.write_all(b"\n")
+            .and_then(|()| w.flush())
+            .map_err(|source| SinkError::Io {
+                path: path.to_owned(),
+                source,
+            })
     })
 }

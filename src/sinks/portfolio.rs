@@ -46,6 +46,7 @@ pub fn write_portfolio(
 
 fn matrix(ws: &mut Worksheet, results: &[ProviderResult], as_of: NaiveDate) -> Result<(), XlsxError> {
     ws.set_name("Matrix")?;
+    style::print_wide(ws);
     let mut countries: BTreeMap<&str, Country> = BTreeMap::new();
     for r in results {
         for a in &r.assessed {
@@ -69,7 +70,8 @@ fn matrix(ws: &mut Worksheet, results: &[ProviderResult], as_of: NaiveDate) -> R
         ws.write_string_with_format(0, *col, format!("{} ({})", c.name(), c.alpha2()), &head)?;
         ws.set_column_width(*col, 14)?;
     }
-    let formats: BTreeMap<Tier, rust_xlsxwriter::Format> = Tier::ALL.iter().map(|t| (*t, style::tier_format(*t))).collect();
+    let formats: BTreeMap<Tier, rust_xlsxwriter::Format> =
+        Tier::ALL.iter().map(|t| (*t, style::tier_format(*t))).collect();
     for (i, r) in results.iter().enumerate().take(MAX_ROW as usize) {
         let row = i as u32 + 1;
         ws.write_string(row, 0, cell_text(&provider_name(r)))?;
@@ -91,9 +93,21 @@ fn matrix(ws: &mut Worksheet, results: &[ProviderResult], as_of: NaiveDate) -> R
 
 fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError> {
     ws.set_name("Providers")?;
+    style::print_wide(ws);
     let headers = [
-        "Provider", "Source", "Countries claimed", "Assessed", "Ready", "Conditional", "Coverage only", "Not capable",
-        "Not offered", "Active", "Passive", "Inflation ratio", "Provider flags",
+        "Provider",
+        "Source",
+        "Countries claimed",
+        "Assessed",
+        "Ready",
+        "Conditional",
+        "Coverage only",
+        "Not capable",
+        "Not offered",
+        "Active",
+        "Passive",
+        "Inflation ratio",
+        "Provider flags",
     ];
     let head = style::header();
     for (c, h) in headers.iter().enumerate() {
@@ -140,25 +154,28 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxErro
             .set_name("Countries claimed")
             .set_categories(("Providers", 1, 0, n, 0))
             .set_values(("Providers", 1, 2, n, 2))
-            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
-                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xA6A6A6)),
-            ));
+            .set_format(
+                rust_xlsxwriter::ChartFormat::new()
+                    .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xA6A6A6))),
+            );
         chart
             .add_series()
             .set_name("Ready")
             .set_categories(("Providers", 1, 0, n, 0))
             .set_values(("Providers", 1, 4, n, 4))
-            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
-                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0x00B050)),
-            ));
+            .set_format(
+                rust_xlsxwriter::ChartFormat::new()
+                    .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0x00B050))),
+            );
         chart
             .add_series()
             .set_name("Conditional")
             .set_categories(("Providers", 1, 0, n, 0))
             .set_values(("Providers", 1, 5, n, 5))
-            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
-                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xFFC000)),
-            ));
+            .set_format(
+                rust_xlsxwriter::ChartFormat::new()
+                    .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xFFC000))),
+            );
         chart.x_axis().set_name("Provider");
         chart.y_axis().set_name("Countries");
         chart.set_width(760).set_height(380);
@@ -169,7 +186,16 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxErro
 
 fn flags(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError> {
     ws.set_name("Flags")?;
-    let headers = ["Provider", "Country", "Severity", "Code", "Message", "Source cell", "File"];
+    style::print_wide(ws);
+    let headers = [
+        "Provider",
+        "Country",
+        "Severity",
+        "Code",
+        "Message",
+        "Source cell",
+        "File",
+    ];
     let head = style::header();
     for (c, h) in headers.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &head)?;
@@ -178,11 +204,11 @@ fn flags(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError
     'outer: for r in results {
         let name = provider_name(r);
         let source = r.source.display().to_string();
-        let rows = r
-            .flags
-            .iter()
-            .map(|f| (None, f))
-            .chain(r.assessed.iter().flat_map(|a| a.flags.iter().map(move |f| (a.assessment.country, f))));
+        let rows = r.flags.iter().map(|f| (None, f)).chain(
+            r.assessed
+                .iter()
+                .flat_map(|a| a.flags.iter().map(move |f| (a.assessment.country, f))),
+        );
         for (country, f) in rows {
             if row >= MAX_ROW - 1 {
                 break 'outer;
@@ -210,15 +236,19 @@ fn flags(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError
 
 fn problems(ws: &mut Worksheet, results: &[ProviderResult], errors: &[(String, String)]) -> Result<(), XlsxError> {
     ws.set_name("Not scored")?;
+    style::print_wide(ws);
     let head = style::header();
     for (c, h) in ["File or cell", "Problem"].iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &head)?;
     }
-    let issues = errors.iter().map(|(f, m)| (f.clone(), m.clone())).chain(results.iter().flat_map(|r| {
-        r.row_issues
-            .iter()
-            .map(move |i| (format!("{} {}", r.source.display(), i.cell), i.message.clone()))
-    }));
+    let issues = errors
+        .iter()
+        .map(|(f, m)| (f.clone(), m.clone()))
+        .chain(results.iter().flat_map(|r| {
+            r.row_issues
+                .iter()
+                .map(move |i| (format!("{} {}", r.source.display(), i.cell), i.message.clone()))
+        }));
     for (i, (file, message)) in issues.take(MAX_ROW as usize - 1).enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, cell_text(&file))?;
@@ -231,6 +261,7 @@ fn problems(ws: &mut Worksheet, results: &[ProviderResult], errors: &[(String, S
 
 fn legend(ws: &mut Worksheet, profile: &Profile) -> Result<(), XlsxError> {
     ws.set_name("Legend")?;
+    style::print_wide(ws);
     let head = style::header();
     ws.write_string_with_format(0, 0, "Tier", &head)?;
     ws.write_string_with_format(0, 1, "Meaning", &head)?;

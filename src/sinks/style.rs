@@ -87,5 +87,13 @@ pub fn bold() -> Format {
 
 /// Wrapped text.
 pub fn wrap() -> Format {
-    Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top)
+    Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top)
+}
+
+/// Landscape, one page wide: wide tables print legibly.
+pub fn print_wide(ws: &mut rust_xlsxwriter::Worksheet) {
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
 }

@@ -27,9 +27,8 @@ pub fn is_spreadsheet_name(path: &Path) -> bool {
 pub fn discover_inputs(inputs: &[PathBuf], skip: &dyn Fn(&Path) -> bool) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("{}: {e}", input.display()))
-        })?;
+        let meta =
+            std::fs::metadata(input).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", input.display())))?;
         if meta.is_dir() {
             walk(input, skip, &mut found, 0)?;
         } else {

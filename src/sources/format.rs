@@ -84,9 +84,7 @@ fn sniff_zip(file: File) -> Sniffed {
     }
     if let Ok(mut m) = zip.by_name("mimetype") {
         let mut s = String::new();
-        if m.by_ref().take(200).read_to_string(&mut s).is_ok()
-            && s.contains("opendocument.spreadsheet")
-        {
+        if m.by_ref().take(200).read_to_string(&mut s).is_ok() && s.contains("opendocument.spreadsheet") {
             return Sniffed::Spreadsheet(Format::Ods);
         }
     }
@@ -94,10 +92,7 @@ fn sniff_zip(file: File) -> Sniffed {
         return Sniffed::Spreadsheet(Format::Ods);
     }
     // Some writers put the workbook part elsewhere.
-    if zip
-        .file_names()
-        .any(|n| n.is_ok_and(|n| n.ends_with("workbook.xml")))
-    {
+    if zip.file_names().any(|n| n.is_ok_and(|n| n.ends_with("workbook.xml"))) {
         return Sniffed::Spreadsheet(Format::Xlsx);
     }
     Sniffed::OtherZip

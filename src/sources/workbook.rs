@@ -110,9 +110,7 @@ impl Sheet {
 
     /// The cells of one row, in column order.
     pub fn row(&self, row: u32) -> impl Iterator<Item = (u32, &CellValue)> {
-        self.cells
-            .range((row, 0)..=(row, u32::MAX))
-            .map(|((_, c), v)| (*c, v))
+        self.cells.range((row, 0)..=(row, u32::MAX)).map(|((_, c), v)| (*c, v))
     }
 }
 
@@ -148,24 +146,14 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     };
     let format = match sniff(path).map_err(io)? {
         Sniffed::Spreadsheet(f) => f,
-        Sniffed::EncryptedOoxml => {
-            return Err(ReadError::Encrypted {
-                path: path.to_owned(),
-            })
-        }
-        Sniffed::OtherZip | Sniffed::Unknown => {
-            return Err(ReadError::NotSpreadsheet {
-                path: path.to_owned(),
-            })
-        }
+        Sniffed::EncryptedOoxml => return Err(ReadError::Encrypted { path: path.to_owned() }),
+        Sniffed::OtherZip | Sniffed::Unknown => return Err(ReadError::NotSpreadsheet { path: path.to_owned() }),
     };
     let file = || File::open(path).map(BufReader::new).map_err(io);
     let corrupt = |format: &'static str, e: &dyn std::fmt::Display| {
         let detail = e.to_string();
         if detail.contains("password") {
-            ReadError::Encrypted {
-                path: path.to_owned(),
-            }
+            ReadError::Encrypted { path: path.to_owned() }
         } else {
             ReadError::Corrupt {
                 path: path.to_owned(),
@@ -255,9 +243,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
         }
     }
     if sheets.iter().all(|s| s.cells.is_empty()) && unreadable.is_empty() {
-        return Err(ReadError::Empty {
-            path: path.to_owned(),
-        });
+        return Err(ReadError::Empty { path: path.to_owned() });
     }
     if sheets.is_empty() {
         let (sheet, detail) = unreadable.swap_remove(0);
@@ -331,12 +317,7 @@ fn read_streamed(
     Ok(outcome.map(|()| sheet))
 }
 
-fn from_range(
-    name: &str,
-    range: &calamine::Range<Data>,
-    budget: &mut usize,
-    path: &Path,
-) -> Result<Sheet, ReadError> {
+fn from_range(name: &str, range: &calamine::Range<Data>, budget: &mut usize, path: &Path) -> Result<Sheet, ReadError> {
     let mut sheet = Sheet {
         name: name.to_owned(),
         ..Sheet::default()
@@ -356,9 +337,7 @@ fn from_range(
         let (Ok(r), Ok(c)) = (u32::try_from(r), u32::try_from(c)) else {
             continue;
         };
-        sheet
-            .cells
-            .insert((r0.saturating_add(r), c0.saturating_add(c)), value);
+        sheet.cells.insert((r0.saturating_add(r), c0.saturating_add(c)), value);
     }
     Ok(sheet)
 }

@@ -1,0 +1,152 @@
+//! The bundled questionnaire-v1 mapping accepts what issue #2 lists, and
+//! nothing it cannot decide is guessed.
+
+use iorready::mapping::values::{fold, parse_country};
+use iorready::mapping::Mapping;
+use iorready::model::{Field, Normalised, Parsed};
+use iorready::sources::CellValue;
+use iorready::template::{Input, COUNTRY_COLUMNS};
+
+fn classify(field: Field, answer: &str) -> Normalised<&'static str> {
+    let m = Mapping::builtin().unwrap();
+    m.column(field).unwrap().rules.classify(&fold(answer))
+}
+
+#[test]
+fn every_dropdown_answer_of_the_template_is_recognised() {
+    let fields = [
+        Field::Country,
+        Field::CoverageClaimed,
+        Field::OperatingModel,
+        Field::IorRole,
+        Field::Liability,
+        Field::LocalEntityName,
+        Field::LocalEntityId,
+        Field::LicenceIds,
+        Field::LicenceExpiry,
+        Field::Executions24m,
+        Field::LastExecution,
+        Field::RegulatoryPathway,
+        Field::ProductCompliance,
+        Field::DutiesFunding,
+        Field::VatRecovery,
+        Field::LeadTimeDays,
+        Field::Evidence,
+        Field::EvidenceRef,
+        Field::Comments,
+    ];
+    for (col, field) in COUNTRY_COLUMNS.iter().zip(fields) {
+        if col.input != Input::List {
+            continue;
+        }
+        for answer in col.answers {
+            assert!(
+                matches!(classify(field, answer), Normalised::Known(_)),
+                "{}: '{answer}'",
+                col.header
+            );
+        }
+    }
+}
+
+#[test]
+fn dropdown_answers_map_to_the_model_identifiers() {
+    let cases = [
+        (Field::OperatingModel, "Partner sourced on demand", "on_demand_partner"),
+        (Field::IorRole, "Local partner is IOR", "partner_is_ior"),
+        (Field::RegulatoryPathway, "Defined and repeatable", "defined_repeatable"),
+        (Field::VatRecovery, "Rebilled by provider", "rebilled"),
+        (Field::Evidence, "Self-declared", "claimed"),
+        (Field::Liability, "None", "none"),
+    ];
+    for (field, answer, id) in cases {
+        assert_eq!(classify(field, answer), Normalised::Known(id), "{answer}");
+    }
+}
+
+#[test]
+fn capped_with_free_text_is_capped() {
+    assert_eq!(
+        classify(Field::Liability, "Capped - USD 1M per shipment"),
+        Normalised::Known("capped")
+    );
+}
+
+#[test]
+fn yes_no_with_free_text_is_read() {
+    assert_eq!(
+        classify(Field::CoverageClaimed, "Yes - via partners"),
+        Normalised::Known("yes")
+    );
+    assert_eq!(classify(Field::CoverageClaimed, "y"), Normalised::Known("yes"));
+    assert_eq!(classify(Field::CoverageClaimed, "N"), Normalised::Known("no"));
+}
+
+#[test]
+fn na_is_unknown_except_in_product_certification() {
+    assert_eq!(classify(Field::CoverageClaimed, "N/A"), Normalised::Unknown);
+    assert_eq!(classify(Field::Liability, "n/a"), Normalised::Unknown);
+    assert_eq!(
+        classify(Field::ProductCompliance, "N/A"),
+        Normalised::Known("not_applicable")
+    );
+}
+
+#[test]
+fn dash_and_unknown_are_unknown() {
+    assert_eq!(classify(Field::OperatingModel, "-"), Normalised::Unknown);
+    assert_eq!(classify(Field::OperatingModel, "UNKNOWN"), Normalised::Unknown);
+}
+
+#[test]
+fn answers_nobody_can_read_are_unrecognised() {
+    assert_eq!(
+        classify(Field::OperatingModel, "Depends on the product"),
+        Normalised::Unrecognised
+    );
+    assert_eq!(classify(Field::Liability, "Fullish"), Normalised::Unrecognised);
+}
+
+#[test]
+fn local_country_names_are_countries() {
+    let m = Mapping::builtin().unwrap();
+    let names = [
+        ("Deutschland", "DE"),
+        ("España", "ES"),
+        ("Italia", "IT"),
+        ("Nederland", "NL"),
+        ("Belgique", "BE"),
+        ("Polska", "PL"),
+        ("Österreich", "AT"),
+        ("Schweiz", "CH"),
+        ("Sverige", "SE"),
+        ("Norge", "NO"),
+        ("Danmark", "DK"),
+        ("Suomi", "FI"),
+        ("Česko", "CZ"),
+        ("Magyarország", "HU"),
+        ("România", "RO"),
+        ("Türkiye", "TR"),
+        ("México", "MX"),
+        ("Brasil", "BR"),
+        ("Perú", "PE"),
+        ("Việt Nam", "VN"),
+        ("Hrvatska", "HR"),
+        ("Slovensko", "SK"),
+        ("Slovenija", "SI"),
+        ("Srbija", "RS"),
+        ("Ísland", "IS"),
+        ("united kingdom", "GB"),
+        ("usa", "US"),
+        ("fra", "FR"),
+        ("jp", "JP"),
+    ];
+    let unknown = &m.column(Field::Country).unwrap().rules;
+    for (name, code) in names {
+        let cell = CellValue::Text(name.to_owned());
+        match parse_country(Some(&cell), &m.country_aliases, unknown) {
+            Normalised::Known(Parsed::Country(c)) => assert_eq!(c.alpha2(), code, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
