@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::mapping::{extract, Mapping};
-use crate::scoring::{assess_response, Profile, ProviderResult};
-use crate::sinks::{json_result, write_annotated, write_json, write_portfolio, AnnotateInput, SinkError};
+use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
+use crate::sinks::{write_annotated, write_json, write_portfolio, AnnotateInput, SinkError, Spool};
 use crate::sources::{discover_inputs, read_workbook};
 
 /// The portfolio workbook's file name in the output folder.
@@ -41,8 +41,8 @@ pub struct ScoreRequest {
 
 /// What a run did.
 pub struct RunSummary {
-    /// One result per scored workbook, in input order.
-    pub results: Vec<ProviderResult>,
+    /// One summary per scored workbook, in input order.
+    pub results: Vec<ProviderSummary>,
     /// Annotated copies written, in the same order.
     pub annotated: Vec<PathBuf>,
     /// Inputs that failed: (file, message).
@@ -57,8 +57,8 @@ pub enum RunError {
     /// An input path does not exist or cannot be listed.
     #[error("input: {0}")]
     Input(std::io::Error),
-    /// The output folder cannot be created.
-    #[error("{path}: cannot create the output folder: {source}")]
+    /// The output folder cannot be created or written.
+    #[error("{path}: cannot write in the output folder: {source}")]
     OutDir {
         /// The folder.
         path: PathBuf,
@@ -129,23 +129,35 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         source,
     })?;
     let outputs = output_paths(&inputs, &req.out_dir);
+    let spool = Spool::new(&req.out_dir).map_err(|source| RunError::OutDir {
+        path: req.out_dir.clone(),
+        source,
+    })?;
     let canonical_inputs: HashSet<PathBuf> = inputs.iter().filter_map(|p| p.canonicalize().ok()).collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(req.jobs)
         .build()
         .map_err(|e| RunError::Pool(e.to_string()))?;
-    let outcomes: Vec<Result<ProviderResult, String>> = pool.install(|| {
+    // Each worker scores a workbook, writes its annotated copy, spools its
+    // share of the JSON and Flags sheet, and keeps only the summary.
+    let outcomes: Vec<Result<ProviderSummary, String>> = pool.install(|| {
         inputs
             .par_iter()
             .zip(outputs.par_iter())
-            .map(|(input, output)| {
+            .enumerate()
+            .map(|(index, (input, output))| {
                 let outcome = if canonical_inputs.contains(&canonical_target(output)) {
                     Err(format!(
                         "{}: refusing to write the annotated copy over an input",
                         output.display()
                     ))
                 } else {
-                    score_file(input, output, req)
+                    score_file(input, output, req).and_then(|result| {
+                        spool
+                            .put(index, &result, req.json.is_some())
+                            .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
+                        Ok(result.summary())
+                    })
                 };
                 progress.done();
                 outcome
@@ -155,11 +167,13 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let mut results = Vec::new();
     let mut annotated = Vec::new();
     let mut errors = Vec::new();
-    for ((input, output), outcome) in inputs.iter().zip(outputs).zip(outcomes) {
+    let mut scored = Vec::new();
+    for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
         match outcome {
             Ok(r) => {
                 results.push(r);
                 annotated.push(output);
+                scored.push(index);
             }
             Err(message) => {
                 tracing::warn!(file = %input.display(), "not scored: {message}");
@@ -168,10 +182,24 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         }
     }
     let portfolio = req.out_dir.join(PORTFOLIO_NAME);
-    write_portfolio(&portfolio, &results, &errors, req.as_of, &req.profile)?;
-    if let Some(json) = &req.json {
-        write_json(json, &json_result(req.as_of, &req.profile.name, &results, &errors))?;
-    }
+    let (written, json) = pool.join(
+        || {
+            let mut rows = scored.iter().flat_map(|&i| match spool.flag_rows(i) {
+                Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            });
+            write_portfolio(&portfolio, &results, &mut rows, &errors, req.as_of, &req.profile)
+        },
+        || match &req.json {
+            Some(path) => {
+                let chunks = scored.iter().map(|&i| spool.json(i));
+                write_json(path, req.as_of, &req.profile.name, chunks, &errors)
+            }
+            None => Ok(()),
+        },
+    );
+    written?;
+    json?;
     Ok(RunSummary {
         results,
         annotated,

@@ -35,12 +35,12 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
         )?;
         for r in &s.results {
             let x = &r.rollup;
-            let flags: usize = r.assessed.iter().map(|a| a.flags.len()).sum::<usize>() + r.flags.len();
-            let name = r.provider.name.get().cloned().unwrap_or_else(|| r.provider.id.clone());
+            let flags = r.flag_count;
+            let name = &r.name;
             writeln!(
                 out,
                 "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}",
-                cut(&name, 32),
+                cut(name, 32),
                 x.countries_claimed,
                 x.ready,
                 x.conditional,

@@ -169,6 +169,8 @@ pub struct Assessed {
     pub confidence: Confidence,
     /// Flags, empty when the tier is not_offered.
     pub flags: Vec<Flag>,
+    /// Why the tier, in one or two plain sentences.
+    pub reason: String,
 }
 
 /// Everything scored for one provider from one source.
@@ -446,7 +448,7 @@ fn assess(
     } else {
         raise_flags(&a, provider, stale_response, profile, as_of)
     };
-    Assessed {
+    let mut assessed = Assessed {
         assessment: a,
         dimensions: dims,
         evidence_level: level,
@@ -457,12 +459,15 @@ fn assess(
         tier,
         confidence,
         flags,
-    }
+        reason: String::new(),
+    };
+    assessed.reason = assessed.tier_reason(profile);
+    assessed
 }
 
 impl Assessed {
     /// Why the assessment got its tier, in one or two plain sentences.
-    pub fn tier_reason(&self, profile: &Profile) -> String {
+    fn tier_reason(&self, profile: &Profile) -> String {
         let a = &self.assessment;
         let t = &profile.tiers;
         match self.tier {

@@ -14,4 +14,4 @@ pub use assess::{
 pub use dates::{more_than_months_before, within_days_after};
 pub use flag::{Flag, FlagCode, Severity};
 pub use profile::{Profile, DEFAULT_PROFILE};
-pub use rollup::Rollup;
+pub use rollup::{ProviderSummary, Rollup};

@@ -62,3 +62,54 @@ impl Rollup {
         }
     }
 }
+
+/// What a run keeps of a scored provider once its workbook is written: small
+/// enough to hold for thousands of providers.
+#[derive(Debug, Clone)]
+pub struct ProviderSummary {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The input it came from.
+    pub source: std::path::PathBuf,
+    /// Counts.
+    pub rollup: Rollup,
+    /// Provider-level flags.
+    pub flags: Vec<super::Flag>,
+    /// Country and tier, in source order.
+    pub tiers: Vec<(crate::model::Country, Tier)>,
+    /// Number of flags over all countries and the provider.
+    pub flag_count: usize,
+    /// Rows skipped while reading.
+    pub row_issues: Vec<crate::model::RowIssue>,
+}
+
+impl super::ProviderResult {
+    /// The display name: the provider's name, else its id.
+    pub fn display_name(&self) -> String {
+        self.provider
+            .name
+            .get()
+            .cloned()
+            .unwrap_or_else(|| self.provider.id.clone())
+    }
+
+    /// The part of the result a run keeps in memory.
+    pub fn summary(&self) -> ProviderSummary {
+        ProviderSummary {
+            id: self.provider.id.clone(),
+            name: self.display_name(),
+            source: self.source.clone(),
+            rollup: self.rollup.clone(),
+            flags: self.flags.clone(),
+            tiers: self
+                .assessed
+                .iter()
+                .filter_map(|a| a.assessment.country.map(|c| (c, a.tier)))
+                .collect(),
+            flag_count: self.flags.len() + self.assessed.iter().map(|a| a.flags.len()).sum::<usize>(),
+            row_issues: self.row_issues.clone(),
+        }
+    }
+}

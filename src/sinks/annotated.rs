@@ -46,7 +46,8 @@ fn xlsx(path: &Path) -> impl Fn(XlsxError) -> SinkError + '_ {
 pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), SinkError> {
     let e = xlsx(out);
     let mut wb = Workbook::new();
-    wb.set_zip_compression_level(3);
+    // Level 1: a third faster to save than level 3 for a slightly larger file.
+    wb.set_zip_compression_level(1);
     let notes = notes_by_cell(input.result);
     let mut names = HashSet::new();
     for sheet in &input.workbook.sheets {
@@ -192,6 +193,7 @@ fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) ->
     }
     let score = style::score();
     let wrap = style::wrap();
+    let tiers = style::TierFormats::new();
     let mut last_row = header_row;
     for a in &input.result.assessed {
         let Some(src) = &a.assessment.country_source else {
@@ -200,11 +202,11 @@ fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) ->
         let r = src.row;
         last_row = last_row.max(r);
         ws.write_number_with_format(r, col(0), a.score, &score)?;
-        ws.write_string_with_format(r, col(1), a.tier.label(), &style::tier_format(a.tier))?;
+        ws.write_string_with_format(r, col(1), a.tier.label(), tiers.tier(a.tier))?;
         ws.write_string(r, col(2), a.coverage_class.id())?;
         ws.write_string(r, col(3), a.confidence.id())?;
         ws.write_string(r, col(4), flag_codes(a))?;
-        ws.write_string_with_format(r, col(5), cell_text(&a.tier_reason(input.profile)), &wrap)?;
+        ws.write_string_with_format(r, col(5), cell_text(&a.reason), &wrap)?;
     }
     for issue in &input.result.row_issues {
         if let Some(r) = issue.cell.split('!').next_back().and_then(row_of) {
@@ -294,8 +296,7 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
     .to_vec();
     if let Some(a) = res.assessed.first() {
         for d in &a.dimensions {
-            headers.push(format!("{} (weight {})", d.dimension.label(), d.weight));
-            headers.push(format!("{} points", d.dimension.label()));
+            headers.push(format!("{} points (weight {})", d.dimension.label(), d.weight));
         }
     }
     headers.extend(["Knockouts", "Flags", "Why this tier", "How the dimensions were valued"].map(String::from));
@@ -305,12 +306,13 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
     }
     let score = style::score();
     let wrap = style::wrap();
+    let tiers = style::TierFormats::new();
     for (i, a) in res.assessed.iter().enumerate() {
         let row = top + 1 + i as u32;
         let country = a.assessment.country;
         ws.write_string(row, 0, country.map(|c| c.alpha2()).unwrap_or(""))?;
         ws.write_string(row, 1, country.map(|c| c.name()).unwrap_or(""))?;
-        ws.write_string_with_format(row, 2, a.tier.label(), &style::tier_format(a.tier))?;
+        ws.write_string_with_format(row, 2, a.tier.label(), tiers.tier(a.tier))?;
         ws.write_number_with_format(row, 3, a.score, &score)?;
         ws.write_string(row, 4, a.coverage_class.id())?;
         ws.write_string(row, 5, a.confidence.id())?;
@@ -318,13 +320,12 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
         ws.write_number(row, 7, a.evidence_multiplier)?;
         let mut c = 8u16;
         for d in &a.dimensions {
-            ws.write_number(row, c, d.value)?;
-            ws.write_number_with_format(row, c + 1, d.points, &score)?;
-            c += 2;
+            ws.write_number_with_format(row, c, d.points, &score)?;
+            c += 1;
         }
         ws.write_string_with_format(row, c, cell_text(&a.knockouts.join("; ")), &wrap)?;
         ws.write_string(row, c + 1, flag_codes(a))?;
-        ws.write_string_with_format(row, c + 2, cell_text(&a.tier_reason(input.profile)), &wrap)?;
+        ws.write_string_with_format(row, c + 2, cell_text(&a.reason), &wrap)?;
         let basis: Vec<String> = a
             .dimensions
             .iter()

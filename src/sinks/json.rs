@@ -10,20 +10,11 @@ use serde::Serialize;
 use super::{write_atomically, SinkError};
 use crate::scoring::{Flag, ProviderResult};
 
-/// The whole run.
-#[derive(Debug, Serialize)]
-pub struct JsonResult {
-    /// Version of this JSON shape.
-    pub schema_version: u32,
-    /// The as-of date (YYYY-MM-DD).
-    pub as_of: String,
-    /// The scoring profile's name.
-    pub profile: String,
-    /// One entry per provider workbook scored.
-    pub providers: Vec<JsonProvider>,
-    /// Inputs that could not be scored.
-    pub errors: Vec<JsonError>,
-}
+/// The JSON result has this shape:
+/// `{"schema_version", "as_of", "profile", "providers": [JsonProvider],
+/// "errors": [JsonError]}`; it is written piece by piece (see
+/// [`write_json`]) so that a run never holds all providers in memory.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// One provider.
 #[derive(Debug, Serialize)]
@@ -92,6 +83,8 @@ pub struct JsonAssessment {
     pub dimensions: Vec<JsonDimension>,
     /// Flags.
     pub flags: Vec<JsonFlag>,
+    /// Why the tier, in words.
+    pub why: String,
     /// Where the country's row is.
     pub cell: Option<String>,
 }
@@ -139,103 +132,128 @@ fn flag(f: &Flag) -> JsonFlag {
     }
 }
 
-/// Builds the JSON result of a run.
-pub fn json_result(
-    as_of: NaiveDate,
-    profile: &str,
-    results: &[ProviderResult],
-    errors: &[(String, String)],
-) -> JsonResult {
-    JsonResult {
-        schema_version: 1,
-        as_of: as_of.format("%Y-%m-%d").to_string(),
-        profile: profile.to_owned(),
-        providers: results
+/// The JSON entry of one provider.
+pub fn json_provider(r: &ProviderResult) -> JsonProvider {
+    let p = &r.provider;
+    JsonProvider {
+        id: p.id.clone(),
+        name: r.display_name(),
+        legal_name: p.legal_name.get().cloned(),
+        response_date: p.response_date.get().map(|d| d.format("%Y-%m-%d").to_string()),
+        source: r.source.display().to_string(),
+        mapping: r.mapping.clone(),
+        countries_claimed: r.rollup.countries_claimed,
+        rollup: JsonRollup {
+            countries_assessed: r.rollup.countries_assessed,
+            ready: r.rollup.ready,
+            conditional: r.rollup.conditional,
+            coverage_only: r.rollup.coverage_only,
+            not_capable: r.rollup.not_capable,
+            not_offered: r.rollup.not_offered,
+            active: r.rollup.active,
+            passive: r.rollup.passive,
+            inflation_ratio: r.rollup.inflation_ratio.map(|x| round(x, 4)),
+        },
+        flags: r.flags.iter().map(|f| f.code.code().to_owned()).collect(),
+        provider_flags: r.flags.iter().map(flag).collect(),
+        assessments: r
+            .assessed
             .iter()
-            .map(|r| {
-                let p = &r.provider;
-                JsonProvider {
-                    id: p.id.clone(),
-                    name: p.name.get().cloned().unwrap_or_else(|| p.id.clone()),
-                    legal_name: p.legal_name.get().cloned(),
-                    response_date: p.response_date.get().map(|d| d.format("%Y-%m-%d").to_string()),
-                    source: r.source.display().to_string(),
-                    mapping: r.mapping.clone(),
-                    countries_claimed: r.rollup.countries_claimed,
-                    rollup: JsonRollup {
-                        countries_assessed: r.rollup.countries_assessed,
-                        ready: r.rollup.ready,
-                        conditional: r.rollup.conditional,
-                        coverage_only: r.rollup.coverage_only,
-                        not_capable: r.rollup.not_capable,
-                        not_offered: r.rollup.not_offered,
-                        active: r.rollup.active,
-                        passive: r.rollup.passive,
-                        inflation_ratio: r.rollup.inflation_ratio.map(|x| round(x, 4)),
-                    },
-                    flags: r.flags.iter().map(|f| f.code.code().to_owned()).collect(),
-                    provider_flags: r.flags.iter().map(flag).collect(),
-                    assessments: r
-                        .assessed
-                        .iter()
-                        .map(|a| JsonAssessment {
-                            country: a.assessment.country.map(|c| c.alpha2().to_owned()).unwrap_or_default(),
-                            country_name: a.assessment.country.map(|c| c.name().to_owned()).unwrap_or_default(),
-                            score: round(a.score, 4),
-                            tier: a.tier.id().to_owned(),
-                            coverage_class: a.coverage_class.id().to_owned(),
-                            confidence: a.confidence.id().to_owned(),
-                            evidence_level: a.evidence_level.id().to_owned(),
-                            knockouts: a.knockouts.clone(),
-                            dimensions: a
-                                .dimensions
-                                .iter()
-                                .map(|d| JsonDimension {
-                                    dimension: d.dimension.to_string(),
-                                    weight: d.weight,
-                                    value: round(d.value, 6),
-                                    points: round(d.points, 4),
-                                })
-                                .collect(),
-                            flags: a.flags.iter().map(flag).collect(),
-                            cell: a.assessment.country_source.as_ref().map(ToString::to_string),
-                        })
-                        .collect(),
-                    warnings: r
-                        .row_issues
-                        .iter()
-                        .map(|i| JsonError {
-                            file: format!("{} {}", r.source.display(), i.cell),
-                            message: i.message.clone(),
-                        })
-                        .collect(),
-                }
+            .map(|a| JsonAssessment {
+                country: a.assessment.country.map(|c| c.alpha2().to_owned()).unwrap_or_default(),
+                country_name: a.assessment.country.map(|c| c.name().to_owned()).unwrap_or_default(),
+                score: round(a.score, 4),
+                tier: a.tier.id().to_owned(),
+                coverage_class: a.coverage_class.id().to_owned(),
+                confidence: a.confidence.id().to_owned(),
+                evidence_level: a.evidence_level.id().to_owned(),
+                knockouts: a.knockouts.clone(),
+                dimensions: a
+                    .dimensions
+                    .iter()
+                    .map(|d| JsonDimension {
+                        dimension: d.dimension.to_string(),
+                        weight: d.weight,
+                        value: round(d.value, 6),
+                        points: round(d.points, 4),
+                    })
+                    .collect(),
+                flags: a.flags.iter().map(flag).collect(),
+                why: a.reason.clone(),
+                cell: a.assessment.country_source.as_ref().map(ToString::to_string),
             })
             .collect(),
-        errors: errors
+        warnings: r
+            .row_issues
             .iter()
-            .map(|(file, message)| JsonError {
-                file: file.clone(),
-                message: message.clone(),
+            .map(|i| JsonError {
+                file: format!("{} {}", r.source.display(), i.cell),
+                message: i.message.clone(),
             })
             .collect(),
     }
 }
 
-/// Writes the JSON result atomically.
-pub fn write_json(path: &Path, result: &JsonResult) -> Result<(), SinkError> {
+/// Indents every line after the first of a pretty-printed value (JSON
+/// strings hold no raw line breaks, so this only touches layout).
+fn indented(chunk: &[u8], by: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 8);
+    for &b in chunk {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(by);
+        }
+    }
+    out
+}
+
+/// Writes the JSON result atomically, from the run's parameters, the
+/// pretty-printed provider entries in order, and the inputs that failed.
+pub fn write_json(
+    path: &Path,
+    as_of: NaiveDate,
+    profile: &str,
+    providers: impl Iterator<Item = std::io::Result<Vec<u8>>>,
+    errors: &[(String, String)],
+) -> Result<(), SinkError> {
+    let io = |source| SinkError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let enc = |source| SinkError::Json {
+        path: path.to_owned(),
+        source,
+    };
     write_atomically(path, |tmp| {
-        // Buffered: serde_json writes token by token.
         let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        serde_json::to_writer_pretty(&mut w, result).map_err(|source| SinkError::Json {
-            path: path.to_owned(),
-            source,
-        })?;
-        w.write_all(b"\n")
-            .and_then(|()| w.flush())
-            .map_err(|source| SinkError::Io {
-                path: path.to_owned(),
-                source,
+        let head = format!(
+            "{{\n  \"schema_version\": {SCHEMA_VERSION},\n  \"as_of\": {},\n  \"profile\": {},\n  \"providers\": [",
+            serde_json::to_string(&as_of.format("%Y-%m-%d").to_string()).map_err(enc)?,
+            serde_json::to_string(profile).map_err(enc)?,
+        );
+        w.write_all(head.as_bytes()).map_err(io)?;
+        let mut first = true;
+        for chunk in providers {
+            let chunk = chunk.map_err(io)?;
+            w.write_all(if first { b"\n    " } else { b",\n    " }).map_err(io)?;
+            w.write_all(&indented(&chunk, b"    ")).map_err(io)?;
+            first = false;
+        }
+        w.write_all(if first {
+            b"],\n  \"errors\": "
+        } else {
+            b"\n  ],\n  \"errors\": "
+        })
+        .map_err(io)?;
+        let errors: Vec<JsonError> = errors
+            .iter()
+            .map(|(file, message)| JsonError {
+                file: file.clone(),
+                message: message.clone(),
             })
+            .collect();
+        let errors = serde_json::to_vec_pretty(&errors).map_err(enc)?;
+        w.write_all(&indented(&errors, b"  ")).map_err(io)?;
+        w.write_all(b"\n}\n").and_then(|()| w.flush()).map_err(io)
     })
 }

@@ -6,12 +6,14 @@ mod annotated;
 mod atomic;
 mod json;
 mod portfolio;
+mod spool;
 mod style;
 
 pub use annotated::{write_annotated, AnnotateInput};
 pub use atomic::{write_atomically, write_xlsx_atomically};
-pub use json::{json_result, write_json, JsonResult};
+pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
 pub use portfolio::write_portfolio;
+pub use spool::{FlagRow, Spool};
 
 /// An output that could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -10,22 +10,22 @@ use chrono::NaiveDate;
 use rust_xlsxwriter::{Chart, ChartType, Color, Workbook, Worksheet, XlsxError};
 use strum::IntoEnumIterator;
 
+use super::spool::FlagRow;
 use super::style::{self, cell_text};
 use super::{write_xlsx_atomically, SinkError};
 use crate::model::Country;
-use crate::scoring::{FlagCode, Profile, ProviderResult, Tier};
+use crate::scoring::{FlagCode, Profile, ProviderSummary, Tier};
 
 /// Excel's last row (zero-based); rows past it are summarised instead.
 const MAX_ROW: u32 = 1_048_575;
 
-fn provider_name(r: &ProviderResult) -> String {
-    r.provider.name.get().cloned().unwrap_or_else(|| r.provider.id.clone())
-}
-
-/// Writes the portfolio workbook to `out`.
+/// Writes the portfolio workbook to `out`: from the providers' summaries,
+/// their Flags rows (streamed, in order) and the inputs that failed. The
+/// big sheets are written in constant-memory mode.
 pub fn write_portfolio(
     out: &Path,
-    results: &[ProviderResult],
+    summaries: &[ProviderSummary],
+    flag_rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>,
     errors: &[(String, String)],
     as_of: NaiveDate,
     profile: &Profile,
@@ -35,26 +35,28 @@ pub fn write_portfolio(
         source,
     };
     let mut wb = Workbook::new();
-    wb.set_zip_compression_level(3);
-    matrix(wb.add_worksheet(), results, as_of).map_err(e)?;
-    rollup(wb.add_worksheet(), results).map_err(e)?;
-    flags(wb.add_worksheet(), results).map_err(e)?;
-    problems(wb.add_worksheet(), results, errors).map_err(e)?;
+    wb.set_zip_compression_level(1);
+    matrix(wb.add_worksheet_with_constant_memory().map_err(e)?, summaries, as_of).map_err(e)?;
+    rollup(wb.add_worksheet(), summaries).map_err(e)?;
+    flags(wb.add_worksheet_with_constant_memory().map_err(e)?, flag_rows, out)?;
+    problems(wb.add_worksheet(), summaries, errors).map_err(e)?;
     legend(wb.add_worksheet(), profile).map_err(e)?;
     write_xlsx_atomically(out, &mut wb)
 }
 
-fn matrix(ws: &mut Worksheet, results: &[ProviderResult], as_of: NaiveDate) -> Result<(), XlsxError> {
+fn matrix(ws: &mut Worksheet, summaries: &[ProviderSummary], as_of: NaiveDate) -> Result<(), XlsxError> {
     ws.set_name("Matrix")?;
     style::print_wide(ws);
     let mut countries: BTreeMap<&str, Country> = BTreeMap::new();
-    for r in results {
-        for a in &r.assessed {
-            if let Some(c) = a.assessment.country {
-                countries.insert(c.name(), c);
-            }
+    for s in summaries {
+        for (c, _) in &s.tiers {
+            countries.insert(c.name(), *c);
         }
     }
+    // Constant-memory rows are flushed as they are written: size them first.
+    ws.set_column_width(0, 32)?;
+    ws.set_column_width(1, 16)?;
+    ws.set_row_height(0, 45)?;
     let head = style::header();
     ws.write_string_with_format(0, 0, "Provider", &head)?;
     ws.write_string_with_format(0, 1, format!("Ready / claimed (as of {as_of})"), &head)?;
@@ -70,28 +72,29 @@ fn matrix(ws: &mut Worksheet, results: &[ProviderResult], as_of: NaiveDate) -> R
         ws.write_string_with_format(0, *col, format!("{} ({})", c.name(), c.alpha2()), &head)?;
         ws.set_column_width(*col, 14)?;
     }
-    let formats: BTreeMap<Tier, rust_xlsxwriter::Format> =
-        Tier::ALL.iter().map(|t| (*t, style::tier_format(*t))).collect();
-    for (i, r) in results.iter().enumerate().take(MAX_ROW as usize) {
+    let formats = style::TierFormats::new();
+    let column: BTreeMap<Country, u16> = cols.iter().map(|(col, c)| (*c, *col)).collect();
+    for (i, s) in summaries.iter().enumerate().take(MAX_ROW as usize) {
         let row = i as u32 + 1;
-        ws.write_string(row, 0, cell_text(&provider_name(r)))?;
-        ws.write_string(row, 1, format!("{} / {}", r.rollup.ready, r.rollup.countries_claimed))?;
-        for a in &r.assessed {
-            let Some(c) = a.assessment.country else { continue };
-            if let Some((col, _)) = cols.iter().find(|(_, k)| *k == c) {
-                let f = formats.get(&a.tier).cloned().unwrap_or_default();
-                ws.write_string_with_format(row, *col, a.tier.label(), &f)?;
-            }
+        ws.write_string(row, 0, cell_text(&s.name))?;
+        ws.write_string(row, 1, format!("{} / {}", s.rollup.ready, s.rollup.countries_claimed))?;
+        // Constant-memory rows are written left to right.
+        let mut cells: Vec<(u16, Tier)> = s
+            .tiers
+            .iter()
+            .filter_map(|(c, t)| column.get(c).map(|col| (*col, *t)))
+            .collect();
+        cells.sort_by_key(|(col, _)| *col);
+        cells.dedup_by_key(|(col, _)| *col);
+        for (col, tier) in cells {
+            ws.write_string_with_format(row, col, tier.label(), formats.tier(tier))?;
         }
     }
-    ws.set_column_width(0, 32)?;
-    ws.set_column_width(1, 16)?;
-    ws.set_row_height(0, 45)?;
     ws.set_freeze_panes(1, 2)?;
     Ok(())
 }
 
-fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError> {
+fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxError> {
     ws.set_name("Providers")?;
     style::print_wide(ws);
     let headers = [
@@ -117,7 +120,7 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxErro
     for (i, r) in results.iter().enumerate().take(MAX_ROW as usize - 1) {
         let row = i as u32 + 1;
         let x = &r.rollup;
-        ws.write_string(row, 0, cell_text(&provider_name(r)))?;
+        ws.write_string(row, 0, cell_text(&r.name))?;
         ws.write_string(row, 1, cell_text(&r.source.display().to_string()))?;
         let counts = [
             f64::from(x.countries_claimed),
@@ -184,8 +187,16 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxErro
     Ok(())
 }
 
-fn flags(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError> {
-    ws.set_name("Flags")?;
+fn flags(
+    ws: &mut Worksheet,
+    rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>,
+    out: &Path,
+) -> Result<(), SinkError> {
+    let e = |source| SinkError::Xlsx {
+        path: out.to_owned(),
+        source,
+    };
+    ws.set_name("Flags").map_err(e)?;
     style::print_wide(ws);
     let headers = [
         "Provider",
@@ -196,45 +207,44 @@ fn flags(ws: &mut Worksheet, results: &[ProviderResult]) -> Result<(), XlsxError
         "Source cell",
         "File",
     ];
+    for (c, w) in [(0, 28.0), (3, 24.0), (4, 90.0), (5, 22.0), (6, 40.0)] {
+        ws.set_column_width(c, w).map_err(e)?;
+    }
     let head = style::header();
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &head)?;
+        ws.write_string_with_format(0, c as u16, *h, &head).map_err(e)?;
     }
+    let formats = style::TierFormats::new();
     let mut row = 0u32;
-    'outer: for r in results {
-        let name = provider_name(r);
-        let source = r.source.display().to_string();
-        let rows = r.flags.iter().map(|f| (None, f)).chain(
-            r.assessed
-                .iter()
-                .flat_map(|a| a.flags.iter().map(move |f| (a.assessment.country, f))),
-        );
-        for (country, f) in rows {
-            if row >= MAX_ROW - 1 {
-                break 'outer;
-            }
-            row += 1;
-            ws.write_string(row, 0, cell_text(&name))?;
-            ws.write_string(row, 1, country.map(|c| c.alpha2()).unwrap_or("(provider)"))?;
-            ws.write_string_with_format(row, 2, f.severity.to_string(), &style::severity_format(f.severity))?;
-            ws.write_string(row, 3, f.code.code())?;
-            ws.write_string(row, 4, cell_text(&f.message))?;
-            let cells: Vec<String> = f.cells.iter().map(ToString::to_string).collect();
-            ws.write_string(row, 5, cells.join(", "))?;
-            ws.write_string(row, 6, cell_text(&source))?;
+    for f in rows {
+        let f = f.map_err(|source| SinkError::Io {
+            path: out.to_owned(),
+            source,
+        })?;
+        if row >= MAX_ROW - 1 {
+            break;
         }
+        row += 1;
+        let country = if f.country.is_empty() {
+            "(provider)"
+        } else {
+            f.country.as_str()
+        };
+        ws.write_string(row, 0, cell_text(&f.provider)).map_err(e)?;
+        ws.write_string(row, 1, country).map_err(e)?;
+        ws.write_string_with_format(row, 2, f.severity.to_string(), formats.severity(f.severity))
+            .map_err(e)?;
+        ws.write_string(row, 3, &f.code).map_err(e)?;
+        ws.write_string(row, 4, cell_text(&f.message)).map_err(e)?;
+        ws.write_string(row, 5, &f.cells).map_err(e)?;
+        ws.write_string(row, 6, cell_text(&f.file)).map_err(e)?;
     }
-    ws.set_column_width(0, 28)?;
-    ws.set_column_width(3, 24)?;
-    ws.set_column_width(4, 90)?;
-    ws.set_column_width(5, 22)?;
-    ws.set_column_width(6, 40)?;
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, row.max(1), 6)?;
+    ws.set_freeze_panes(1, 0).map_err(e)?;
+    ws.autofilter(0, 0, row.max(1), 6).map_err(e)?;
     Ok(())
 }
 
-fn problems(ws: &mut Worksheet, results: &[ProviderResult], errors: &[(String, String)]) -> Result<(), XlsxError> {
+fn problems(ws: &mut Worksheet, results: &[ProviderSummary], errors: &[(String, String)]) -> Result<(), XlsxError> {
     ws.set_name("Not scored")?;
     style::print_wide(ws);
     let head = style::header();

@@ -42,12 +42,38 @@ pub fn tier_format(t: Tier) -> Format {
 
 /// The format of a cell showing a severity.
 pub fn severity_format(s: Severity) -> Format {
-    let t = match s {
+    tier_format(severity_tier(s))
+}
+
+/// Severities borrow the tier colours: critical red, warning amber, info grey.
+fn severity_tier(s: Severity) -> Tier {
+    match s {
         Severity::Critical => Tier::NotCapable,
         Severity::Warning => Tier::Conditional,
         Severity::Info => Tier::NotOffered,
-    };
-    tier_format(t)
+    }
+}
+
+/// Tier formats made once per workbook: building a `Format` per cell costs
+/// more than writing the cell.
+pub struct TierFormats(Vec<(Tier, Format)>);
+
+impl TierFormats {
+    /// One format per tier.
+    pub fn new() -> Self {
+        Self(Tier::ALL.iter().map(|t| (*t, tier_format(*t))).collect())
+    }
+
+    /// The format of a tier.
+    pub fn tier(&self, t: Tier) -> &Format {
+        // Every tier is in the list.
+        &self.0.iter().find(|(k, _)| *k == t).unwrap_or(&self.0[0]).1
+    }
+
+    /// The format of a severity.
+    pub fn severity(&self, s: Severity) -> &Format {
+        self.tier(severity_tier(s))
+    }
 }
 
 /// Header cells.
