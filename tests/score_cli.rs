@@ -396,3 +396,59 @@ fn reading_every_odd_spreadsheet_of_the_corpus_ends_in_a_result_or_a_clear_error
         assert!(e["message"].as_str().unwrap().contains(&name), "{e}");
     }
 }
+
+/// A provider that merged one answer over several countries.
+fn merged_workbook(path: &Path) {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Provider").unwrap();
+    ws.write_string(1, 0, "Provider name").unwrap();
+    ws.write_string(1, 1, "Merged Cells Ltd").unwrap();
+    let ws = wb.add_worksheet();
+    ws.set_name("Countries").unwrap();
+    let headers = [
+        "Country",
+        "Coverage claimed",
+        "Operating model",
+        "Importer of record role",
+        "Legal liability",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, country) in ["Germany", "France", "Netherlands"].iter().enumerate() {
+        ws.write_string(r as u32 + 1, 0, *country).unwrap();
+        ws.write_string(r as u32 + 1, 1, "Yes").unwrap();
+        ws.write_string(r as u32 + 1, 2, "Own entity").unwrap();
+    }
+    ws.merge_range(1, 3, 3, 3, "Provider is IOR", &Format::new()).unwrap();
+    ws.merge_range(1, 4, 3, 4, "Capped", &Format::new()).unwrap();
+    wb.save(path).unwrap();
+}
+
+#[test]
+fn a_merged_answer_applies_to_every_country_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("merged.xlsx");
+    merged_workbook(&input);
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&input], out.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = provider(&json, "Merged Cells Ltd");
+    for cc in ["DE", "FR", "NL"] {
+        let a = assessment(p, cc);
+        assert!(flag_codes(a).contains(&"LIABILITY_CAPPED".to_owned()), "{cc}");
+        let cells: Vec<&str> = a["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "LIABILITY_CAPPED")
+            .flat_map(|f| f["cells"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()))
+            .collect();
+        assert_eq!(cells, vec!["Countries!E2"], "the merged area's cell");
+    }
+    let countries = sheet(&out.path().join("merged.annotated.xlsx"), "Countries");
+    assert_eq!(cell_text(&countries, "E2"), "Capped");
+    assert_eq!(cell_text(&countries, "G1"), "Tier");
+}

@@ -811,3 +811,19 @@ fn without_a_headline_figure_countries_claimed_are_rows_with_coverage() {
         "3 > 2 x 1"
     );
 }
+
+#[test]
+fn an_unreadable_headline_figure_is_flagged_at_provider_level() {
+    let profile = Profile::builtin().unwrap();
+    let mut p = provider(d(2026, 5, 1), None);
+    p.countries_claimed = Answer {
+        value: Normalised::Unrecognised,
+        raw: "most of Europe".into(),
+        source: Some(SourceRef::new("q.xlsx".into(), "Provider".into(), 6, 1)),
+    };
+    let r = run_with(vec![ideal()], p, &profile);
+    let f = r.flags.iter().find(|f| f.code == FlagCode::AnswerUnrecognised).unwrap();
+    assert_eq!(f.cells[0].to_string(), "Provider!B7");
+    assert!(f.message.contains("most of Europe"));
+    assert_eq!(r.rollup.countries_claimed, 1, "falls back to rows with coverage");
+}

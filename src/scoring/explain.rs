@@ -321,26 +321,29 @@ pub(super) fn provider_flags(provider: &Provider, rollup: &Rollup, profile: &Pro
             [provider.countries_claimed.source.clone()],
         );
     }
-    for (label, a) in [
-        ("Response date", &provider.response_date.raw),
-        ("Countries claimed", &provider.countries_claimed.raw),
-    ] {
-        let unrecognised = match label {
-            "Response date" => provider.response_date.is_unrecognised(),
-            _ => provider.countries_claimed.is_unrecognised(),
-        };
+    let details = [
+        (
+            "Response date",
+            provider.response_date.is_unrecognised(),
+            &provider.response_date.raw,
+            &provider.response_date.source,
+        ),
+        (
+            "Countries claimed",
+            provider.countries_claimed.is_unrecognised(),
+            &provider.countries_claimed.raw,
+            &provider.countries_claimed.source,
+        ),
+    ];
+    for (label, unrecognised, raw, source) in details {
         if unrecognised {
-            let source = match label {
-                "Response date" => provider.response_date.source.clone(),
-                _ => provider.countries_claimed.source.clone(),
-            };
             r.raise(
                 FlagCode::AnswerUnrecognised,
                 format!(
                     "{label}: '{}' is not an answer iorready recognises; it is kept as written and treated as unknown.",
-                    a.trim()
+                    raw.trim()
                 ),
-                [source],
+                [source.clone()],
             );
         }
     }

@@ -2,14 +2,19 @@
 //! were, the country table extended with the results, a note on every cell
 //! that caused a flag, and a Readiness sheet with the roll-up and the
 //! dimension breakdown.
+//!
+//! Sheets are written row by row in constant-memory mode (inline strings,
+//! rows flushed as they go), which is why the result columns of the country
+//! table are merged into its rows rather than written afterwards. A sheet
+//! with merged cells is written in the ordinary mode, which can merge.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
-use rust_xlsxwriter::{Note, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, Note, Workbook, Worksheet, XlsxError};
 
-use super::style::{self, cell_text};
+use super::style::{self, cell_text, TierFormats};
 use super::{write_xlsx_atomically, SinkError};
 use crate::mapping::TableLayout;
 use crate::scoring::{Assessed, Profile, ProviderResult};
@@ -42,22 +47,53 @@ fn xlsx(path: &Path) -> impl Fn(XlsxError) -> SinkError + '_ {
     }
 }
 
+/// Formats made once per workbook: building a `Format` per cell costs more
+/// than writing the cell.
+struct Formats {
+    date: Format,
+    score: Format,
+    wrap: Format,
+    added_header: Format,
+    header: Format,
+    bold: Format,
+    tiers: TierFormats,
+}
+
+impl Formats {
+    fn new() -> Self {
+        Self {
+            date: style::date(),
+            score: style::score(),
+            wrap: style::wrap(),
+            added_header: style::added_header(),
+            header: style::header(),
+            bold: style::bold(),
+            tiers: TierFormats::new(),
+        }
+    }
+}
+
 /// Writes the annotated copy to `out`.
 pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), SinkError> {
     let e = xlsx(out);
     let mut wb = Workbook::new();
     // Level 1: a third faster to save than level 3 for a slightly larger file.
     wb.set_zip_compression_level(1);
+    let f = Formats::new();
     let notes = notes_by_cell(input.result);
     let mut names = HashSet::new();
     for sheet in &input.workbook.sheets {
-        let ws = wb.add_worksheet();
-        let name = unique_sheet_name(&sheet.name, &mut names);
-        ws.set_name(&name).map_err(&e)?;
+        let ws = if sheet.merges.is_empty() {
+            wb.add_worksheet_with_constant_memory().map_err(&e)?
+        } else {
+            wb.add_worksheet()
+        };
+        ws.set_name(unique_sheet_name(&sheet.name, &mut names)).map_err(&e)?;
         if sheet.hidden {
             ws.set_hidden(true);
         }
-        copy_cells(ws, sheet).map_err(&e)?;
+        // Notes first: they are kept apart from the rows, which constant
+        // memory flushes as they are written.
         if let Some(cell_notes) = notes.get(sheet.name.as_str()) {
             for (&(r, c), texts) in cell_notes {
                 if r <= MAX_ROW && c <= MAX_COL {
@@ -69,14 +105,16 @@ pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), Sink
                 }
             }
         }
-        if sheet.name == input.table_sheet {
-            extend_table(ws, sheet, input).map_err(&e)?;
-        }
+        let added = if sheet.name == input.table_sheet {
+            result_columns(ws, sheet, input, &f).map_err(&e)?
+        } else {
+            BTreeMap::new()
+        };
+        copy_cells(ws, sheet, &added, &f).map_err(&e)?;
     }
-    let name = unique_sheet_name("Readiness", &mut names);
-    let ws = wb.add_worksheet();
-    ws.set_name(&name).map_err(&e)?;
-    write_readiness(ws, input).map_err(&e)?;
+    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
+    ws.set_name(unique_sheet_name("Readiness", &mut names)).map_err(&e)?;
+    write_readiness(ws, input, &f).map_err(&e)?;
     write_xlsx_atomically(out, &mut wb)
 }
 
@@ -104,28 +142,53 @@ fn unique_sheet_name(name: &str, taken: &mut HashSet<String>) -> String {
     candidate
 }
 
-fn copy_cells(ws: &mut Worksheet, sheet: &Sheet) -> Result<(), XlsxError> {
-    let date = style::date();
+/// A cell iorready adds to the country table.
+enum Added<'a> {
+    Number(f64, &'a Format),
+    Text(String, Option<&'a Format>),
+}
+
+fn write_value(ws: &mut Worksheet, r: u32, c: u16, v: &CellValue, f: &Formats) -> Result<(), XlsxError> {
+    match v {
+        CellValue::Text(s) => ws.write_string(r, c, cell_text(s)).map(|_| ()),
+        CellValue::Number(n) if n.is_finite() => ws.write_number(r, c, *n).map(|_| ()),
+        CellValue::Number(n) => ws.write_string(r, c, n.to_string()).map(|_| ()),
+        CellValue::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
+        CellValue::Date(d) if d.date() >= excel_epoch() => ws.write_datetime_with_format(r, c, d, &f.date).map(|_| ()),
+        CellValue::Date(_) | CellValue::Error(_) => ws.write_string(r, c, v.display()).map(|_| ()),
+    }
+}
+
+/// Writes the sheet's cells, and the added cells of each row after them,
+/// in row order.
+fn copy_cells(
+    ws: &mut Worksheet,
+    sheet: &Sheet,
+    added: &BTreeMap<u32, Vec<(u16, Added<'_>)>>,
+    f: &Formats,
+) -> Result<(), XlsxError> {
     for &(r0, c0, r1, c1) in &sheet.merges {
         if (r0, c0) != (r1, c1) && r1 <= MAX_ROW && c1 <= MAX_COL {
             // Overlapping or odd merges are dropped; the values stay.
-            let _ = ws.merge_range(r0, c0 as u16, r1, c1 as u16, "", &rust_xlsxwriter::Format::new());
+            let _ = ws.merge_range(r0, c0 as u16, r1, c1 as u16, "", &Format::new());
         }
     }
-    for (&(r, c), v) in &sheet.cells {
-        if r > MAX_ROW || c > MAX_COL {
-            continue;
+    // Every row that holds something, in order; a row's added cells sit to
+    // the right of its own, so each row is written left to right.
+    let mut rows: Vec<u32> = sheet.cells.keys().map(|(r, _)| *r).collect();
+    rows.extend(added.keys());
+    rows.sort_unstable();
+    rows.dedup();
+    for r in rows.into_iter().take_while(|r| *r <= MAX_ROW) {
+        for (c, v) in sheet.row(r).take_while(|(c, _)| *c <= MAX_COL) {
+            write_value(ws, r, c as u16, v, f)?;
         }
-        let c = c as u16;
-        match v {
-            CellValue::Text(s) => ws.write_string(r, c, cell_text(s)).map(|_| ())?,
-            CellValue::Number(n) if n.is_finite() => ws.write_number(r, c, *n).map(|_| ())?,
-            CellValue::Number(n) => ws.write_string(r, c, n.to_string()).map(|_| ())?,
-            CellValue::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ())?,
-            CellValue::Date(d) if d.date() >= excel_epoch() => {
-                ws.write_datetime_with_format(r, c, d, &date).map(|_| ())?
+        for (c, v) in added.get(&r).into_iter().flatten() {
+            match v {
+                Added::Number(n, fmt) => ws.write_number_with_format(r, *c, *n, fmt).map(|_| ())?,
+                Added::Text(s, Some(fmt)) => ws.write_string_with_format(r, *c, cell_text(s), fmt).map(|_| ())?,
+                Added::Text(s, None) => ws.write_string(r, *c, cell_text(s)).map(|_| ())?,
             }
-            CellValue::Date(_) | CellValue::Error(_) => ws.write_string(r, c, v.display()).map(|_| ())?,
         }
     }
     Ok(())
@@ -174,7 +237,15 @@ const ADDED: [&str; 6] = [
     "Why this tier",
 ];
 
-fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) -> Result<(), XlsxError> {
+/// Sets up the country table's result columns (widths, frozen header,
+/// filter) and returns their cells by row, to be written with the rows.
+fn result_columns<'f>(
+    ws: &mut Worksheet,
+    sheet: &Sheet,
+    input: &AnnotateInput<'_>,
+    f: &'f Formats,
+) -> Result<BTreeMap<u32, Vec<(u16, Added<'f>)>>, XlsxError> {
+    let mut rows: BTreeMap<u32, Vec<(u16, Added<'f>)>> = BTreeMap::new();
     let header_row = input.layout.header_row;
     let first = sheet
         .cells
@@ -184,43 +255,56 @@ fn extend_table(ws: &mut Worksheet, sheet: &Sheet, input: &AnnotateInput<'_>) ->
         .max()
         .unwrap_or(0);
     if first + ADDED.len() as u32 > MAX_COL {
-        return Ok(());
+        return Ok(rows);
     }
     let col = |i: usize| (first + i as u32) as u16;
-    let head = style::added_header();
-    for (i, h) in ADDED.iter().enumerate() {
-        ws.write_string_with_format(header_row, col(i), *h, &head)?;
-    }
-    let score = style::score();
-    let wrap = style::wrap();
-    let tiers = style::TierFormats::new();
+    rows.insert(
+        header_row,
+        ADDED
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (col(i), Added::Text((*h).to_owned(), Some(&f.added_header))))
+            .collect(),
+    );
     let mut last_row = header_row;
     for a in &input.result.assessed {
         let Some(src) = &a.assessment.country_source else {
             continue;
         };
-        let r = src.row;
-        last_row = last_row.max(r);
-        ws.write_number_with_format(r, col(0), a.score, &score)?;
-        ws.write_string_with_format(r, col(1), a.tier.label(), tiers.tier(a.tier))?;
-        ws.write_string(r, col(2), a.coverage_class.id())?;
-        ws.write_string(r, col(3), a.confidence.id())?;
-        ws.write_string(r, col(4), flag_codes(a))?;
-        ws.write_string_with_format(r, col(5), cell_text(&a.reason), &wrap)?;
+        last_row = last_row.max(src.row);
+        rows.insert(
+            src.row,
+            vec![
+                (col(0), Added::Number(a.score, &f.score)),
+                (
+                    col(1),
+                    Added::Text(a.tier.label().to_owned(), Some(f.tiers.tier(a.tier))),
+                ),
+                (col(2), Added::Text(a.coverage_class.id().to_owned(), None)),
+                (col(3), Added::Text(a.confidence.id().to_owned(), None)),
+                (col(4), Added::Text(flag_codes(a), None)),
+                (col(5), Added::Text(a.reason.clone(), Some(&f.wrap))),
+            ],
+        );
     }
     for issue in &input.result.row_issues {
         if let Some(r) = issue.cell.split('!').next_back().and_then(row_of) {
             last_row = last_row.max(r);
-            ws.write_string(r, col(4), "Skipped")?;
-            ws.write_string_with_format(r, col(5), cell_text(&issue.message), &wrap)?;
+            rows.insert(
+                r,
+                vec![
+                    (col(4), Added::Text("Skipped".to_owned(), None)),
+                    (col(5), Added::Text(issue.message.clone(), Some(&f.wrap))),
+                ],
+            );
         }
     }
     ws.set_column_width(col(4), 28)?;
     ws.set_column_width(col(5), 60)?;
     ws.set_freeze_panes(header_row + 1, 1)?;
-    style::print_wide(ws);
     ws.autofilter(header_row, 0, last_row, col(ADDED.len() - 1))?;
-    Ok(())
+    style::print_wide(ws);
+    Ok(rows)
 }
 
 /// The zero-based row of an A1 reference.
@@ -235,17 +319,16 @@ fn flag_codes(a: &Assessed) -> String {
     codes.join("; ")
 }
 
-fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), XlsxError> {
+fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>, f: &Formats) -> Result<(), XlsxError> {
     let res = input.result;
     let p = &res.provider;
-    let bold = style::bold();
     let r = &res.rollup;
     let ratio = r
         .inflation_ratio
         .map(|x| format!("{x:.2}"))
         .unwrap_or_else(|| "n/a (nothing ready or conditional)".into());
     let facts: Vec<(&str, String)> = vec![
-        ("Provider", p.name.get().cloned().unwrap_or_else(|| p.id.clone())),
+        ("Provider", res.display_name()),
         ("Legal name", p.legal_name.get().cloned().unwrap_or_default()),
         (
             "Response date",
@@ -274,13 +357,6 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
                 .join("\n"),
         ),
     ];
-    ws.write_string_with_format(0, 0, "Readiness", &style::header())?;
-    ws.write_string_with_format(0, 1, "", &style::header())?;
-    for (i, (k, v)) in facts.iter().enumerate() {
-        let row = i as u32 + 1;
-        ws.write_string_with_format(row, 0, *k, &bold)?;
-        ws.write_string(row, 1, cell_text(v))?;
-    }
     let top = facts.len() as u32 + 2;
     let mut headers: Vec<String> = [
         "Country",
@@ -299,49 +375,50 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>) -> Result<(), 
             headers.push(format!("{} points (weight {})", d.dimension.label(), d.weight));
         }
     }
-    headers.extend(["Knockouts", "Flags", "Why this tier", "How the dimensions were valued"].map(String::from));
-    let head = style::header();
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(top, c as u16, h, &head)?;
+    headers.extend(["Knockouts", "How the dimensions were valued"].map(String::from));
+    let n = headers.len() as u16;
+    // Constant memory: layout before rows.
+    ws.set_column_width(0, 26)?;
+    ws.set_column_width(1, 40)?;
+    ws.set_column_width(n - 2, 40)?;
+    ws.set_column_width(n - 1, 70)?;
+    ws.set_freeze_panes(top + 1, 2)?;
+    ws.autofilter(top, 0, top + res.assessed.len() as u32, n - 1)?;
+    style::print_wide(ws);
+
+    ws.write_string_with_format(0, 0, "Readiness", &f.header)?;
+    ws.write_string_with_format(0, 1, "", &f.header)?;
+    for (i, (k, v)) in facts.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string_with_format(row, 0, *k, &f.bold)?;
+        ws.write_string(row, 1, cell_text(v))?;
     }
-    let score = style::score();
-    let wrap = style::wrap();
-    let tiers = style::TierFormats::new();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, h, &f.header)?;
+    }
     for (i, a) in res.assessed.iter().enumerate() {
         let row = top + 1 + i as u32;
         let country = a.assessment.country;
         ws.write_string(row, 0, country.map(|c| c.alpha2()).unwrap_or(""))?;
         ws.write_string(row, 1, country.map(|c| c.name()).unwrap_or(""))?;
-        ws.write_string_with_format(row, 2, a.tier.label(), tiers.tier(a.tier))?;
-        ws.write_number_with_format(row, 3, a.score, &score)?;
+        ws.write_string_with_format(row, 2, a.tier.label(), f.tiers.tier(a.tier))?;
+        ws.write_number_with_format(row, 3, a.score, &f.score)?;
         ws.write_string(row, 4, a.coverage_class.id())?;
         ws.write_string(row, 5, a.confidence.id())?;
         ws.write_string(row, 6, a.evidence_level.id())?;
         ws.write_number(row, 7, a.evidence_multiplier)?;
         let mut c = 8u16;
         for d in &a.dimensions {
-            ws.write_number_with_format(row, c, d.points, &score)?;
+            ws.write_number_with_format(row, c, d.points, &f.score)?;
             c += 1;
         }
-        ws.write_string_with_format(row, c, cell_text(&a.knockouts.join("; ")), &wrap)?;
-        ws.write_string(row, c + 1, flag_codes(a))?;
-        ws.write_string_with_format(row, c + 2, cell_text(&a.reason), &wrap)?;
+        ws.write_string_with_format(row, c, cell_text(&a.knockouts.join("; ")), &f.wrap)?;
         let basis: Vec<String> = a
             .dimensions
             .iter()
             .map(|d| format!("{}: {}", d.dimension.label(), d.basis))
             .collect();
-        ws.write_string_with_format(row, c + 3, cell_text(&basis.join("\n")), &wrap)?;
+        ws.write_string_with_format(row, c + 1, cell_text(&basis.join("\n")), &f.wrap)?;
     }
-    let last = top + res.assessed.len() as u32;
-    ws.set_column_width(0, 26)?;
-    ws.set_column_width(1, 40)?;
-    let n = headers.len() as u16;
-    ws.set_column_width(n - 4, 40)?;
-    ws.set_column_width(n - 2, 60)?;
-    ws.set_column_width(n - 1, 60)?;
-    ws.set_freeze_panes(top + 1, 2)?;
-    style::print_wide(ws);
-    ws.autofilter(top, 0, last, n - 1)?;
     Ok(())
 }

@@ -194,21 +194,9 @@ pub fn json_provider(r: &ProviderResult) -> JsonProvider {
     }
 }
 
-/// Indents every line after the first of a pretty-printed value (JSON
-/// strings hold no raw line breaks, so this only touches layout).
-fn indented(chunk: &[u8], by: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 8);
-    for &b in chunk {
-        out.push(b);
-        if b == b'\n' {
-            out.extend_from_slice(by);
-        }
-    }
-    out
-}
-
 /// Writes the JSON result atomically, from the run's parameters, the
-/// pretty-printed provider entries in order, and the inputs that failed.
+/// provider entries in order (compact JSON, one per line, so that a large
+/// result stays easy to stream, grep and diff), and the inputs that failed.
 pub fn write_json(
     path: &Path,
     as_of: NaiveDate,
@@ -236,7 +224,7 @@ pub fn write_json(
         for chunk in providers {
             let chunk = chunk.map_err(io)?;
             w.write_all(if first { b"\n    " } else { b",\n    " }).map_err(io)?;
-            w.write_all(&indented(&chunk, b"    ")).map_err(io)?;
+            w.write_all(&chunk).map_err(io)?;
             first = false;
         }
         w.write_all(if first {
@@ -252,8 +240,8 @@ pub fn write_json(
                 message: message.clone(),
             })
             .collect();
-        let errors = serde_json::to_vec_pretty(&errors).map_err(enc)?;
-        w.write_all(&indented(&errors, b"  ")).map_err(io)?;
+        let errors = serde_json::to_vec(&errors).map_err(enc)?;
+        w.write_all(&errors).map_err(io)?;
         w.write_all(b"\n}\n").and_then(|()| w.flush()).map_err(io)
     })
 }

@@ -68,7 +68,7 @@ impl Spool {
     pub fn put(&self, index: usize, result: &ProviderResult, json: bool) -> std::io::Result<()> {
         if json {
             let mut w = BufWriter::new(File::create(self.path(index, "json"))?);
-            serde_json::to_writer_pretty(&mut w, &json_provider(result)).map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut w, &json_provider(result)).map_err(std::io::Error::other)?;
             w.flush()?;
         }
         let mut w = BufWriter::new(File::create(self.path(index, "flags"))?);
