@@ -166,6 +166,13 @@ fn collect_item(item: &Item, path: &str, out: &mut Vec<(String, Range<usize>)>) 
                 }
             }
         }
+        Item::Value(toml_edit::Value::Array(a)) => {
+            for (i, v) in a.iter().enumerate() {
+                if let Some(span) = v.span() {
+                    out.push((format!("{path}[{i}]"), span));
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -196,6 +203,12 @@ mod tests {
         assert_eq!(err.line, Some(5), "{err}");
         assert!(err.message.contains("wieght"), "{err}");
         assert!(err.to_string().starts_with("demo.toml:5"), "{err}");
+    }
+
+    #[test]
+    fn array_elements_have_their_own_line() {
+        let src = Source::new("demo.toml", "formats = [\n  \"%Y\",\n  \"%Q\",\n]\n");
+        assert_eq!(src.error("formats[1]", "bad").line, Some(3));
     }
 
     #[test]

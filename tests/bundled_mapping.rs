@@ -150,3 +150,48 @@ fn local_country_names_are_countries() {
         }
     }
 }
+
+fn number(field: Field, answer: &str) -> Normalised<Parsed> {
+    let m = Mapping::builtin().unwrap();
+    let rule = m.column(field).unwrap();
+    let cell = CellValue::Text(answer.to_owned());
+    iorready::mapping::values::parse_whole_number(Some(&cell), &rule.zero, &rule.rules)
+}
+
+#[test]
+fn none_means_zero_shipments_but_not_zero_days_of_lead_time() {
+    assert_eq!(
+        number(Field::Executions24m, "none"),
+        Normalised::Known(Parsed::Number(0))
+    );
+    assert_eq!(
+        number(Field::Executions24m, "never"),
+        Normalised::Known(Parsed::Number(0))
+    );
+    assert_eq!(number(Field::LeadTimeDays, "none"), Normalised::Unknown);
+    assert_eq!(number(Field::LeadTimeDays, "never"), Normalised::Unrecognised);
+}
+
+#[test]
+fn none_is_no_registration_id() {
+    let m = Mapping::builtin().unwrap();
+    let rule = m.column(Field::LocalEntityId).unwrap();
+    for s in ["None", "none yet", "N/A"] {
+        let cell = CellValue::Text(s.to_owned());
+        assert_eq!(
+            iorready::mapping::values::parse_text(Some(&cell), &rule.rules),
+            Normalised::Unknown,
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn a_headline_figure_with_its_unit_is_a_number() {
+    let m = Mapping::builtin().unwrap();
+    let cell = CellValue::Text("150+ countries".to_owned());
+    assert_eq!(
+        iorready::mapping::values::parse_whole_number(Some(&cell), &m.zero, &m.unknown),
+        Normalised::Known(Parsed::Number(150))
+    );
+}

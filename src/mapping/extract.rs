@@ -272,7 +272,7 @@ fn parse_cell(rule: &ColumnRule, cell: Option<&CellValue>, mapping: &Mapping) ->
         FieldKind::Country => values::parse_country(cell, &mapping.country_aliases, r),
         FieldKind::YesNo => values::parse_yes_no(cell, r),
         FieldKind::Enum(_) => values::parse_enum(cell, r),
-        FieldKind::WholeNumber => values::parse_whole_number(cell, &mapping.zero, r),
+        FieldKind::WholeNumber => values::parse_whole_number(cell, &rule.zero, r),
         FieldKind::Date => values::parse_date(cell, &mapping.date_formats, r),
         FieldKind::Text => values::parse_text(cell, r),
         FieldKind::List => values::parse_list(cell, r),
@@ -321,8 +321,10 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, layout: &TableLayout, file: &Arc<
         let country = match country {
             Normalised::Known(Parsed::Country(c)) => c,
             Normalised::Unrecognised => {
+                let raw = country_cell.map(|(v, _)| v.display()).unwrap_or_default();
                 out.row_issues.push(RowIssue {
                     cell: at.to_string(),
+                    unrecognised: Some((raw, at.clone())),
                     message: format!(
                         "'{}' is not a country iorready recognises; row {} skipped (add it under [country_aliases] in the mapping)",
                         country_cell.map(|(v, _)| v.display()).unwrap_or_default(),
@@ -334,6 +336,7 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, layout: &TableLayout, file: &Arc<
             _ => {
                 out.row_issues.push(RowIssue {
                     cell: at.to_string(),
+                    unrecognised: None,
                     message: format!("row {} has answers but no country; skipped", row + 1),
                 });
                 continue;

@@ -88,6 +88,7 @@ struct RawColumn {
     #[serde(default)]
     values: BTreeMap<String, Vec<String>>,
     unknown: Option<Vec<String>>,
+    zero: Option<Vec<String>>,
 }
 
 /// A resolved, valid mapping.
@@ -144,6 +145,8 @@ pub struct ColumnRule {
     pub headers: Vec<String>,
     /// The value rules (labels and unknown tokens).
     pub rules: ValueRules,
+    /// Answers meaning 0, for whole-number fields.
+    pub zero: Vec<String>,
 }
 
 /// The default tokens meaning "no answer".
@@ -219,7 +222,13 @@ impl Mapping {
                     ),
                 )
             })?;
-            columns.push(resolve_column(src, &at, field, col, &unknown, &yes, &no)?);
+            let defaults = AnswerDefaults {
+                unknown: &unknown,
+                yes: &yes,
+                no: &no,
+                zero: &zero,
+            };
+            columns.push(resolve_column(src, &at, field, col, &defaults)?);
         }
         if !columns.iter().any(|c| c.field == Field::Country) {
             return Err(src.error("countries.columns", "a `country` column is required"));
@@ -276,15 +285,22 @@ fn resolve_provider(src: &Source, raw: &RawProvider) -> Result<ProviderSheet, Co
     })
 }
 
+/// The mapping-wide answer tokens a column inherits unless it sets its own.
+struct AnswerDefaults<'a> {
+    unknown: &'a [String],
+    yes: &'a [String],
+    no: &'a [String],
+    zero: &'a [String],
+}
+
 fn resolve_column(
     src: &Source,
     at: &str,
     field: Field,
     raw: &RawColumn,
-    unknown: &[String],
-    yes: &[String],
-    no: &[String],
+    defaults: &AnswerDefaults<'_>,
 ) -> Result<ColumnRule, ConfigError> {
+    let AnswerDefaults { unknown, yes, no, zero } = *defaults;
     let kind = field.kind();
     if let Some(t) = &raw.kind {
         if t != kind.name() {
@@ -327,9 +343,15 @@ fn resolve_column(
         labels.extend(ids.iter().map(|id| (id.replace('_', " "), *id)));
     }
     let unknown = raw.unknown.clone().unwrap_or_else(|| unknown.to_vec());
-    let mut rules = ValueRules::new(labels, &unknown);
-    rules.space_separates = kind == FieldKind::YesNo;
+    let rules = ValueRules::new(labels, &unknown);
+    if raw.zero.is_some() && kind != FieldKind::WholeNumber {
+        return Err(src.error(
+            &format!("{at}.zero"),
+            format!("field `{}` is not a whole number", field.id()),
+        ));
+    }
     Ok(ColumnRule {
+        zero: raw.zero.clone().unwrap_or_else(|| zero.to_vec()),
         field,
         headers: raw.headers.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect(),
         rules,

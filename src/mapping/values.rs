@@ -6,13 +6,15 @@
 //! unknown token followed by free text. That is why `N/A` is a value in
 //! Product certification (it is one of its labels) and unknown elsewhere.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::model::{Country, Normalised, Parsed};
 use crate::sources::CellValue;
 
 /// Where free text may start after a recognised label: "Capped - USD 1M".
-const SEPARATORS: [&str; 9] = [" - ", " – ", " — ", " (", "(", ",", ";", ":", " /"];
+/// Only these: "No answer given" or "Yes / No" must not read as an answer.
+/// The en and em dashes are the hyphen as word processors retype it.
+const SEPARATORS: [&str; 7] = [" - ", " – ", " — ", " (", ",", ";", ":"];
 
 /// Lower-case, trimmed, inner white space folded to single spaces, and
 /// trailing full stops dropped: the form in which answers and labels are
@@ -43,9 +45,6 @@ pub struct ValueRules {
     pub labels: Vec<(String, &'static str)>,
     /// Folded tokens meaning "no answer".
     pub unknown: Vec<String>,
-    /// Also allow a plain space before free text (yes/no answers:
-    /// "Yes via partners"), for labels of two letters or more.
-    pub space_separates: bool,
 }
 
 /// How a label matched.
@@ -68,7 +67,6 @@ impl ValueRules {
         Self {
             labels,
             unknown: unknown.iter().map(|t| fold(t)).collect(),
-            space_separates: false,
         }
     }
 
@@ -77,9 +75,7 @@ impl ValueRules {
             return Some(Match::Exact);
         }
         let rest = answer.strip_prefix(label)?;
-        if SEPARATORS.iter().any(|s| rest.starts_with(s))
-            || (self.space_separates && label.chars().count() >= 2 && rest.starts_with(' '))
-        {
+        if SEPARATORS.iter().any(|s| rest.starts_with(s)) {
             Some(Match::Prefix)
         } else {
             None
@@ -158,7 +154,7 @@ const NUMBER_PREFIXES: [&str; 14] = [
 ];
 
 /// Units that may follow a number ("12 shipments", "5 days").
-const NUMBER_UNITS: [&str; 12] = [
+const NUMBER_UNITS: [&str; 15] = [
     "business days",
     "working days",
     "calendar days",
@@ -168,6 +164,9 @@ const NUMBER_UNITS: [&str; 12] = [
     "shipment",
     "imports",
     "import",
+    "countries",
+    "country",
+    "markets",
     "entries",
     "times",
     "x",
@@ -243,6 +242,11 @@ pub fn parse_date(cell: Option<&CellValue>, formats: &[String], unknown: &ValueR
     }
     for f in formats {
         if let Ok(d) = NaiveDate::parse_from_str(trimmed, f) {
+            // chrono's %Y takes "25" as the year 25: a two-digit year is not
+            // guessed.
+            if !(1900..2200).contains(&d.year()) {
+                return Normalised::Unrecognised;
+            }
             return Normalised::Known(Parsed::Date(d));
         }
     }
@@ -268,7 +272,12 @@ pub fn parse_country(
     let Some(cell) = cell else {
         return Normalised::Unknown;
     };
-    let folded = fold(&cell.display());
+    let text = cell.display();
+    // An ISO code first: "NA" is Namibia here, not "no answer".
+    if let Some(c) = Country::from_code(text.trim()) {
+        return Normalised::Known(Parsed::Country(c));
+    }
+    let folded = fold(&text);
     if unknown.is_unknown(&folded) {
         return Normalised::Unknown;
     }
@@ -400,7 +409,7 @@ mod tests {
 
     #[test]
     fn yes_no_accepts_letters_words_and_trailing_text() {
-        let mut r = ValueRules::new(
+        let r = ValueRules::new(
             [
                 ("yes".into(), "yes"),
                 ("y".into(), "yes"),
@@ -409,14 +418,13 @@ mod tests {
             ],
             &["n/a".into(), "-".into()],
         );
-        r.space_separates = true;
         for (s, want) in [
             ("Yes", true),
             ("y", true),
             ("N", false),
             ("NO", false),
             ("Yes - via partners", true),
-            ("Yes via partners", true),
+            ("Yes, via partners", true),
         ] {
             assert_eq!(parse_yes_no(text(s), &r), Normalised::Known(Parsed::Bool(want)), "{s}");
         }
@@ -425,6 +433,21 @@ mod tests {
         assert_eq!(
             parse_yes_no(Some(&CellValue::Bool(true)), &r),
             Normalised::Known(Parsed::Bool(true))
+        );
+    }
+
+    #[test]
+    fn free_text_needs_one_of_the_listed_separators() {
+        let r = ValueRules::new(
+            [("yes".into(), "yes"), ("no".into(), "no"), ("n".into(), "no")],
+            &["n/a".into()],
+        );
+        for s in ["No answer given", "Yes / No", "N / A", "Yes via partners"] {
+            assert_eq!(parse_yes_no(text(s), &r), Normalised::Unrecognised, "{s}");
+        }
+        assert_eq!(
+            parse_enum(text("Full / Capped"), &liability()),
+            Normalised::Unrecognised
         );
     }
 
@@ -498,6 +521,13 @@ mod tests {
             Normalised::Unrecognised
         );
         assert_eq!(parse_date(text("soon"), &formats, &unknown()), Normalised::Unrecognised);
+        for s in ["14/03/25", "25-03-14"] {
+            assert_eq!(
+                parse_date(text(s), &formats, &unknown()),
+                Normalised::Unrecognised,
+                "{s}: two-digit year"
+            );
+        }
     }
 
     #[test]
@@ -511,6 +541,25 @@ mod tests {
             parse_country(text("Narnia"), &aliases, &unknown()),
             Normalised::Unrecognised
         );
+    }
+
+    #[test]
+    fn an_iso_code_wins_over_an_unknown_token_and_punctuation_is_not_a_code() {
+        let unknown = ValueRules::new([], &["na".into(), "n/a".into()]);
+        let na = Normalised::Known(Parsed::Country(Country::from_alpha2("NA").unwrap()));
+        assert_eq!(parse_country(text("NA"), &[], &unknown), na);
+        assert_eq!(parse_country(text("N/A"), &[], &unknown), Normalised::Unknown);
+        assert_eq!(parse_country(text("N.A."), &[], &unknown), Normalised::Unrecognised);
+    }
+
+    #[test]
+    fn english_names_with_accents_or_curly_apostrophes_are_countries() {
+        for (s, code) in [("Curaçao", "CW"), ("Réunion", "RE"), ("Côte d’Ivoire", "CI")] {
+            match parse_country(text(s), &[], &unknown()) {
+                Normalised::Known(Parsed::Country(c)) => assert_eq!(c.alpha2(), code, "{s}"),
+                other => panic!("{s}: {other:?}"),
+            }
+        }
     }
 
     #[test]

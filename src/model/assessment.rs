@@ -284,12 +284,18 @@ fn merge_answer<T: PartialEq + Clone>(
     from: &Answer<T>,
     conflicts: &mut Vec<Conflict>,
 ) {
-    match (into.get(), from.get()) {
-        (Some(a), Some(b)) if a != b => conflicts.push(Conflict {
+    let conflict = |conflicts: &mut Vec<Conflict>| {
+        conflicts.push(Conflict {
             field,
             kept: (into.raw.clone(), into.source.clone()),
             other: (from.raw.clone(), from.source.clone()),
-        }),
+        })
+    };
+    match (into.get(), from.get()) {
+        (Some(a), Some(b)) if a != b => conflict(conflicts),
+        // The first answer could not be read: it stays (and is flagged), and
+        // the readable one is reported beside it rather than swapped in.
+        (None, Some(_)) if into.is_unrecognised() => conflict(conflicts),
         (None, Some(_)) => *into = from.clone(),
         (None, None) if !into.is_unrecognised() && from.is_unrecognised() => *into = from.clone(),
         _ => {}
@@ -477,5 +483,24 @@ mod tests {
         assert_eq!(a.lead_time_days.get(), Some(&7));
         assert_eq!(a.conflicts.len(), 1);
         assert_eq!(a.conflicts[0].field, Field::Liability);
+    }
+
+    #[test]
+    fn an_unreadable_first_answer_is_kept_and_the_readable_one_reported_beside_it() {
+        let mut a = CountryAssessment {
+            liability: Answer {
+                value: Normalised::Unrecognised,
+                raw: "Fullish".into(),
+                source: src(1),
+            },
+            ..CountryAssessment::default()
+        };
+        let b = CountryAssessment {
+            liability: Answer::known(Liability::Full, "Full", src(5)),
+            ..CountryAssessment::default()
+        };
+        a.merge(&b);
+        assert!(a.liability.is_unrecognised());
+        assert_eq!(a.conflicts.len(), 1);
     }
 }

@@ -12,30 +12,44 @@ pub struct Country {
 }
 
 impl Country {
-    /// The country with this alpha-2, alpha-3 or numeric code, or this
-    /// English name or common alias, compared without case, spaces or
-    /// punctuation.
+    /// The country with this ISO alpha-2 or alpha-3 code (any case), or
+    /// this English name or common alias, compared without case, accents,
+    /// spaces or punctuation.
     ///
     /// ```
     /// use iorready::model::Country;
     /// assert_eq!(Country::lookup("deu").map(Country::alpha2), Some("DE"));
+    /// assert_eq!(Country::lookup("Curaçao").map(Country::alpha2), Some("CW"));
     /// assert_eq!(Country::lookup("Narnia"), None);
     /// ```
     pub fn lookup(text: &str) -> Option<Country> {
-        let compact: String = text
+        if let Some(c) = Self::from_code(text.trim()) {
+            return Some(c);
+        }
+        let compact: String = deunicode::deunicode(text)
             .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
             .collect();
         if compact.is_empty() {
             return None;
         }
-        let found = compact
-            .parse::<celes::Country>()
-            .or_else(|_| celes::Country::from_alias(&compact))
+        let found = celes::Country::from_alias(&compact)
             .or_else(|_| celes::Country::from_name(&compact))
             .ok()?;
         Some(Self::from_celes(found))
+    }
+
+    /// The country with this ISO alpha-2 or alpha-3 code, letters only.
+    pub fn from_code(code: &str) -> Option<Country> {
+        if !code.chars().all(|c| c.is_ascii_alphabetic()) {
+            return None;
+        }
+        match code.len() {
+            2 => celes::Country::from_alpha2(code).ok().map(Self::from_celes),
+            3 => celes::Country::from_alpha3(code).ok().map(Self::from_celes),
+            _ => None,
+        }
     }
 
     /// The country with this alpha-2 code (any case).

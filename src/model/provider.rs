@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
-use super::{Answer, CountryAssessment};
+use super::{Answer, CountryAssessment, SourceRef};
 
 /// Facts about a provider, from the Provider sheet.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,6 +50,9 @@ pub struct RowIssue {
     pub cell: String,
     /// What, in plain words.
     pub message: String,
+    /// For a country nobody recognises: the answer and its cell, flagged
+    /// `ANSWER_UNRECOGNISED` at provider level.
+    pub unrecognised: Option<(String, SourceRef)>,
 }
 
 /// Everything one source (one workbook) says about one provider.
@@ -70,7 +73,7 @@ pub struct ProviderResponse {
 /// ```
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
-    for c in name.chars().flat_map(deaccent) {
+    for c in deunicode::deunicode(name).chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
         } else if !out.is_empty() && !out.ends_with('-') {
@@ -81,25 +84,6 @@ pub fn slug(name: &str) -> String {
         out.pop();
     }
     out
-}
-
-/// A best-effort ASCII spelling of common accented Latin letters.
-fn deaccent(c: char) -> impl Iterator<Item = char> {
-    let s: &str = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
-        'ç' | 'Ç' | 'č' | 'Č' => "c",
-        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ě' => "e",
-        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
-        'ñ' | 'Ñ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
-        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
-        'ß' => "ss",
-        'š' | 'Š' => "s",
-        'ž' | 'Ž' => "z",
-        _ => "",
-    };
-    let single = if s.is_empty() { Some(c) } else { None };
-    s.chars().chain(single)
 }
 
 #[cfg(test)]

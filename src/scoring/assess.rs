@@ -211,7 +211,7 @@ pub fn assess_response(
         .map(|a| assess(a, &provider, stale_response, profile, as_of))
         .collect();
     let rollup = Rollup::of(&provider, &assessed);
-    let flags = provider_flags(&provider, &rollup, profile);
+    let flags = provider_flags(&provider, &rollup, &response.row_issues, profile);
     ProviderResult {
         provider,
         source,

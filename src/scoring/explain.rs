@@ -11,7 +11,7 @@ use super::profile::Profile;
 use super::rollup::Rollup;
 use crate::model::{
     Answer, AnswerState, CountryAssessment, Evidence, Field, IorRole, Liability, OperatingModel, ProductCompliance,
-    Provider, RegulatoryPathway, SourceRef, VatRecovery, MANDATORY_FIELDS,
+    Provider, RegulatoryPathway, RowIssue, SourceRef, VatRecovery, MANDATORY_FIELDS,
 };
 
 struct Raiser<'a> {
@@ -303,7 +303,12 @@ fn not_answered<T>(a: &Answer<T>) -> String {
 }
 
 /// Flags about the provider as a whole.
-pub(super) fn provider_flags(provider: &Provider, rollup: &Rollup, profile: &Profile) -> Vec<Flag> {
+pub(super) fn provider_flags(
+    provider: &Provider,
+    rollup: &Rollup,
+    row_issues: &[RowIssue],
+    profile: &Profile,
+) -> Vec<Flag> {
     let mut r = Raiser {
         profile,
         flags: Vec::new(),
@@ -335,6 +340,18 @@ pub(super) fn provider_flags(provider: &Provider, rollup: &Rollup, profile: &Pro
             &provider.countries_claimed.source,
         ),
     ];
+    for issue in row_issues {
+        if let Some((raw, cell)) = &issue.unrecognised {
+            r.raise(
+                FlagCode::AnswerUnrecognised,
+                format!(
+                    "Country: '{}' is not a country iorready recognises, so the row was not scored. Use an English name or ISO code, or add an alias to the mapping.",
+                    raw.trim()
+                ),
+                [Some(cell.clone())],
+            );
+        }
+    }
     for (label, unrecognised, raw, source) in details {
         if unrecognised {
             r.raise(
