@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{write_atomically, SinkError};
-use crate::scoring::{Flag, ProviderResult};
+use crate::scoring::{Flag, ProviderResult, Rollup};
 
 /// The JSON result has this shape:
 /// `{"schema_version", "as_of", "profile", "providers": [JsonProvider],
@@ -34,7 +34,7 @@ pub struct JsonProvider {
     /// The headline figure, or rows with coverage.
     pub countries_claimed: u32,
     /// Counts.
-    pub rollup: JsonRollup,
+    pub rollup: Rollup,
     /// Provider-level flag codes.
     pub flags: Vec<String>,
     /// Provider-level flags in full.
@@ -43,21 +43,6 @@ pub struct JsonProvider {
     pub assessments: Vec<JsonAssessment>,
     /// Rows skipped while reading.
     pub warnings: Vec<JsonError>,
-}
-
-/// Counts per tier and class.
-#[derive(Debug, Serialize)]
-#[allow(missing_docs)]
-pub struct JsonRollup {
-    pub countries_assessed: usize,
-    pub ready: usize,
-    pub conditional: usize,
-    pub coverage_only: usize,
-    pub not_capable: usize,
-    pub not_offered: usize,
-    pub active: usize,
-    pub passive: usize,
-    pub inflation_ratio: Option<f64>,
 }
 
 /// One country.
@@ -143,16 +128,9 @@ pub fn json_provider(r: &ProviderResult) -> JsonProvider {
         source: r.source.display().to_string(),
         mapping: r.mapping.clone(),
         countries_claimed: r.rollup.countries_claimed,
-        rollup: JsonRollup {
-            countries_assessed: r.rollup.countries_assessed,
-            ready: r.rollup.ready,
-            conditional: r.rollup.conditional,
-            coverage_only: r.rollup.coverage_only,
-            not_capable: r.rollup.not_capable,
-            not_offered: r.rollup.not_offered,
-            active: r.rollup.active,
-            passive: r.rollup.passive,
+        rollup: Rollup {
             inflation_ratio: r.rollup.inflation_ratio.map(|x| round(x, 4)),
+            ..r.rollup.clone()
         },
         flags: r.flags.iter().map(|f| f.code.code().to_owned()).collect(),
         provider_flags: r.flags.iter().map(flag).collect(),

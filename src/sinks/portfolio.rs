@@ -152,33 +152,21 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
         ws.autofilter(0, 0, n, 12)?;
         let mut chart = Chart::new(ChartType::Column);
         chart.title().set_name("Countries claimed vs countries ready");
-        chart
-            .add_series()
-            .set_name("Countries claimed")
-            .set_categories(("Providers", 1, 0, n, 0))
-            .set_values(("Providers", 1, 2, n, 2))
-            .set_format(
-                rust_xlsxwriter::ChartFormat::new()
-                    .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xA6A6A6))),
-            );
-        chart
-            .add_series()
-            .set_name("Ready")
-            .set_categories(("Providers", 1, 0, n, 0))
-            .set_values(("Providers", 1, 4, n, 4))
-            .set_format(
-                rust_xlsxwriter::ChartFormat::new()
-                    .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0x00B050))),
-            );
-        chart
-            .add_series()
-            .set_name("Conditional")
-            .set_categories(("Providers", 1, 0, n, 0))
-            .set_values(("Providers", 1, 5, n, 5))
-            .set_format(
-                rust_xlsxwriter::ChartFormat::new()
-                    .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(0xFFC000))),
-            );
+        for (name, col, color) in [
+            ("Countries claimed", 2, 0xA6A6A6),
+            ("Ready", 4, 0x00B050),
+            ("Conditional", 5, 0xFFC000),
+        ] {
+            chart
+                .add_series()
+                .set_name(name)
+                .set_categories(("Providers", 1, 0, n, 0))
+                .set_values(("Providers", 1, col, n, col))
+                .set_format(
+                    rust_xlsxwriter::ChartFormat::new()
+                        .set_solid_fill(rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(color))),
+                );
+        }
         chart.x_axis().set_name("Provider");
         chart.y_axis().set_name("Countries");
         chart.set_width(760).set_height(380);

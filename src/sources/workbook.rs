@@ -138,6 +138,21 @@ impl Workbook {
     }
 }
 
+/// Pulls every cell out of a calamine cell reader; the xlsx and xlsb readers
+/// have the same methods but no common trait.
+macro_rules! drain {
+    ($reader:expr, $push:expr) => {{
+        let mut reader = $reader.map_err(|e| e.to_string())?;
+        while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+            let (r, c) = cell.get_position();
+            if !$push(r, c, from_ref(cell.get_value())) {
+                break;
+            }
+        }
+        Ok(())
+    }};
+}
+
 /// Reads every worksheet of the file at `path`.
 pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     let io = |source| ReadError::Io {
@@ -165,80 +180,55 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     let mut budget = MAX_CELLS;
     let mut sheets = Vec::new();
     let mut unreadable = Vec::new();
+    // A sheet that reads becomes a Sheet; one that does not is listed, and
+    // only fails the workbook if the mapping needs it.
+    let mut keep = |read: Result<Sheet, String>, name: String, hidden: bool, merges: Vec<Dimensions>| match read {
+        Ok(mut sheet) => {
+            sheet.hidden = hidden;
+            sheet.merges = merges.iter().map(merge_area).collect();
+            sheets.push(sheet);
+        }
+        Err(e) => unreadable.push((name, e)),
+    };
     match format {
         Format::Xlsx => {
             let mut wb = Xlsx::new(file()?).map_err(|e| corrupt("xlsx", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
-                    let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| e.to_string())?;
-                    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
-                        let (r, c) = cell.get_position();
-                        if !push(r, c, from_ref(cell.get_value())) {
-                            break;
-                        }
-                    }
-                    Ok(())
-                });
-                match read? {
-                    Ok(mut sheet) => {
-                        sheet.hidden = hidden;
-                        if let Ok(m) = wb.merge_cells_by_sheet_name(&name) {
-                            sheet.merges = m.iter().map(merge_area).collect();
-                        }
-                        sheets.push(sheet);
-                    }
-                    Err(e) => unreadable.push((name, e)),
-                }
+                    drain!(wb.worksheet_cells_reader(&name), push)
+                })?;
+                let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                keep(read, name, hidden, merges);
             }
         }
         Format::Xlsb => {
             let mut wb = Xlsb::new(file()?).map_err(|e| corrupt("xlsb", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
-                    let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| e.to_string())?;
-                    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
-                        let (r, c) = cell.get_position();
-                        if !push(r, c, from_ref(cell.get_value())) {
-                            break;
-                        }
-                    }
-                    Ok(())
-                });
-                match read? {
-                    Ok(mut sheet) => {
-                        sheet.hidden = hidden;
-                        sheets.push(sheet);
-                    }
-                    Err(e) => unreadable.push((name, e)),
-                }
+                    drain!(wb.worksheet_cells_reader(&name), push)
+                })?;
+                keep(read, name, hidden, Vec::new());
             }
         }
         Format::Xls => {
             let mut wb = Xls::new(file()?).map_err(|e| corrupt("xls", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
-                match wb.worksheet_range(&name) {
-                    Ok(range) => {
-                        let mut sheet = from_range(&name, &range, &mut budget, path)?;
-                        sheet.hidden = hidden;
-                        sheet.merges = merges.iter().map(merge_area).collect();
-                        sheets.push(sheet);
-                    }
-                    Err(e) => unreadable.push((name, e.to_string())),
-                }
+                let read = match wb.worksheet_range(&name) {
+                    Ok(range) => Ok(from_range(&name, &range, &mut budget, path)?),
+                    Err(e) => Err(e.to_string()),
+                };
+                keep(read, name, hidden, merges);
             }
         }
         Format::Ods => {
             let mut wb = Ods::new(file()?).map_err(|e| corrupt("ods", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
-                match wb.worksheet_range(&name) {
-                    Ok(range) => {
-                        let mut sheet = from_range(&name, &range, &mut budget, path)?;
-                        sheet.hidden = hidden;
-                        sheets.push(sheet);
-                    }
-                    Err(e) => unreadable.push((name, e.to_string())),
-                }
+                let read = match wb.worksheet_range(&name) {
+                    Ok(range) => Ok(from_range(&name, &range, &mut budget, path)?),
+                    Err(e) => Err(e.to_string()),
+                };
+                keep(read, name, hidden, Vec::new());
             }
         }
     }
