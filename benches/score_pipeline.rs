@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use calamine::{open_workbook_auto, Data, Reader};
 use chrono::NaiveDate;
-use iorready::mapping::Mapping;
+use iorready::mapping::MappingSet;
 use iorready::model::Country;
 use iorready::pipeline::{run_score, ScoreRequest};
 use iorready::scoring::Profile;
@@ -171,7 +171,7 @@ fn child(phase: &str, dir: &Path, out: &Path) {
                 json: Some(out.join("result.json")),
                 as_of: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
                 profile: Profile::builtin().unwrap(),
-                mapping: Mapping::builtin().unwrap(),
+                mappings: MappingSet::builtin().unwrap(),
                 jobs: 0,
             };
             let s = run_score(&req, &()).unwrap();

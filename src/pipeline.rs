@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::mapping::{extract, Mapping};
+use crate::mapping::{extract, MappingSet};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{write_annotated, write_json, write_portfolio, AnnotateInput, SinkError, Spool};
 use crate::sources::{discover_inputs, read_workbook};
@@ -33,8 +33,8 @@ pub struct ScoreRequest {
     pub as_of: NaiveDate,
     /// The scoring profile.
     pub profile: Profile,
-    /// The mapping.
-    pub mapping: Mapping,
+    /// The mappings to choose from (or one, forced).
+    pub mappings: MappingSet,
     /// Worker threads (0: one per core).
     pub jobs: usize,
 }
@@ -140,7 +140,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         .map_err(|e| RunError::Pool(e.to_string()))?;
     // Each worker scores a workbook, writes its annotated copy, spools its
     // share of the JSON and Flags sheet, and keeps only the summary.
-    let outcomes: Vec<Result<ProviderSummary, String>> = pool.install(|| {
+    let outcomes: Vec<Result<Vec<ProviderSummary>, String>> = pool.install(|| {
         inputs
             .par_iter()
             .zip(outputs.par_iter())
@@ -152,11 +152,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                         output.display()
                     ))
                 } else {
-                    score_file(input, output, req).and_then(|result| {
+                    score_file(input, output, req).and_then(|results| {
                         spool
-                            .put(index, &result, req.json.is_some())
+                            .put(index, &results, req.json.is_some())
                             .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
-                        Ok(result.summary())
+                        Ok(results.iter().map(ProviderResult::summary).collect())
                     })
                 };
                 progress.done();
@@ -171,7 +171,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
         match outcome {
             Ok(r) => {
-                results.push(r);
+                results.extend(r);
                 annotated.push(output);
                 scored.push(index);
             }
@@ -192,7 +192,10 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         },
         || match &req.json {
             Some(path) => {
-                let chunks = scored.iter().map(|&i| spool.json(i));
+                let chunks = scored.iter().flat_map(|&i| match spool.json(i) {
+                    Ok(entries) => entries.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                });
                 write_json(path, req.as_of, &req.profile.name, chunks, &errors)
             }
             None => Ok(()),
@@ -216,33 +219,38 @@ fn canonical_target(path: &Path) -> PathBuf {
     }
 }
 
-/// Reads, maps, scores and annotates one workbook. Any failure, including a
-/// panic inside a reader, becomes a message naming the file.
-fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<ProviderResult, String> {
-    let run = || -> Result<ProviderResult, String> {
+/// Reads, maps, scores and annotates one workbook (several providers for a
+/// consolidated table). Any failure, including a panic inside a reader,
+/// becomes a message naming the file.
+fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
+    let run = || -> Result<Vec<ProviderResult>, String> {
         let wb = read_workbook(input).map_err(|e| e.to_string())?;
-        let (response, layout) = extract(&wb, &req.mapping).map_err(|e| e.to_string())?;
-        let result = assess_response(response, input.to_owned(), &req.mapping.name, &req.profile, req.as_of);
+        let mapping = req.mappings.choose(&wb)?;
+        let extracted = extract(&wb, mapping).map_err(|e| e.to_string())?;
+        let results: Vec<ProviderResult> = extracted
+            .responses
+            .into_iter()
+            .map(|response| assess_response(response, input.to_owned(), &mapping.name, &req.profile, req.as_of))
+            .collect();
         let annotate = AnnotateInput {
             workbook: &wb,
-            result: &result,
-            layout: &layout,
-            table_sheet: wb
-                .sheet(&req.mapping.countries.sheet)
-                .map(|s| s.name.as_str())
-                .unwrap_or_default(),
+            results: &results,
+            placement: &extracted.placement,
             as_of: req.as_of,
             profile: &req.profile,
         };
         write_annotated(&annotate, output).map_err(|e| e.to_string())?;
-        tracing::info!(
-            file = %input.display(),
-            provider = %result.provider.id,
-            countries = result.assessed.len(),
-            ready = result.rollup.ready,
-            "scored"
-        );
-        Ok(result)
+        for result in &results {
+            tracing::info!(
+                file = %input.display(),
+                mapping = %mapping.name,
+                provider = %result.provider.id,
+                countries = result.assessed.len(),
+                ready = result.rollup.ready,
+                "scored"
+            );
+        }
+        Ok(results)
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r,

@@ -66,7 +66,7 @@ fn a_mapping_with_a_typo_is_refused_with_file_line_and_key() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("mine.toml:{line}")), "{err}");
-    assert!(err.contains("countries.columns.liability.values.caped"), "{err}");
+    assert!(err.contains("countries.fields.liability.values.caped"), "{err}");
     assert!(err.contains("full, capped, none"), "says what was expected: {err}");
 }
 

@@ -5,14 +5,14 @@
 mod report;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use iorready::mapping::Mapping;
+use iorready::mapping::{Mapping, MappingSet};
 use iorready::model::Country;
 use iorready::pipeline::{run_score, Progress, RunError, ScoreRequest};
 use iorready::scoring::{Profile, DEFAULT_PROFILE};
@@ -65,9 +65,14 @@ struct ScoreArgs {
     /// A scoring profile (see `iorready profile`); default the built-in one.
     #[arg(long)]
     profile: Option<PathBuf>,
-    /// A mapping file; default the bundled questionnaire-v1 mapping.
-    #[arg(long)]
+    /// Use this mapping file for every workbook.
+    #[arg(long, conflicts_with = "mappings")]
     mapping: Option<PathBuf>,
+    /// Choose each workbook's mapping among the mapping files in this
+    /// folder (and the built-in questionnaire-v1); default `mappings/` when
+    /// it exists.
+    #[arg(long)]
+    mappings: Option<PathBuf>,
     /// The deployment requires provider-handled product compliance: countries
     /// where it is not supported are knocked out.
     #[arg(long)]
@@ -83,6 +88,9 @@ struct ScoreArgs {
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
 }
+
+/// Where mapping files are looked for by default.
+const DEFAULT_MAPPINGS: &str = "mappings";
 
 /// Exit statuses.
 const PARTIAL: u8 = 1;
@@ -189,9 +197,11 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
     if args.require_provider_compliance {
         profile.deployment.require_provider_compliance = true;
     }
-    let mapping = match &args.mapping {
-        Some(m) => Mapping::load(m)?,
-        None => Mapping::builtin()?,
+    let mappings = match (&args.mapping, &args.mappings) {
+        (Some(m), _) => MappingSet::forced(Mapping::load(m)?),
+        (None, Some(dir)) => MappingSet::load_dir(dir)?,
+        (None, None) if Path::new(DEFAULT_MAPPINGS).is_dir() => MappingSet::load_dir(Path::new(DEFAULT_MAPPINGS))?,
+        (None, None) => MappingSet::builtin()?,
     };
     for input in &args.inputs {
         if !input.exists() {
@@ -205,7 +215,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         json: args.json.clone(),
         as_of,
         profile,
-        mapping,
+        mappings,
         jobs: args.jobs,
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {

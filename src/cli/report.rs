@@ -17,14 +17,14 @@ fn cut(s: &str, n: usize) -> String {
 /// Prints the summary table to stdout.
 pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let total = s.results.len() + s.errors.len();
+    let total = s.annotated.len() + s.errors.len();
+    let scored = total - s.errors.len();
     writeln!(
         out,
-        "Scored {} of {total} workbook(s) as of {} (profile {}, mapping {})",
+        "Scored {scored} of {total} workbook(s), {} provider(s), as of {} (profile {})",
         s.results.len(),
         req.as_of,
         req.profile.name,
-        req.mapping.name
     )?;
     if !s.results.is_empty() {
         writeln!(out)?;

@@ -1,13 +1,15 @@
-//! Applying a mapping to a workbook: find the provider details and the
-//! country table, read every answer with its cell.
+//! Applying a mapping to a workbook: choose the sheets, find the provider
+//! details and each country's answers, read every answer with its cell, and
+//! say where the results belong in the annotated copy.
 
 use std::sync::Arc;
 
-use super::spec::{ColumnRule, Mapping};
-use super::values::{self, fold, ValueRules};
+use super::provider::read_provider;
+use super::spec::{Derive, FieldRule, Layout, Mapping, SheetChoice};
+use super::values::{self, fold};
+use super::{matrix, per_sheet, table};
 use crate::model::{
-    slug, Answer, CountryAssessment, Field, FieldKind, Normalised, Parsed, Provider, ProviderField, ProviderResponse,
-    RowIssue, SourceRef,
+    slug, Answer, AnswerState, CountryAssessment, Field, FieldKind, Normalised, Parsed, ProviderResponse, SourceRef,
 };
 use crate::sources::{CellValue, Sheet, Workbook};
 
@@ -26,106 +28,155 @@ pub enum MappingError {
         /// The mapping used.
         mapping: String,
     },
-    /// The header row of the country table was not found.
-    #[error(
-        "{file}: sheet '{sheet}': no header row with a country column in the first {rows} rows (looked for: {headers})"
-    )]
+    /// The header row was not found.
+    #[error("{file}: {what}")]
     HeaderNotFound {
         /// The workbook.
         file: String,
-        /// The sheet.
-        sheet: String,
-        /// Rows searched.
-        rows: u32,
-        /// Country header texts tried.
-        headers: String,
+        /// What was looked for, and where.
+        what: String,
     },
-    /// The table has a header but no country row.
-    #[error("{file}: sheet '{sheet}': the table under the header in row {header_row} has no country rows")]
+    /// Nothing to score.
+    #[error("{file}: {what}")]
     NoRows {
         /// The workbook.
         file: String,
-        /// The sheet.
-        sheet: String,
-        /// 1-based header row.
-        header_row: u32,
+        /// Where nothing was found.
+        what: String,
     },
 }
 
-/// Where the header row and each field's column were found.
+/// Where the results of a workbook go in its annotated copy.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TableLayout {
-    /// Zero-based header row.
-    pub header_row: u32,
-    /// Zero-based column per mapped field that was found.
-    pub columns: Vec<(Field, u32)>,
+pub enum Placement {
+    /// Result columns to the right of a table, on each assessment's row.
+    Columns {
+        /// The table's sheet.
+        sheet: String,
+        /// Zero-based header row (the lower one of a two-row header).
+        header_row: u32,
+    },
+    /// Result rows below a matrix, under each country's column.
+    Rows {
+        /// The matrix's sheet.
+        sheet: String,
+        /// Zero-based column of the question texts.
+        label_col: u32,
+    },
+    /// A result block at the foot of each country's sheet.
+    Sheets {
+        /// Zero-based column of the question texts.
+        label_col: u32,
+        /// Zero-based column of the answers.
+        value_col: u32,
+    },
 }
 
-/// Reads one provider response from `wb` according to `mapping`.
-pub fn extract(wb: &Workbook, mapping: &Mapping) -> Result<(ProviderResponse, TableLayout), MappingError> {
+/// Where one field was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The field.
+    pub field: Field,
+    /// Where, in words: "Countries!C3 'Operating model'".
+    pub location: String,
+}
+
+/// What a mapping read from a workbook.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// One response per provider (several for a consolidated table).
+    pub responses: Vec<ProviderResponse>,
+    /// Where the results go.
+    pub placement: Placement,
+    /// Where each field was found; fields not listed were not found.
+    pub found: Vec<Found>,
+}
+
+/// Reads the provider responses in `wb` according to `mapping`.
+pub fn extract(wb: &Workbook, mapping: &Mapping) -> Result<Extracted, MappingError> {
     let file: Arc<str> = wb.path.display().to_string().into();
-    let sheet_missing = |name: &str| MappingError::SheetMissing {
-        file: file.to_string(),
-        sheet: name.to_owned(),
-        found: wb
-            .sheets
-            .iter()
-            .map(|s| format!("'{}'", s.name))
-            .collect::<Vec<_>>()
-            .join(", "),
-        mapping: mapping.name.clone(),
+    let mut extracted = match &mapping.countries.layout {
+        Layout::Table { header_rows } => table::read(wb, mapping, &file, *header_rows)?,
+        Layout::Matrix { question_columns } => matrix::read(wb, mapping, &file, question_columns)?,
+        Layout::SheetPerCountry {
+            question_columns,
+            answer_column,
+            country_cell,
+        } => per_sheet::read(wb, mapping, &file, question_columns, *answer_column, *country_cell)?,
     };
-    let table = wb
-        .sheet(&mapping.countries.sheet)
-        .ok_or_else(|| sheet_missing(&mapping.countries.sheet))?;
-    // A workbook without a Provider sheet is still scorable: the provider is
-    // then named after the file.
-    let provider = match wb.sheet(&mapping.provider.sheet) {
-        Some(sheet) => read_provider(sheet, mapping, &file),
-        None => Provider::default(),
-    };
-    let layout =
-        find_header(table, &mapping.countries.columns, mapping.countries.header_search_rows).ok_or_else(|| {
-            MappingError::HeaderNotFound {
-                file: file.to_string(),
-                sheet: table.name.clone(),
-                rows: mapping.countries.header_search_rows,
-                headers: mapping
-                    .column(Field::Country)
-                    .map(|c| c.headers.join("', '"))
-                    .map(|h| format!("'{h}'"))
-                    .unwrap_or_default(),
-            }
-        })?;
-    let mut response = ProviderResponse {
-        provider,
-        ..ProviderResponse::default()
-    };
-    read_rows(table, mapping, &layout, &file, &mut response);
-    if response.assessments.is_empty() {
-        return Err(MappingError::NoRows {
-            file: file.to_string(),
-            sheet: table.name.clone(),
-            header_row: layout.header_row + 1,
-        });
-    }
-    if response.provider.id.is_empty() {
-        let stem = wb
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = response.provider.name.get().cloned().unwrap_or(stem);
-        response.provider.id = slug(&name);
+    let stem = wb
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let details = read_provider(wb, mapping, &file);
+    for response in &mut extracted.responses {
+        response.provider.fill_from(details.clone());
         if response.provider.id.is_empty() {
-            response.provider.id = "provider".into();
+            let name = response.provider.name.get().cloned().unwrap_or_else(|| stem.clone());
+            response.provider.id = slug(&name);
+            if response.provider.id.is_empty() {
+                response.provider.id = "provider".into();
+            }
+        }
+        for a in &mut response.assessments {
+            finish(a, mapping, &extracted.found);
         }
     }
-    Ok((response, layout))
+    if extracted.responses.iter().all(|r| r.assessments.is_empty()) {
+        return Err(MappingError::NoRows {
+            file: file.to_string(),
+            what: format!("no country answers found (mapping '{}')", mapping.name),
+        });
+    }
+    Ok(extracted)
+}
+
+/// Defaults for fields that were not found, then derived fields.
+fn finish(a: &mut CountryAssessment, mapping: &Mapping, found: &[Found]) {
+    for rule in &mapping.countries.fields {
+        let Some(default) = &rule.default else { continue };
+        if found.iter().any(|f| f.field == rule.field) {
+            continue;
+        }
+        let cell = CellValue::Text(default.clone());
+        let value = parse_cell(rule, Some(&cell), mapping);
+        a.set(
+            rule.field,
+            Answer {
+                value,
+                raw: default.clone(),
+                source: None,
+            },
+        );
+    }
+    for Derive {
+        field,
+        value,
+        when_answered,
+    } in &mapping.countries.derive
+    {
+        let (_, source, state) = a.answer_of(*field);
+        if state != AnswerState::Unknown || when_answered.iter().any(|f| a.answer_of(*f).2 != AnswerState::Answered) {
+            continue;
+        }
+        let Some(rule) = mapping.column(*field) else { continue };
+        let source = source.cloned();
+        let cell = CellValue::Text(value.clone());
+        let parsed = parse_cell(rule, Some(&cell), mapping);
+        a.set(
+            *field,
+            Answer {
+                value: parsed,
+                raw: value.clone(),
+                source,
+            },
+        );
+    }
 }
 
 /// Folds a header or question cell: also drops a trailing `:` or `*`.
-fn fold_label(text: &str) -> String {
+pub(super) fn fold_label(text: &str) -> String {
     let mut f = fold(text);
     while f.ends_with(':') || f.ends_with('*') {
         f.pop();
@@ -134,9 +185,9 @@ fn fold_label(text: &str) -> String {
     f
 }
 
-/// Exact match, or the label followed by a bracket or separator
-/// ("Lead time (days, working)").
-fn label_matches(cell: &str, label: &str) -> Option<bool> {
+/// Exact match (`Some(true)`), or the label followed by a bracket or
+/// separator (`Some(false)`: "Lead time (days, working)").
+pub(super) fn label_matches(cell: &str, label: &str) -> Option<bool> {
     if cell == label {
         return Some(true);
     }
@@ -147,228 +198,112 @@ fn label_matches(cell: &str, label: &str) -> Option<bool> {
         .then_some(false)
 }
 
-fn read_provider(sheet: &Sheet, mapping: &Mapping, file: &Arc<str>) -> Provider {
-    let spec = &mapping.provider;
-    let sheet_name: Arc<str> = sheet.name.as_str().into();
-    let mut provider = Provider::default();
-    let mut rows: Vec<(u32, String)> = sheet
-        .cells
-        .iter()
-        .filter(|((_, c), _)| *c == spec.label_col)
-        .map(|((r, _), v)| (*r, fold_label(&v.display())))
-        .collect();
-    rows.sort_by_key(|(r, _)| *r);
-    for (field, labels) in &spec.labels {
-        // Exact question first, then a question with a qualifier after it.
-        let found = [true, false].iter().find_map(|exact| {
-            rows.iter()
-                .find(|(_, text)| labels.iter().any(|l| label_matches(text, l) == Some(*exact)))
-                .map(|(r, _)| *r)
-        });
-        let Some(row) = found else { continue };
-        let source = Some(SourceRef::new(file.clone(), sheet_name.clone(), row, spec.value_col));
-        let cell = sheet.get_merged(row, spec.value_col).map(|(v, _)| v);
-        let raw = cell.map(CellValue::display).unwrap_or_default();
-        let unknown = &mapping.unknown;
-        match field {
-            ProviderField::ResponseDate => {
-                provider.response_date = typed(
-                    values::parse_date(cell, &mapping.date_formats, unknown),
-                    raw,
-                    source,
-                    |p| match p {
-                        Parsed::Date(d) => Some(d),
-                        _ => None,
-                    },
-                )
-            }
-            ProviderField::CountriesClaimed => {
-                provider.countries_claimed = typed(
-                    values::parse_whole_number(cell, &mapping.zero, unknown),
-                    raw,
-                    source,
-                    |p| match p {
-                        Parsed::Number(n) => Some(n),
-                        _ => None,
-                    },
-                )
-            }
-            _ => {
-                let a = typed(values::parse_text(cell, unknown), raw, source, |p| match p {
-                    Parsed::Text(t) => Some(t),
-                    _ => None,
-                });
-                match field {
-                    ProviderField::Name => provider.name = a,
-                    ProviderField::LegalName => provider.legal_name = a,
-                    ProviderField::Respondent => provider.respondent = a,
-                    ProviderField::Email => provider.email = a,
-                    _ => {}
-                }
-            }
-        }
-    }
-    if let Some(name) = provider.name.get() {
-        provider.id = slug(name);
-    }
-    provider
+/// The field whose labels match a question text, exact matches first.
+pub(super) fn field_for_label<'m>(mapping: &'m Mapping, text: &str) -> Option<&'m FieldRule> {
+    [true, false].iter().find_map(|exact| {
+        mapping
+            .countries
+            .fields
+            .iter()
+            .find(|r| r.headers.iter().any(|h| label_matches(text, h) == Some(*exact)))
+    })
 }
 
-fn typed<T>(
-    v: Normalised<Parsed>,
-    raw: String,
-    source: Option<SourceRef>,
-    f: impl FnOnce(Parsed) -> Option<T>,
-) -> Answer<T> {
-    let value = match v {
-        Normalised::Known(p) => f(p).map_or(Normalised::Unrecognised, Normalised::Known),
-        Normalised::Unknown => Normalised::Unknown,
-        Normalised::Unrecognised => Normalised::Unrecognised,
-    };
-    Answer { value, raw, source }
-}
-
-/// Finds the header row: the row, among the first `search_rows`, where the
-/// most mapped headers appear and the country header is one of them.
-pub fn find_header(sheet: &Sheet, columns: &[ColumnRule], search_rows: u32) -> Option<TableLayout> {
-    let mut best: Option<TableLayout> = None;
-    for row in 0..search_rows {
-        let cells: Vec<(u32, String)> = sheet.row(row).map(|(c, v)| (c, fold_label(&v.display()))).collect();
-        if cells.is_empty() {
-            continue;
-        }
-        let mut taken: Vec<u32> = Vec::new();
-        let mut found: Vec<(Field, u32)> = Vec::new();
-        for exact in [true, false] {
-            for rule in columns {
-                if found.iter().any(|(f, _)| *f == rule.field) {
-                    continue;
-                }
-                let hit = cells.iter().find(|(c, text)| {
-                    !taken.contains(c) && rule.headers.iter().any(|h| label_matches(text, h) == Some(exact))
-                });
-                if let Some((c, _)) = hit {
-                    taken.push(*c);
-                    found.push((rule.field, *c));
-                }
-            }
-        }
-        if !found.iter().any(|(f, _)| *f == Field::Country) {
-            continue;
-        }
-        if best.as_ref().is_none_or(|b| found.len() > b.columns.len()) {
-            best = Some(TableLayout {
-                header_row: row,
-                columns: found,
-            });
-        }
-    }
-    best
-}
-
-fn parse_cell(rule: &ColumnRule, cell: Option<&CellValue>, mapping: &Mapping) -> Normalised<Parsed> {
-    let r: &ValueRules = &rule.rules;
+/// Reads one answer through a field's rules.
+pub(super) fn parse_cell(rule: &FieldRule, cell: Option<&CellValue>, mapping: &Mapping) -> Normalised<Parsed> {
+    let r = &rule.rules;
     match rule.field.kind() {
         FieldKind::Country => values::parse_country(cell, &mapping.country_aliases, r),
         FieldKind::YesNo => values::parse_yes_no(cell, r),
         FieldKind::Enum(_) => values::parse_enum(cell, r),
         FieldKind::WholeNumber => values::parse_whole_number(cell, &rule.zero, r),
-        FieldKind::Date => values::parse_date(cell, &mapping.date_formats, r),
+        FieldKind::Date => values::parse_date(cell, &rule.date_formats, r),
         FieldKind::Text => values::parse_text(cell, r),
         FieldKind::List => values::parse_list(cell, r),
     }
 }
 
-fn read_rows(sheet: &Sheet, mapping: &Mapping, layout: &TableLayout, file: &Arc<str>, out: &mut ProviderResponse) {
-    let sheet_name: Arc<str> = sheet.name.as_str().into();
-    let country_col = layout
-        .columns
-        .iter()
-        .find(|(f, _)| *f == Field::Country)
-        .map(|(_, c)| *c);
-    let Some(country_col) = country_col else { return };
-    // Only rows that hold something: a stray cell a million rows down costs
-    // one row, not a million.
-    let mut rows: Vec<u32> = sheet
-        .cells
-        .keys()
-        .map(|(r, _)| *r)
-        .filter(|r| *r > layout.header_row)
-        .collect();
-    // Merged areas extend answers to rows that hold no cell of their own.
-    for &(r0, _, r1, _) in &sheet.merges {
-        if r1 > layout.header_row && r1 - r0 < 10_000 {
-            rows.extend((r0.max(layout.header_row + 1))..=r1);
-        }
+/// Reads the answer at (row, col) of `sheet`, or of the merged area over
+/// it, with the cell it sits in.
+pub(super) fn answer_at(
+    rule: &FieldRule,
+    sheet: &Sheet,
+    row: u32,
+    col: u32,
+    file: &Arc<str>,
+    mapping: &Mapping,
+) -> Answer<Parsed> {
+    let cell = sheet.get_merged(row, col);
+    let (r, c) = cell.map(|(_, pos)| pos).unwrap_or((row, col));
+    Answer {
+        value: parse_cell(rule, cell.map(|(v, _)| v), mapping),
+        raw: cell.map(|(v, _)| v.display()).unwrap_or_default(),
+        source: Some(SourceRef::new(file.clone(), sheet.name.as_str().into(), r, c)),
     }
-    rows.sort_unstable();
-    rows.dedup();
-    for row in rows {
-        let cell_of = |col: u32| sheet.get_merged(row, col);
-        let any_answer = layout
-            .columns
+}
+
+/// Reads a country from a cell or a name with the mapping's country rules
+/// (its aliases and unknown tokens).
+pub(super) fn country_of(text: &CellValue, mapping: &Mapping) -> Normalised<Parsed> {
+    let unknown = mapping
+        .column(Field::Country)
+        .map(|r| &r.rules)
+        .unwrap_or(&mapping.unknown);
+    values::parse_country(Some(text), &mapping.country_aliases, unknown)
+}
+
+/// The sheets the mapping reads, by name, pattern or headers. `score`
+/// ranks sheets for [`SheetChoice::ByHeaders`]; the best one with a score
+/// above 0 is taken.
+pub(super) fn choose_sheets<'w>(
+    wb: &'w Workbook,
+    mapping: &Mapping,
+    file: &Arc<str>,
+    score: impl Fn(&Sheet) -> usize,
+) -> Result<Vec<&'w Sheet>, MappingError> {
+    let names = || {
+        wb.sheets
             .iter()
-            .any(|(_, c)| cell_of(*c).is_some_and(|(v, _)| !v.is_blank()));
-        if !any_answer {
-            continue;
-        }
-        let country_rule = mapping.column(Field::Country);
-        let country_cell = cell_of(country_col);
-        let country = country_rule
-            .map(|r| parse_cell(r, country_cell.map(|(v, _)| v), mapping))
-            .unwrap_or(Normalised::Unknown);
-        let at = SourceRef::new(file.clone(), sheet_name.clone(), row, country_col);
-        let country = match country {
-            Normalised::Known(Parsed::Country(c)) => c,
-            Normalised::Unrecognised => {
-                let raw = country_cell.map(|(v, _)| v.display()).unwrap_or_default();
-                out.row_issues.push(RowIssue {
-                    cell: at.to_string(),
-                    unrecognised: Some((raw, at.clone())),
-                    message: format!(
-                        "'{}' is not a country iorready recognises; row {} skipped (add it under [country_aliases] in the mapping)",
-                        country_cell.map(|(v, _)| v.display()).unwrap_or_default(),
-                        row + 1
-                    ),
+            .map(|s| format!("'{}'", s.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &mapping.countries.sheet {
+        SheetChoice::Named(name) => wb
+            .sheet(name)
+            .map(|s| vec![s])
+            .ok_or_else(|| MappingError::SheetMissing {
+                file: file.to_string(),
+                sheet: name.clone(),
+                found: names(),
+                mapping: mapping.name.clone(),
+            }),
+        SheetChoice::Pattern(re) => {
+            let found: Vec<&Sheet> = wb.sheets.iter().filter(|s| re.is_match(&s.name)).collect();
+            if found.is_empty() {
+                return Err(MappingError::SheetMissing {
+                    file: file.to_string(),
+                    sheet: format!("matching /{}/", re.as_str()),
+                    found: names(),
+                    mapping: mapping.name.clone(),
                 });
-                continue;
             }
-            _ => {
-                out.row_issues.push(RowIssue {
-                    cell: at.to_string(),
-                    unrecognised: None,
-                    message: format!("row {} has answers but no country; skipped", row + 1),
-                });
-                continue;
-            }
-        };
-        let mut assessment = CountryAssessment {
-            country: Some(country),
-            country_source: Some(at),
-            ..CountryAssessment::default()
-        };
-        for rule in &mapping.countries.columns {
-            if rule.field == Field::Country {
-                continue;
-            }
-            let Some(col) = layout.columns.iter().find(|(f, _)| *f == rule.field).map(|(_, c)| *c) else {
-                continue;
-            };
-            let cell = cell_of(col);
-            let (r, c) = cell.map(|(_, pos)| pos).unwrap_or((row, col));
-            let value = parse_cell(rule, cell.map(|(v, _)| v), mapping);
-            assessment.set(
-                rule.field,
-                Answer {
-                    value,
-                    raw: cell.map(|(v, _)| v.display()).unwrap_or_default(),
-                    source: Some(SourceRef::new(file.clone(), sheet_name.clone(), r, c)),
-                },
-            );
+            Ok(found)
         }
-        match out.assessments.iter_mut().find(|a| a.country == Some(country)) {
-            Some(first) => first.merge(&assessment),
-            None => out.assessments.push(assessment),
-        }
+        SheetChoice::ByHeaders => wb
+            .sheets
+            .iter()
+            .map(|s| (score(s), s))
+            .filter(|(n, _)| *n > 0)
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, s)| vec![s])
+            .ok_or_else(|| MappingError::HeaderNotFound {
+                file: file.to_string(),
+                what: format!(
+                    "no sheet holds the headers of mapping '{}' (sheets: {})",
+                    mapping.name,
+                    names()
+                ),
+            }),
     }
 }

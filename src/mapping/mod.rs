@@ -1,9 +1,17 @@
 //! Mapping: from the cells of a workbook to the capability model, driven by
-//! a declarative mapping file (`mappings/*.toml`).
+//! a declarative mapping file (`mappings/*.toml`, see `docs/mappings.md`).
 
+mod choose;
 mod extract;
+mod matrix;
+mod per_sheet;
+mod provider;
 mod spec;
+mod table;
 pub mod values;
 
-pub use extract::{extract, find_header, MappingError, TableLayout};
-pub use spec::{ColumnRule, CountryTable, Mapping, ProviderSheet, QUESTIONNAIRE_V1};
+pub use choose::MappingSet;
+pub use extract::{extract, Extracted, Found, MappingError, Placement};
+pub use spec::{
+    CountrySpec, Derive, FieldRule, Layout, Mapping, ProviderSpec, Recognise, SheetChoice, QUESTIONNAIRE_V1,
+};

@@ -1,11 +1,13 @@
 //! The mapping file format (TOML) and its resolution into rules the reader
 //! uses. Everything is checked here, once, with the file, line and key of
-//! any mistake; nothing downstream re-validates.
+//! any mistake; nothing downstream re-validates. `docs/mappings.md` is the
+//! reference for every key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::format::StrftimeItems;
+use regex::Regex;
 use serde::Deserialize;
 use strum::{IntoEnumIterator, VariantNames};
 
@@ -22,9 +24,12 @@ pub const QUESTIONNAIRE_V1: &str = include_str!("../../mappings/questionnaire-v1
 struct RawMapping {
     mapping: RawMeta,
     #[serde(default)]
+    recognise: RawRecognise,
+    #[serde(default)]
     answers: RawAnswers,
     #[serde(default)]
     country_aliases: BTreeMap<String, String>,
+    #[serde(default)]
     provider: RawProvider,
     countries: RawCountries,
 }
@@ -39,6 +44,15 @@ struct RawMeta {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRecognise {
+    #[serde(default)]
+    sheets: Vec<String>,
+    #[serde(default)]
+    headers: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawAnswers {
     unknown: Option<Vec<String>>,
     yes: Option<Vec<String>>,
@@ -47,48 +61,85 @@ struct RawAnswers {
     date_formats: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProvider {
-    sheet: String,
-    #[serde(default = "default_label_column")]
-    label_column: String,
-    #[serde(default = "default_value_column")]
-    value_column: String,
+    sheet: Option<String>,
+    label_column: Option<String>,
+    value_column: Option<String>,
+    #[serde(default)]
     labels: BTreeMap<String, Vec<String>>,
-}
-
-fn default_label_column() -> String {
-    "A".into()
-}
-
-fn default_value_column() -> String {
-    "B".into()
+    #[serde(default)]
+    cells: BTreeMap<String, String>,
+    #[serde(default)]
+    constants: BTreeMap<String, String>,
+    #[serde(default)]
+    columns: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCountries {
-    sheet: String,
+    #[serde(default)]
+    layout: RawLayout,
+    sheet: Option<String>,
+    sheet_pattern: Option<String>,
     #[serde(default = "default_header_search_rows")]
     header_search_rows: u32,
-    columns: BTreeMap<String, RawColumn>,
+    #[serde(default = "one")]
+    header_rows: u32,
+    #[serde(default)]
+    question_columns: Vec<String>,
+    answer_column: Option<String>,
+    country_cell: Option<String>,
+    #[serde(alias = "columns")]
+    fields: BTreeMap<String, RawField>,
+    #[serde(default)]
+    derive: Vec<RawDerive>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum RawLayout {
+    #[default]
+    Table,
+    Matrix,
+    SheetPerCountry,
 }
 
 fn default_header_search_rows() -> u32 {
     30
 }
 
+fn one() -> u32 {
+    1
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawColumn {
+struct RawField {
+    #[serde(default, alias = "labels")]
     headers: Vec<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
     #[serde(default)]
     values: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    patterns: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    keywords: BTreeMap<String, Vec<Vec<String>>>,
     unknown: Option<Vec<String>>,
     zero: Option<Vec<String>>,
+    date_formats: Option<Vec<String>>,
+    default: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDerive {
+    field: String,
+    value: String,
+    when_answered: Vec<String>,
 }
 
 /// A resolved, valid mapping.
@@ -98,55 +149,129 @@ pub struct Mapping {
     pub name: String,
     /// What it is for.
     pub description: String,
+    /// The file it was read from (`None` for the built-in one).
+    pub file: Option<PathBuf>,
+    /// How to recognise the layout among others.
+    pub recognise: Recognise,
     /// Where provider details are.
-    pub provider: ProviderSheet,
-    /// Where the country table is.
-    pub countries: CountryTable,
+    pub provider: ProviderSpec,
+    /// Where the countries' answers are.
+    pub countries: CountrySpec,
     /// Country aliases, folded, with the country each means.
     pub country_aliases: Vec<(String, Country)>,
-    /// Answers meaning 0 in whole-number fields.
+    /// Answers meaning 0 for provider-level numbers.
     pub zero: Vec<String>,
-    /// Accepted date formats for dates written as text.
+    /// Accepted date formats for provider-level dates written as text.
     pub date_formats: Vec<String>,
     /// Unknown tokens for provider details.
     pub unknown: ValueRules,
 }
 
-/// Provider details as question/answer rows.
-#[derive(Debug, Clone)]
-pub struct ProviderSheet {
-    /// The sheet's name.
-    pub sheet: String,
-    /// Zero-based column holding the questions.
-    pub label_col: u32,
-    /// Zero-based column holding the answers.
-    pub value_col: u32,
+/// What identifies a layout: sheet names and header texts that must all be
+/// present.
+#[derive(Debug, Clone, Default)]
+pub struct Recognise {
+    /// Sheet names (compared without case).
+    pub sheets: Vec<String>,
+    /// Header texts (folded), found anywhere in the first rows of a sheet.
+    pub headers: Vec<String>,
+}
+
+/// Where provider details come from; later sources fill what earlier ones
+/// left blank: constants, fixed cells, labelled rows, table columns.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderSpec {
+    /// Question/answer rows: (sheet, question column, answer column).
+    pub sheet: Option<(String, u32, u32)>,
     /// The questions (folded) that identify each field.
     pub labels: Vec<(ProviderField, Vec<String>)>,
+    /// Fixed cells: (field, sheet or `None` for the provider sheet, row, col).
+    pub cells: Vec<(ProviderField, Option<String>, u32, u32)>,
+    /// Values written in the mapping.
+    pub constants: Vec<(ProviderField, String)>,
+    /// Columns of the country table holding provider details, by header
+    /// (folded): a table with these holds many providers.
+    pub columns: Vec<(ProviderField, Vec<String>)>,
 }
 
-/// The row-per-country table.
+/// How the countries' answers are laid out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layout {
+    /// One row per country (or per provider and country).
+    Table {
+        /// Rows a header spans (1 or 2).
+        header_rows: u32,
+    },
+    /// Questions down the rows, one column per country.
+    Matrix {
+        /// Columns holding question texts or ids; empty: found by matching.
+        question_columns: Vec<u32>,
+    },
+    /// One sheet per country, questions down the rows.
+    SheetPerCountry {
+        /// Columns holding question texts or ids.
+        question_columns: Vec<u32>,
+        /// The column holding the answers.
+        answer_column: u32,
+        /// Where the country is written; `None`: the sheet's name.
+        country_cell: Option<(u32, u32)>,
+    },
+}
+
+/// How sheets are chosen.
 #[derive(Debug, Clone)]
-pub struct CountryTable {
-    /// The sheet's name.
-    pub sheet: String,
+pub enum SheetChoice {
+    /// By name (compared without case).
+    Named(String),
+    /// By a regular expression on the name; for sheet-per-country the first
+    /// capture group, if any, names the country.
+    Pattern(Regex),
+    /// The sheet whose first rows hold the most of the mapping's headers.
+    ByHeaders,
+}
+
+/// Where and how the countries' answers are read.
+#[derive(Debug, Clone)]
+pub struct CountrySpec {
+    /// The layout.
+    pub layout: Layout,
+    /// Which sheet(s).
+    pub sheet: SheetChoice,
     /// How many rows from the top to search for the header row.
     pub header_search_rows: u32,
-    /// One rule per mapped column.
-    pub columns: Vec<ColumnRule>,
+    /// One rule per mapped field.
+    pub fields: Vec<FieldRule>,
+    /// Fields set from others.
+    pub derive: Vec<Derive>,
 }
 
-/// How one column of the table feeds one model field.
+/// How one model field is found and read.
 #[derive(Debug, Clone)]
-pub struct ColumnRule {
+pub struct FieldRule {
     /// The model field.
     pub field: Field,
-    /// Header texts (folded) that identify the column.
+    /// Header texts, question texts or question ids (folded).
     pub headers: Vec<String>,
-    /// The value rules (labels and unknown tokens).
+    /// The value rules.
     pub rules: ValueRules,
     /// Answers meaning 0, for whole-number fields.
     pub zero: Vec<String>,
+    /// Date formats, for date fields.
+    pub date_formats: Vec<String>,
+    /// The answer to use when the column or question is absent.
+    pub default: Option<String>,
+}
+
+/// A field set from others: `field` takes `value` when it is blank and
+/// every field of `when_answered` is answered.
+#[derive(Debug, Clone)]
+pub struct Derive {
+    /// The field set.
+    pub field: Field,
+    /// The answer given to it, read through its rules.
+    pub value: String,
+    /// The fields that must be answered.
+    pub when_answered: Vec<Field>,
 }
 
 /// The default tokens meaning "no answer".
@@ -160,6 +285,72 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// The mapping-wide answer tokens a field inherits unless it sets its own.
+struct AnswerDefaults {
+    unknown: Vec<String>,
+    yes: Vec<String>,
+    no: Vec<String>,
+    zero: Vec<String>,
+    date_formats: Vec<String>,
+}
+
+fn check_date_formats(src: &Source, at: &str, formats: &[String]) -> Result<(), ConfigError> {
+    for (i, f) in formats.iter().enumerate() {
+        if StrftimeItems::new(f).parse().is_err() {
+            return Err(src.error(
+                &format!("{at}[{i}]"),
+                format!("'{f}' is not a valid date format (use chrono's %Y, %m, %d, %B, %b)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn column(src: &Source, key: &str, letters: &str) -> Result<u32, ConfigError> {
+    column_index(letters.trim()).ok_or_else(|| {
+        src.error(
+            key,
+            format!("'{letters}' is not a column; expected letters such as A or AB"),
+        )
+    })
+}
+
+/// `Sheet!B2` or `B2` into (sheet, row, column).
+fn cell_ref(src: &Source, key: &str, text: &str) -> Result<(Option<String>, u32, u32), ConfigError> {
+    let (sheet, a1) = match text.rsplit_once('!') {
+        Some((s, c)) => (Some(s.trim_matches('\'').to_owned()), c),
+        None => (None, text),
+    };
+    let letters: String = a1.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let digits = &a1[letters.len()..];
+    match (column_index(&letters), digits.parse::<u32>()) {
+        (Some(col), Ok(row)) if row >= 1 => Ok((sheet, row - 1, col)),
+        _ => Err(src.error(key, format!("'{text}' is not a cell; expected B2 or Sheet!B2"))),
+    }
+}
+
+fn provider_field(src: &Source, key: &str, name: &str) -> Result<ProviderField, ConfigError> {
+    name.parse().map_err(|_| {
+        let all: Vec<String> = ProviderField::iter().map(|f| f.to_string()).collect();
+        src.error(
+            key,
+            format!("'{name}' is not a provider field; expected one of: {}", all.join(", ")),
+        )
+    })
+}
+
+fn model_field(src: &Source, key: &str, name: &str) -> Result<Field, ConfigError> {
+    name.parse().map_err(|_| {
+        src.error(
+            key,
+            format!(
+                "'{name}' is not a model field; expected one of: {}",
+                Field::VARIANTS.join(", ")
+            ),
+        )
+    })
+}
+
 impl Mapping {
     /// The bundled questionnaire-v1 mapping.
     pub fn builtin() -> Result<Mapping, ConfigError> {
@@ -171,32 +362,26 @@ impl Mapping {
 
     /// Loads and checks a mapping file.
     pub fn load(path: &Path) -> Result<Mapping, ConfigError> {
-        Self::from_source(&Source::read(path)?)
+        let mut m = Self::from_source(&Source::read(path)?)?;
+        m.file = Some(path.to_owned());
+        Ok(m)
     }
 
     /// Checks a parsed mapping file.
     pub fn from_source(src: &Source) -> Result<Mapping, ConfigError> {
         let raw: RawMapping = src.parse()?;
-        let unknown = raw.answers.unknown.clone().unwrap_or_else(|| strings(&DEFAULT_UNKNOWN));
-        let yes = raw.answers.yes.clone().unwrap_or_else(|| strings(&DEFAULT_YES));
-        let no = raw.answers.no.clone().unwrap_or_else(|| strings(&DEFAULT_NO));
-        let zero: Vec<String> = raw.answers.zero.clone().unwrap_or_else(|| strings(&DEFAULT_ZERO));
-        let date_formats = raw
-            .answers
-            .date_formats
-            .clone()
-            .unwrap_or_else(|| strings(&DEFAULT_DATE_FORMATS));
-        for (i, f) in date_formats.iter().enumerate() {
-            if StrftimeItems::new(f).parse().is_err() {
-                return Err(src.error(
-                    &format!("answers.date_formats[{i}]"),
-                    format!("'{f}' is not a valid date format (use chrono's %Y, %m, %d, %B, %b)"),
-                ));
-            }
-        }
         if raw.mapping.name.trim().is_empty() {
             return Err(src.error("mapping.name", "must not be empty"));
         }
+        let a = &raw.answers;
+        let defaults = AnswerDefaults {
+            unknown: a.unknown.clone().unwrap_or_else(|| strings(&DEFAULT_UNKNOWN)),
+            yes: a.yes.clone().unwrap_or_else(|| strings(&DEFAULT_YES)),
+            no: a.no.clone().unwrap_or_else(|| strings(&DEFAULT_NO)),
+            zero: a.zero.clone().unwrap_or_else(|| strings(&DEFAULT_ZERO)),
+            date_formats: a.date_formats.clone().unwrap_or_else(|| strings(&DEFAULT_DATE_FORMATS)),
+        };
+        check_date_formats(src, "answers.date_formats", &defaults.date_formats)?;
 
         let mut country_aliases = Vec::new();
         for (alias, code) in &raw.country_aliases {
@@ -210,97 +395,212 @@ impl Mapping {
         }
 
         let provider = resolve_provider(src, &raw.provider)?;
-        let mut columns = Vec::new();
-        for (key, col) in &raw.countries.columns {
-            let at = format!("countries.columns.{key}");
-            let field: Field = key.parse().map_err(|_| {
-                src.error(
-                    &at,
-                    format!(
-                        "'{key}' is not a model field; expected one of: {}",
-                        Field::VARIANTS.join(", ")
-                    ),
-                )
-            })?;
-            let defaults = AnswerDefaults {
-                unknown: &unknown,
-                yes: &yes,
-                no: &no,
-                zero: &zero,
-            };
-            columns.push(resolve_column(src, &at, field, col, &defaults)?);
-        }
-        if !columns.iter().any(|c| c.field == Field::Country) {
-            return Err(src.error("countries.columns", "a `country` column is required"));
-        }
-        if raw.countries.header_search_rows == 0 || raw.countries.header_search_rows > 1000 {
-            return Err(src.error("countries.header_search_rows", "must be between 1 and 1000"));
+        let countries = resolve_countries(src, &raw.countries, &defaults)?;
+        if !provider.columns.is_empty() && !matches!(countries.layout, Layout::Table { .. }) {
+            return Err(src.error(
+                "provider.columns",
+                "provider columns need the table layout (one row per provider and country)",
+            ));
         }
         Ok(Mapping {
             name: raw.mapping.name,
             description: raw.mapping.description,
-            provider,
-            countries: CountryTable {
-                sheet: raw.countries.sheet,
-                header_search_rows: raw.countries.header_search_rows,
-                columns,
+            file: None,
+            recognise: Recognise {
+                sheets: raw.recognise.sheets,
+                headers: raw.recognise.headers.iter().map(|h| fold(h)).collect(),
             },
+            provider,
+            countries,
             country_aliases,
-            zero,
-            date_formats,
-            unknown: ValueRules::new([], &unknown),
+            zero: defaults.zero,
+            date_formats: defaults.date_formats,
+            unknown: ValueRules::new([], &defaults.unknown),
         })
     }
 
-    /// The rule for a field, if the mapping has a column for it.
-    pub fn column(&self, field: Field) -> Option<&ColumnRule> {
-        self.countries.columns.iter().find(|c| c.field == field)
+    /// The rule for a field, if the mapping reads it.
+    pub fn column(&self, field: Field) -> Option<&FieldRule> {
+        self.countries.fields.iter().find(|c| c.field == field)
+    }
+
+    /// Where the mapping came from, for messages.
+    pub fn origin(&self) -> String {
+        match &self.file {
+            Some(f) => format!("{} ({})", self.name, f.display()),
+            None => format!("{} (built in)", self.name),
+        }
     }
 }
 
-fn resolve_provider(src: &Source, raw: &RawProvider) -> Result<ProviderSheet, ConfigError> {
-    let label_col = column_index(raw.label_column.trim())
-        .ok_or_else(|| src.error("provider.label_column", "expected a column letter such as A"))?;
-    let value_col = column_index(raw.value_column.trim())
-        .ok_or_else(|| src.error("provider.value_column", "expected a column letter such as B"))?;
-    let mut labels = Vec::new();
-    for (key, texts) in &raw.labels {
-        let field: ProviderField = key.parse().map_err(|_| {
-            let all: Vec<String> = ProviderField::iter().map(|f| f.to_string()).collect();
-            src.error(
-                &format!("provider.labels.{key}"),
-                format!("'{key}' is not a provider field; expected one of: {}", all.join(", ")),
-            )
-        })?;
-        if texts.iter().all(|t| fold(t).is_empty()) {
-            return Err(src.error(&format!("provider.labels.{key}"), "give at least one question text"));
-        }
-        labels.push((field, texts.iter().map(|t| fold(t)).collect()));
+fn resolve_provider(src: &Source, raw: &RawProvider) -> Result<ProviderSpec, ConfigError> {
+    let mut spec = ProviderSpec::default();
+    if let Some(sheet) = &raw.sheet {
+        let label_col = column(src, "provider.label_column", raw.label_column.as_deref().unwrap_or("A"))?;
+        let value_col = column(src, "provider.value_column", raw.value_column.as_deref().unwrap_or("B"))?;
+        spec.sheet = Some((sheet.clone(), label_col, value_col));
+    } else if !raw.labels.is_empty() {
+        return Err(src.error("provider.labels", "labelled rows need `provider.sheet`"));
     }
-    Ok(ProviderSheet {
-        sheet: raw.sheet.clone(),
-        label_col,
-        value_col,
-        labels,
+    for (key, texts) in &raw.labels {
+        let at = format!("provider.labels.{key}");
+        let field = provider_field(src, &at, key)?;
+        if texts.iter().all(|t| fold(t).is_empty()) {
+            return Err(src.error(&at, "give at least one question text"));
+        }
+        spec.labels.push((field, texts.iter().map(|t| fold(t)).collect()));
+    }
+    for (key, text) in &raw.cells {
+        let at = format!("provider.cells.{key}");
+        let field = provider_field(src, &at, key)?;
+        let (sheet, row, col) = cell_ref(src, &at, text)?;
+        if sheet.is_none() && spec.sheet.is_none() {
+            return Err(src.error(&at, "name the sheet (Sheet!B2) or set `provider.sheet`"));
+        }
+        spec.cells.push((field, sheet, row, col));
+    }
+    for (key, value) in &raw.constants {
+        spec.constants.push((
+            provider_field(src, &format!("provider.constants.{key}"), key)?,
+            value.clone(),
+        ));
+    }
+    for (key, headers) in &raw.columns {
+        let at = format!("provider.columns.{key}");
+        let field = provider_field(src, &at, key)?;
+        if headers.iter().all(|t| fold(t).is_empty()) {
+            return Err(src.error(&at, "give at least one header text"));
+        }
+        spec.columns.push((field, headers.iter().map(|t| fold(t)).collect()));
+    }
+    Ok(spec)
+}
+
+fn resolve_countries(src: &Source, raw: &RawCountries, defaults: &AnswerDefaults) -> Result<CountrySpec, ConfigError> {
+    let sheet = match (&raw.sheet, &raw.sheet_pattern) {
+        (Some(_), Some(_)) => {
+            return Err(src.error("countries.sheet_pattern", "give `sheet` or `sheet_pattern`, not both"))
+        }
+        (Some(name), None) => SheetChoice::Named(name.clone()),
+        (None, Some(p)) => SheetChoice::Pattern(regex::RegexBuilder::new(p).case_insensitive(true).build().map_err(
+            |e| {
+                src.error(
+                    "countries.sheet_pattern",
+                    format!("not a valid regular expression: {e}"),
+                )
+            },
+        )?),
+        (None, None) => SheetChoice::ByHeaders,
+    };
+    let question_columns = raw
+        .question_columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| column(src, &format!("countries.question_columns[{i}]"), c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let layout = match raw.layout {
+        RawLayout::Table => {
+            if !(1..=2).contains(&raw.header_rows) {
+                return Err(src.error("countries.header_rows", "a header spans 1 or 2 rows"));
+            }
+            Layout::Table {
+                header_rows: raw.header_rows,
+            }
+        }
+        RawLayout::Matrix => Layout::Matrix { question_columns },
+        RawLayout::SheetPerCountry => {
+            if question_columns.is_empty() {
+                return Err(src.error(
+                    "countries.question_columns",
+                    "sheet_per_country needs the question column(s), e.g. [\"A\"]",
+                ));
+            }
+            let answer = raw
+                .answer_column
+                .as_deref()
+                .ok_or_else(|| src.error("countries.layout", "sheet_per_country needs `answer_column`"))?;
+            let country_cell = match &raw.country_cell {
+                Some(c) => {
+                    let (sheet, row, col) = cell_ref(src, "countries.country_cell", c)?;
+                    if sheet.is_some() {
+                        return Err(src.error(
+                            "countries.country_cell",
+                            "give a cell without a sheet: it is read on every country's sheet",
+                        ));
+                    }
+                    Some((row, col))
+                }
+                None => None,
+            };
+            if matches!(sheet, SheetChoice::Named(_)) {
+                return Err(src.error(
+                    "countries.sheet",
+                    "sheet_per_country reads many sheets: give `sheet_pattern`",
+                ));
+            }
+            Layout::SheetPerCountry {
+                question_columns,
+                answer_column: column(src, "countries.answer_column", answer)?,
+                country_cell,
+            }
+        }
+    };
+    if raw.header_search_rows == 0 || raw.header_search_rows > 1000 {
+        return Err(src.error("countries.header_search_rows", "must be between 1 and 1000"));
+    }
+    let mut fields = Vec::new();
+    for (key, f) in &raw.fields {
+        let at = format!("countries.fields.{key}");
+        let field = model_field(src, &at, key)?;
+        fields.push(resolve_field(src, &at, field, f, defaults)?);
+    }
+    let has_country = fields.iter().any(|c| c.field == Field::Country);
+    match layout {
+        Layout::Table { .. } if !has_country => {
+            return Err(src.error("countries.fields", "a `country` field is required in the table layout"))
+        }
+        Layout::Matrix { .. } | Layout::SheetPerCountry { .. } if has_country => {
+            return Err(src.error(
+                "countries.fields.country",
+                "in this layout the country comes from the column headers or the sheet, not a field",
+            ))
+        }
+        _ => {}
+    }
+    let mut derive = Vec::new();
+    for (i, d) in raw.derive.iter().enumerate() {
+        let at = format!("countries.derive[{i}]");
+        let field = model_field(src, &format!("{at}.field"), &d.field)?;
+        let when_answered = d
+            .when_answered
+            .iter()
+            .map(|w| model_field(src, &format!("{at}.when_answered"), w))
+            .collect::<Result<Vec<_>, _>>()?;
+        if when_answered.is_empty() {
+            return Err(src.error(&format!("{at}.when_answered"), "name at least one field"));
+        }
+        derive.push(Derive {
+            field,
+            value: d.value.clone(),
+            when_answered,
+        });
+    }
+    Ok(CountrySpec {
+        layout,
+        sheet,
+        header_search_rows: raw.header_search_rows,
+        fields,
+        derive,
     })
 }
 
-/// The mapping-wide answer tokens a column inherits unless it sets its own.
-struct AnswerDefaults<'a> {
-    unknown: &'a [String],
-    yes: &'a [String],
-    no: &'a [String],
-    zero: &'a [String],
-}
-
-fn resolve_column(
+fn resolve_field(
     src: &Source,
     at: &str,
     field: Field,
-    raw: &RawColumn,
-    defaults: &AnswerDefaults<'_>,
-) -> Result<ColumnRule, ConfigError> {
-    let AnswerDefaults { unknown, yes, no, zero } = *defaults;
+    raw: &RawField,
+    d: &AnswerDefaults,
+) -> Result<FieldRule, ConfigError> {
     let kind = field.kind();
     if let Some(t) = &raw.kind {
         if t != kind.name() {
@@ -310,50 +610,91 @@ fn resolve_column(
             ));
         }
     }
-    if raw.headers.iter().all(|h| fold(h).is_empty()) {
-        return Err(src.error(&format!("{at}.headers"), "give at least one header text"));
+    if raw.headers.iter().all(|h| fold(h).is_empty()) && raw.default.is_none() {
+        return Err(src.error(
+            &format!("{at}.headers"),
+            "give at least one header text, question text or id (or a `default`)",
+        ));
     }
     let allowed: &[&'static str] = match kind {
         FieldKind::Enum(ids) => ids,
         FieldKind::YesNo => &["yes", "no"],
         _ => &[],
     };
-    let mut labels: Vec<(String, &'static str)> = Vec::new();
-    for (id, texts) in &raw.values {
-        let Some(id) = allowed.iter().find(|a| **a == id.as_str()) else {
+    let id_of = |key: &str, id: &str| -> Result<&'static str, ConfigError> {
+        allowed.iter().find(|a| **a == id).copied().ok_or_else(|| {
             let expected = if allowed.is_empty() {
-                format!("field `{}` takes no value labels", field.id())
+                format!("field `{}` takes no value rules", field.id())
             } else {
                 format!("expected one of: {}", allowed.join(", "))
             };
-            return Err(src.error(
-                &format!("{at}.values.{id}"),
+            src.error(
+                &format!("{at}.{key}.{id}"),
                 format!("'{id}' is not a value of `{}`; {expected}", field.id()),
-            ));
-        };
-        labels.extend(texts.iter().map(|t| (t.clone(), *id)));
+            )
+        })
+    };
+    let mut labels: Vec<(String, &'static str)> = Vec::new();
+    for (id, texts) in &raw.values {
+        let id = id_of("values", id)?;
+        labels.extend(texts.iter().map(|t| (t.clone(), id)));
     }
     if kind == FieldKind::YesNo {
-        labels.extend(yes.iter().map(|t| (t.clone(), "yes")));
-        labels.extend(no.iter().map(|t| (t.clone(), "no")));
+        labels.extend(d.yes.iter().map(|t| (t.clone(), "yes")));
+        labels.extend(d.no.iter().map(|t| (t.clone(), "no")));
     }
     if let FieldKind::Enum(ids) = kind {
         // The identifiers themselves are always accepted ("own_entity").
         labels.extend(ids.iter().map(|id| ((*id).to_owned(), *id)));
         labels.extend(ids.iter().map(|id| (id.replace('_', " "), *id)));
     }
-    let unknown = raw.unknown.clone().unwrap_or_else(|| unknown.to_vec());
-    let rules = ValueRules::new(labels, &unknown);
+    let unknown = raw.unknown.clone().unwrap_or_else(|| d.unknown.clone());
+    let mut rules = ValueRules::new(labels, &unknown);
+    for (id, list) in &raw.patterns {
+        let value = id_of("patterns", id)?;
+        for (i, p) in list.iter().enumerate() {
+            let re = regex::RegexBuilder::new(p)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| {
+                    src.error(
+                        &format!("{at}.patterns.{id}[{i}]"),
+                        format!("not a valid regular expression: {e}"),
+                    )
+                })?;
+            rules.patterns.push((re, value));
+        }
+    }
+    for (id, groups) in &raw.keywords {
+        let value = id_of("keywords", id)?;
+        for (i, words) in groups.iter().enumerate() {
+            let words: Vec<String> = words.iter().map(|w| fold(w)).filter(|w| !w.is_empty()).collect();
+            if words.is_empty() {
+                return Err(src.error(&format!("{at}.keywords.{id}[{i}]"), "give at least one word"));
+            }
+            rules.keywords.push((words, value));
+        }
+    }
     if raw.zero.is_some() && kind != FieldKind::WholeNumber {
         return Err(src.error(
             &format!("{at}.zero"),
             format!("field `{}` is not a whole number", field.id()),
         ));
     }
-    Ok(ColumnRule {
-        zero: raw.zero.clone().unwrap_or_else(|| zero.to_vec()),
+    if raw.date_formats.is_some() && kind != FieldKind::Date {
+        return Err(src.error(
+            &format!("{at}.date_formats"),
+            format!("field `{}` is not a date", field.id()),
+        ));
+    }
+    let date_formats = raw.date_formats.clone().unwrap_or_else(|| d.date_formats.clone());
+    check_date_formats(src, &format!("{at}.date_formats"), &date_formats)?;
+    Ok(FieldRule {
         field,
         headers: raw.headers.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect(),
         rules,
+        zero: raw.zero.clone().unwrap_or_else(|| d.zero.clone()),
+        date_formats,
+        default: raw.default.clone(),
     })
 }

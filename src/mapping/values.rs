@@ -37,14 +37,19 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-/// Labels for the values of one field, and the field's unknown tokens; all
-/// stored folded.
+/// How the answers of one field are read: labels per value, regular
+/// expressions, keyword groups and the field's unknown tokens. Labels and
+/// tokens are stored folded.
 #[derive(Debug, Clone, Default)]
 pub struct ValueRules {
     /// (folded label, value identifier), longest label first.
     pub labels: Vec<(String, &'static str)>,
     /// Folded tokens meaning "no answer".
     pub unknown: Vec<String>,
+    /// Regular expressions, matched on the folded answer (lower case).
+    pub patterns: Vec<(regex::Regex, &'static str)>,
+    /// Keyword groups: every word of a group must appear in the answer.
+    pub keywords: Vec<(Vec<String>, &'static str)>,
 }
 
 /// How a label matched.
@@ -67,6 +72,8 @@ impl ValueRules {
         Self {
             labels,
             unknown: unknown.iter().map(|t| fold(t)).collect(),
+            patterns: Vec::new(),
+            keywords: Vec::new(),
         }
     }
 
@@ -83,22 +90,41 @@ impl ValueRules {
     }
 
     /// The value identifier for a folded answer, or whether it is unknown.
+    /// In order: an exact label, an exact unknown token, a label followed by
+    /// free text (longest label first), a regular expression, a keyword
+    /// group, an unknown token followed by free text.
     pub fn classify(&self, folded: &str) -> Normalised<&'static str> {
         if folded.is_empty() {
             return Normalised::Unknown;
         }
-        for wanted in [Match::Exact, Match::Prefix] {
-            // Labels are sorted longest first, so the longest label wins.
-            if let Some((_, id)) = self
-                .labels
+        let label = |wanted: Match| {
+            self.labels
                 .iter()
                 .find(|(l, _)| self.matches(folded, l) == Some(wanted))
-            {
-                return Normalised::Known(id);
-            }
-            if self.unknown.iter().any(|t| self.matches(folded, t) == Some(wanted)) {
-                return Normalised::Unknown;
-            }
+                .map(|(_, id)| *id)
+        };
+        let unknown = |wanted: Match| self.unknown.iter().any(|t| self.matches(folded, t) == Some(wanted));
+        if let Some(id) = label(Match::Exact) {
+            return Normalised::Known(id);
+        }
+        if unknown(Match::Exact) {
+            return Normalised::Unknown;
+        }
+        if let Some(id) = label(Match::Prefix) {
+            return Normalised::Known(id);
+        }
+        if let Some((_, id)) = self.patterns.iter().find(|(re, _)| re.is_match(folded)) {
+            return Normalised::Known(id);
+        }
+        if let Some((_, id)) = self
+            .keywords
+            .iter()
+            .find(|(words, _)| words.iter().all(|w| folded.contains(w.as_str())))
+        {
+            return Normalised::Known(id);
+        }
+        if unknown(Match::Prefix) {
+            return Normalised::Unknown;
         }
         Normalised::Unrecognised
     }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
-use super::{Answer, CountryAssessment, SourceRef};
+use super::{Answer, CountryAssessment, Normalised, SourceRef};
 
 /// Facts about a provider, from the Provider sheet.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,6 +22,27 @@ pub struct Provider {
     pub response_date: Answer<NaiveDate>,
     /// The headline "150+ countries" figure.
     pub countries_claimed: Answer<u32>,
+}
+
+impl Provider {
+    /// Takes from `other` every detail this provider has no answer for
+    /// (blank), keeping what it has; used to layer sources of details.
+    pub fn fill_from(&mut self, other: Provider) {
+        fn fill<T>(into: &mut Answer<T>, from: Answer<T>) {
+            if matches!(into.value, Normalised::Unknown) && !matches!(from.value, Normalised::Unknown) {
+                *into = from;
+            }
+        }
+        if self.id.is_empty() {
+            self.id = other.id;
+        }
+        fill(&mut self.name, other.name);
+        fill(&mut self.legal_name, other.legal_name);
+        fill(&mut self.respondent, other.respondent);
+        fill(&mut self.email, other.email);
+        fill(&mut self.response_date, other.response_date);
+        fill(&mut self.countries_claimed, other.countries_claimed);
+    }
 }
 
 /// A provider-level field, by its identifier in mapping files.

@@ -16,7 +16,7 @@ use rust_xlsxwriter::{Format, Note, Workbook, Worksheet, XlsxError};
 
 use super::style::{self, cell_text, TierFormats};
 use super::{write_xlsx_atomically, SinkError};
-use crate::mapping::TableLayout;
+use crate::mapping::Placement;
 use crate::scoring::{Assessed, Profile, ProviderResult};
 use crate::sources::{CellValue, Sheet, Workbook as InputWorkbook};
 
@@ -28,12 +28,11 @@ const MAX_COL: u32 = 16_383;
 pub struct AnnotateInput<'a> {
     /// The workbook as read.
     pub workbook: &'a InputWorkbook,
-    /// Its scores.
-    pub result: &'a ProviderResult,
-    /// Where the country table's header and columns are.
-    pub layout: &'a TableLayout,
-    /// The name of the country table's sheet.
-    pub table_sheet: &'a str,
+    /// Its scores: one per provider it holds (several for a consolidated
+    /// table).
+    pub results: &'a [ProviderResult],
+    /// Where the results go.
+    pub placement: &'a Placement,
     /// The as-of date of the run.
     pub as_of: NaiveDate,
     /// The profile used.
@@ -80,7 +79,8 @@ pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), Sink
     // Level 1: a third faster to save than level 3 for a slightly larger file.
     wb.set_zip_compression_level(1);
     let f = Formats::new();
-    let notes = notes_by_cell(input.result);
+    let notes = notes_by_cell(input.results);
+    let mut placed = place_results(input, &f);
     let mut names = HashSet::new();
     for sheet in &input.workbook.sheets {
         let ws = if sheet.merges.is_empty() {
@@ -105,11 +105,16 @@ pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), Sink
                 }
             }
         }
-        let added = if sheet.name == input.table_sheet {
-            result_columns(ws, sheet, input, &f).map_err(&e)?
-        } else {
-            BTreeMap::new()
-        };
+        let added = placed.remove(sheet.name.as_str()).unwrap_or_default();
+        if let Placement::Columns {
+            sheet: table,
+            header_row,
+        } = input.placement
+        {
+            if *table == sheet.name {
+                table_setup(ws, &added, *header_row).map_err(&e)?;
+            }
+        }
         copy_cells(ws, sheet, &added, &f).map_err(&e)?;
     }
     let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
@@ -200,13 +205,15 @@ fn excel_epoch() -> NaiveDate {
 
 /// Notes by sheet, then cell: every flag's message on every cell it cites,
 /// so the analyst reads the reason where the answer is.
-fn notes_by_cell(result: &ProviderResult) -> BTreeMap<&str, BTreeMap<(u32, u32), Vec<String>>> {
+fn notes_by_cell(results: &[ProviderResult]) -> BTreeMap<&str, BTreeMap<(u32, u32), Vec<String>>> {
     let mut notes: BTreeMap<&str, BTreeMap<(u32, u32), Vec<String>>> = BTreeMap::new();
-    let all = result
-        .assessed
-        .iter()
-        .flat_map(|a| a.flags.iter().map(move |f| (Some(a), f)))
-        .chain(result.flags.iter().map(|f| (None, f)));
+    let all = results.iter().flat_map(|result| {
+        result
+            .assessed
+            .iter()
+            .flat_map(|a| a.flags.iter().map(move |f| (Some(a), f)))
+            .chain(result.flags.iter().map(|f| (None, f)))
+    });
     for (assessed, flag) in all {
         let country = assessed
             .and_then(|a| a.assessment.country)
@@ -237,74 +244,132 @@ const ADDED: [&str; 6] = [
     "Why this tier",
 ];
 
-/// Sets up the country table's result columns (widths, frozen header,
-/// filter) and returns their cells by row, to be written with the rows.
-fn result_columns<'f>(
-    ws: &mut Worksheet,
-    sheet: &Sheet,
-    input: &AnnotateInput<'_>,
-    f: &'f Formats,
-) -> Result<BTreeMap<u32, Vec<(u16, Added<'f>)>>, XlsxError> {
-    let mut rows: BTreeMap<u32, Vec<(u16, Added<'f>)>> = BTreeMap::new();
-    let header_row = input.layout.header_row;
-    let first = sheet
-        .cells
-        .keys()
-        .filter(|(r, _)| *r >= header_row)
-        .map(|(_, c)| *c + 1)
-        .max()
-        .unwrap_or(0);
-    if first + ADDED.len() as u32 > MAX_COL {
-        return Ok(rows);
-    }
-    let col = |i: usize| (first + i as u32) as u16;
-    rows.insert(
-        header_row,
-        ADDED
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (col(i), Added::Text((*h).to_owned(), Some(&f.added_header))))
-            .collect(),
-    );
-    let mut last_row = header_row;
-    for a in &input.result.assessed {
-        let Some(src) = &a.assessment.country_source else {
-            continue;
-        };
-        last_row = last_row.max(src.row);
-        rows.insert(
-            src.row,
-            vec![
-                (col(0), Added::Number(a.score, &f.score)),
-                (
-                    col(1),
-                    Added::Text(a.tier.label().to_owned(), Some(f.tiers.tier(a.tier))),
-                ),
-                (col(2), Added::Text(a.coverage_class.id().to_owned(), None)),
-                (col(3), Added::Text(a.confidence.id().to_owned(), None)),
-                (col(4), Added::Text(flag_codes(a), None)),
-                (col(5), Added::Text(a.reason.clone(), Some(&f.wrap))),
-            ],
-        );
-    }
-    for issue in &input.result.row_issues {
-        if let Some(r) = issue.cell.split('!').next_back().and_then(row_of) {
-            last_row = last_row.max(r);
+/// Cells added to a sheet, by row, each row's cells left to right.
+type AddedRows<'f> = BTreeMap<u32, Vec<(u16, Added<'f>)>>;
+
+/// The six result values of an assessment, in the order of [`ADDED`].
+fn result_values<'f>(a: &Assessed, f: &'f Formats) -> [Added<'f>; 6] {
+    [
+        Added::Number(a.score, &f.score),
+        Added::Text(a.tier.label().to_owned(), Some(f.tiers.tier(a.tier))),
+        Added::Text(a.coverage_class.id().to_owned(), None),
+        Added::Text(a.confidence.id().to_owned(), None),
+        Added::Text(flag_codes(a), None),
+        Added::Text(a.reason.clone(), Some(&f.wrap)),
+    ]
+}
+
+/// The result cells of every assessment, by sheet name, where the
+/// placement says: columns right of a table, rows under a matrix, or a
+/// block at the foot of each country's sheet.
+fn place_results<'f>(input: &AnnotateInput<'_>, f: &'f Formats) -> BTreeMap<String, AddedRows<'f>> {
+    let mut out: BTreeMap<String, AddedRows<'f>> = BTreeMap::new();
+    let sheet_of = |name: &str| input.workbook.sheets.iter().find(|s| s.name == name);
+    let assessed = input.results.iter().flat_map(|r| r.assessed.iter());
+    match input.placement {
+        Placement::Columns { sheet, header_row } => {
+            let Some(table) = sheet_of(sheet) else { return out };
+            let first = table
+                .cells
+                .keys()
+                .filter(|(r, _)| *r >= *header_row)
+                .map(|(_, c)| *c + 1)
+                .max()
+                .unwrap_or(0);
+            if first + ADDED.len() as u32 > MAX_COL {
+                return out;
+            }
+            let col = |i: usize| (first + i as u32) as u16;
+            let rows = out.entry(sheet.clone()).or_default();
             rows.insert(
-                r,
-                vec![
-                    (col(4), Added::Text("Skipped".to_owned(), None)),
-                    (col(5), Added::Text(issue.message.clone(), Some(&f.wrap))),
-                ],
+                *header_row,
+                ADDED
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (col(i), Added::Text((*h).to_owned(), Some(&f.added_header))))
+                    .collect(),
             );
+            for a in assessed {
+                let Some(src) = &a.assessment.country_source else {
+                    continue;
+                };
+                rows.insert(
+                    src.row,
+                    result_values(a, f)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| (col(i), v))
+                        .collect(),
+                );
+            }
+            for issue in input.results.iter().flat_map(|r| r.row_issues.iter()) {
+                if let Some(r) = issue.cell.split('!').next_back().and_then(row_of) {
+                    rows.insert(
+                        r,
+                        vec![
+                            (col(4), Added::Text("Skipped".to_owned(), None)),
+                            (col(5), Added::Text(issue.message.clone(), Some(&f.wrap))),
+                        ],
+                    );
+                }
+            }
+        }
+        Placement::Rows { sheet, label_col } => {
+            let Some(matrix) = sheet_of(sheet) else { return out };
+            let first = matrix.last_row().unwrap_or(0) + 2;
+            let rows = out.entry(sheet.clone()).or_default();
+            for (i, h) in ADDED.iter().enumerate() {
+                rows.entry(first + i as u32)
+                    .or_default()
+                    .push((*label_col as u16, Added::Text((*h).to_owned(), Some(&f.added_header))));
+            }
+            for a in assessed {
+                let Some(src) = &a.assessment.country_source else {
+                    continue;
+                };
+                for (i, v) in result_values(a, f).into_iter().enumerate() {
+                    rows.entry(first + i as u32).or_default().push((src.col as u16, v));
+                }
+            }
+            for cells in rows.values_mut() {
+                cells.sort_by_key(|(c, _)| *c);
+            }
+        }
+        Placement::Sheets { label_col, value_col } => {
+            for a in assessed {
+                let Some(src) = &a.assessment.country_source else {
+                    continue;
+                };
+                let Some(sheet) = sheet_of(&src.sheet) else { continue };
+                let first = sheet.last_row().unwrap_or(0) + 2;
+                let rows = out.entry(sheet.name.clone()).or_default();
+                for (i, (h, v)) in ADDED.iter().zip(result_values(a, f)).enumerate() {
+                    let mut cells = vec![
+                        (*label_col as u16, Added::Text((*h).to_owned(), Some(&f.added_header))),
+                        (*value_col as u16, v),
+                    ];
+                    cells.sort_by_key(|(c, _)| *c);
+                    rows.insert(first + i as u32, cells);
+                }
+            }
         }
     }
-    ws.set_column_width(col(4), 28)?;
-    ws.set_column_width(col(5), 60)?;
+    out
+}
+
+/// The table's frozen header, filter and column widths, set before its rows
+/// are written.
+fn table_setup(ws: &mut Worksheet, added: &AddedRows<'_>, header_row: u32) -> Result<(), XlsxError> {
+    let Some((last, _)) = added.get(&header_row).and_then(|h| h.last()) else {
+        return Ok(());
+    };
+    let last_row = added.keys().max().copied().unwrap_or(header_row);
+    ws.set_column_width(*last - 1, 28)?;
+    ws.set_column_width(*last, 60)?;
     ws.set_freeze_panes(header_row + 1, 1)?;
-    ws.autofilter(header_row, 0, last_row, col(ADDED.len() - 1))?;
+    ws.autofilter(header_row, 0, last_row, *last)?;
     style::print_wide(ws);
-    Ok(rows)
+    Ok(())
 }
 
 /// The zero-based row of an A1 reference.
@@ -319,15 +384,15 @@ fn flag_codes(a: &Assessed) -> String {
     codes.join("; ")
 }
 
-fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>, f: &Formats) -> Result<(), XlsxError> {
-    let res = input.result;
+/// The roll-up of one provider as label/value pairs.
+fn facts(res: &ProviderResult, input: &AnnotateInput<'_>) -> Vec<(&'static str, String)> {
     let p = &res.provider;
     let r = &res.rollup;
     let ratio = r
         .inflation_ratio
         .map(|x| format!("{x:.2}"))
         .unwrap_or_else(|| "n/a (nothing ready or conditional)".into());
-    let facts: Vec<(&str, String)> = vec![
+    vec![
         ("Provider", res.display_name()),
         ("Legal name", p.legal_name.get().cloned().unwrap_or_default()),
         (
@@ -356,9 +421,21 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>, f: &Formats) -
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),
-    ];
-    let top = facts.len() as u32 + 2;
+    ]
+}
+
+/// The Readiness sheet: the roll-up (label/value pairs for one provider, a
+/// table for several), then every country's dimension breakdown.
+fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>, f: &Formats) -> Result<(), XlsxError> {
+    let all: Vec<Vec<(&str, String)>> = input.results.iter().map(|r| facts(r, input)).collect();
+    let roll_up_rows = if all.len() == 1 {
+        all[0].len() as u32
+    } else {
+        all.len() as u32 + 1
+    };
+    let top = roll_up_rows + 2;
     let mut headers: Vec<String> = [
+        "Provider",
         "Country",
         "Name",
         "Tier",
@@ -370,55 +447,73 @@ fn write_readiness(ws: &mut Worksheet, input: &AnnotateInput<'_>, f: &Formats) -
     ]
     .map(String::from)
     .to_vec();
-    if let Some(a) = res.assessed.first() {
+    if let Some(a) = input.results.iter().flat_map(|r| r.assessed.first()).next() {
         for d in &a.dimensions {
             headers.push(format!("{} points (weight {})", d.dimension.label(), d.weight));
         }
     }
     headers.extend(["Knockouts", "How the dimensions were valued"].map(String::from));
     let n = headers.len() as u16;
+    let countries: u32 = input.results.iter().map(|r| r.assessed.len() as u32).sum();
     // Constant memory: layout before rows.
     ws.set_column_width(0, 26)?;
-    ws.set_column_width(1, 40)?;
+    ws.set_column_width(1, if all.len() == 1 { 40.0 } else { 12.0 })?;
+    ws.set_column_width(2, 26)?;
     ws.set_column_width(n - 2, 40)?;
     ws.set_column_width(n - 1, 70)?;
-    ws.set_freeze_panes(top + 1, 2)?;
-    ws.autofilter(top, 0, top + res.assessed.len() as u32, n - 1)?;
+    ws.set_freeze_panes(top + 1, 3)?;
+    ws.autofilter(top, 0, top + countries, n - 1)?;
     style::print_wide(ws);
 
-    ws.write_string_with_format(0, 0, "Readiness", &f.header)?;
-    ws.write_string_with_format(0, 1, "", &f.header)?;
-    for (i, (k, v)) in facts.iter().enumerate() {
-        let row = i as u32 + 1;
-        ws.write_string_with_format(row, 0, *k, &f.bold)?;
-        ws.write_string(row, 1, cell_text(v))?;
+    if let [one] = all.as_slice() {
+        ws.write_string_with_format(0, 0, "Readiness", &f.header)?;
+        ws.write_string_with_format(0, 1, "", &f.header)?;
+        for (i, (k, v)) in one.iter().enumerate() {
+            let row = i as u32 + 1;
+            ws.write_string_with_format(row, 0, *k, &f.bold)?;
+            ws.write_string(row, 1, cell_text(v))?;
+        }
+    } else {
+        for (c, (k, _)) in all.first().into_iter().flatten().enumerate() {
+            ws.write_string_with_format(0, c as u16, *k, &f.header)?;
+        }
+        for (i, one) in all.iter().enumerate() {
+            for (c, (_, v)) in one.iter().enumerate() {
+                ws.write_string(i as u32 + 1, c as u16, cell_text(v))?;
+            }
+        }
     }
     for (c, h) in headers.iter().enumerate() {
         ws.write_string_with_format(top, c as u16, h, &f.header)?;
     }
-    for (i, a) in res.assessed.iter().enumerate() {
-        let row = top + 1 + i as u32;
-        let country = a.assessment.country;
-        ws.write_string(row, 0, country.map(|c| c.alpha2()).unwrap_or(""))?;
-        ws.write_string(row, 1, country.map(|c| c.name()).unwrap_or(""))?;
-        ws.write_string_with_format(row, 2, a.tier.label(), f.tiers.tier(a.tier))?;
-        ws.write_number_with_format(row, 3, a.score, &f.score)?;
-        ws.write_string(row, 4, a.coverage_class.id())?;
-        ws.write_string(row, 5, a.confidence.id())?;
-        ws.write_string(row, 6, a.evidence_level.id())?;
-        ws.write_number(row, 7, a.evidence_multiplier)?;
-        let mut c = 8u16;
-        for d in &a.dimensions {
-            ws.write_number_with_format(row, c, d.points, &f.score)?;
-            c += 1;
+    let mut row = top;
+    for res in input.results {
+        let name = res.display_name();
+        for a in &res.assessed {
+            row += 1;
+            let country = a.assessment.country;
+            ws.write_string(row, 0, cell_text(&name))?;
+            ws.write_string(row, 1, country.map(|c| c.alpha2()).unwrap_or(""))?;
+            ws.write_string(row, 2, country.map(|c| c.name()).unwrap_or(""))?;
+            ws.write_string_with_format(row, 3, a.tier.label(), f.tiers.tier(a.tier))?;
+            ws.write_number_with_format(row, 4, a.score, &f.score)?;
+            ws.write_string(row, 5, a.coverage_class.id())?;
+            ws.write_string(row, 6, a.confidence.id())?;
+            ws.write_string(row, 7, a.evidence_level.id())?;
+            ws.write_number(row, 8, a.evidence_multiplier)?;
+            let mut c = 9u16;
+            for d in &a.dimensions {
+                ws.write_number_with_format(row, c, d.points, &f.score)?;
+                c += 1;
+            }
+            ws.write_string_with_format(row, c, cell_text(&a.knockouts.join("; ")), &f.wrap)?;
+            let basis: Vec<String> = a
+                .dimensions
+                .iter()
+                .map(|d| format!("{}: {}", d.dimension.label(), d.basis))
+                .collect();
+            ws.write_string_with_format(row, c + 1, cell_text(&basis.join("\n")), &f.wrap)?;
         }
-        ws.write_string_with_format(row, c, cell_text(&a.knockouts.join("; ")), &f.wrap)?;
-        let basis: Vec<String> = a
-            .dimensions
-            .iter()
-            .map(|d| format!("{}: {}", d.dimension.label(), d.basis))
-            .collect();
-        ws.write_string_with_format(row, c + 1, cell_text(&basis.join("\n")), &f.wrap)?;
     }
     Ok(())
 }

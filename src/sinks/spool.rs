@@ -64,38 +64,32 @@ impl Spool {
         self.dir.path().join(format!("{index:08}.{ext}"))
     }
 
-    /// Stores the pieces of workbook number `index`.
-    pub fn put(&self, index: usize, result: &ProviderResult, json: bool) -> std::io::Result<()> {
+    /// Stores the pieces of workbook number `index`: its providers' JSON
+    /// entries, one per line, and their Flags rows.
+    pub fn put(&self, index: usize, results: &[ProviderResult], json: bool) -> std::io::Result<()> {
         if json {
             let mut w = BufWriter::new(File::create(self.path(index, "json"))?);
-            serde_json::to_writer(&mut w, &json_provider(result)).map_err(std::io::Error::other)?;
+            for result in results {
+                serde_json::to_writer(&mut w, &json_provider(result)).map_err(std::io::Error::other)?;
+                w.write_all(b"\n")?;
+            }
             w.flush()?;
         }
         let mut w = BufWriter::new(File::create(self.path(index, "flags"))?);
-        let name = result.display_name();
-        let file = result.source.display().to_string();
-        let rows =
-            result
-                .flags
-                .iter()
-                .map(|f| FlagRow::new(&name, "", f, &file))
-                .chain(result.assessed.iter().flat_map(|a| {
-                    let country = a.assessment.country.map(|c| c.alpha2()).unwrap_or_default();
-                    a.flags
-                        .iter()
-                        .map(|f| FlagRow::new(&name, country, f, &file))
-                        .collect::<Vec<_>>()
-                }));
-        for row in rows {
-            serde_json::to_writer(&mut w, &row).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")?;
+        for result in results {
+            write_flag_rows(&mut w, result)?;
         }
         w.flush()
     }
 
-    /// The JSON entry of workbook `index`.
-    pub fn json(&self, index: usize) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.path(index, "json"))
+    /// The JSON entries of workbook `index`, one per provider.
+    pub fn json(&self, index: usize) -> std::io::Result<Vec<Vec<u8>>> {
+        let bytes = std::fs::read(self.path(index, "json"))?;
+        Ok(bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect())
     }
 
     /// The Flags rows of workbook `index`, streamed.
@@ -105,4 +99,25 @@ impl Spool {
             .lines()
             .map(|line| line.and_then(|l| serde_json::from_str(&l).map_err(std::io::Error::other))))
     }
+}
+
+fn write_flag_rows(w: &mut impl Write, result: &ProviderResult) -> std::io::Result<()> {
+    let name = result.display_name();
+    let file = result.source.display().to_string();
+    let rows = result
+        .flags
+        .iter()
+        .map(|f| FlagRow::new(&name, "", f, &file))
+        .chain(result.assessed.iter().flat_map(|a| {
+            let country = a.assessment.country.map(|c| c.alpha2()).unwrap_or_default();
+            a.flags
+                .iter()
+                .map(|f| FlagRow::new(&name, country, f, &file))
+                .collect::<Vec<_>>()
+        }));
+    for row in rows {
+        serde_json::to_writer(&mut *w, &row).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
 }
