@@ -1,8 +1,13 @@
 //! Writes the demo provider workbooks in `examples/workbooks/`: four IOR
 //! providers that tell the seed article's story across a 16-country rollout.
 //!
+//! It also writes, in `examples/layouts/`, the same answers in the other
+//! layouts mapping files can read (see `layouts.rs`).
+//!
 //! Run: `cargo run --example make_workbooks` (then score them with the
 //! README's first command). The output is deterministic.
+
+mod layouts;
 
 use std::path::Path;
 
@@ -751,5 +756,16 @@ fn main() -> anyhow::Result<()> {
         write_questionnaire(&path, &q)?;
         println!("wrote {}", path.display());
     }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/layouts");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("meridian-rfp-matrix.xlsx");
+    layouts::matrix(&meridian(), &path)?;
+    println!("wrote {}", path.display());
+    let path = dir.join("meridian-country-sheets.xlsx");
+    layouts::country_sheets(&meridian(), &path)?;
+    println!("wrote {}", path.display());
+    let path = dir.join("sourcing-tool-export.xlsx");
+    layouts::sourcing_export(&[&meridian(), &globereach(), &swiftfreight()], &path)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

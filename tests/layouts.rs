@@ -1,0 +1,171 @@
+//! Workbooks in other layouts, worded their own way, score exactly as the
+//! same answers in the reference layout; a mixed folder gets the right
+//! mapping per workbook.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+
+type Outcome = (
+    u64,
+    String,
+    BTreeMap<String, (String, String, String, String, Vec<String>)>,
+);
+
+/// Per provider: countries claimed, response date, and per country the
+/// score, tier, class, confidence and flag codes.
+fn outcomes(json: &serde_json::Value) -> BTreeMap<String, Outcome> {
+    json["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let countries = p["assessments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let mut codes = flag_codes(a);
+                    codes.sort();
+                    (
+                        a["country"].as_str().unwrap().to_owned(),
+                        (
+                            a["score"].to_string(),
+                            a["tier"].to_string(),
+                            a["coverage_class"].to_string(),
+                            a["confidence"].to_string(),
+                            codes,
+                        ),
+                    )
+                })
+                .collect();
+            let claimed = p["countries_claimed"].as_u64().unwrap();
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                (claimed, p["response_date"].to_string(), countries),
+            )
+        })
+        .collect()
+}
+
+fn reference() -> BTreeMap<String, Outcome> {
+    let out = tempfile::tempdir().unwrap();
+    let (_, json) = score(&[&examples()], out.path(), &[]);
+    outcomes(&json)
+}
+
+fn layout(name: &str) -> (std::process::Output, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let path = root().join("examples/layouts").join(name);
+    score(&[&path], out.path(), &[])
+}
+
+fn same_as_reference(name: &str, providers: usize) {
+    let (o, json) = layout(name);
+    assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    let got = outcomes(&json);
+    assert_eq!(got.len(), providers, "{name}");
+    let want = reference();
+    for (provider, outcome) in got {
+        assert_eq!(Some(&outcome), want.get(&provider), "{name}: {provider}");
+    }
+}
+
+#[test]
+fn an_rfp_matrix_scores_like_the_reference_workbook() {
+    same_as_reference("meridian-rfp-matrix.xlsx", 1);
+}
+
+#[test]
+fn one_sheet_per_country_scores_like_the_reference_workbook() {
+    same_as_reference("meridian-country-sheets.xlsx", 1);
+}
+
+#[test]
+fn a_consolidated_export_yields_each_provider_as_its_own_reference_workbook() {
+    same_as_reference("sourcing-tool-export.xlsx", 3);
+}
+
+#[test]
+fn a_mixed_folder_gets_the_right_mapping_per_workbook() {
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&examples(), &root().join("examples/layouts")], out.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mapping_of = |source_end: &str| -> Vec<String> {
+        json["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["source"].as_str().unwrap().ends_with(source_end))
+            .map(|p| p["mapping"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(mapping_of("atlas-import-services.xlsx"), ["questionnaire-v1"]);
+    assert_eq!(mapping_of("meridian-rfp-matrix.xlsx"), ["rfp-matrix"]);
+    assert_eq!(mapping_of("meridian-country-sheets.xlsx"), ["meridian-country-sheets"]);
+    assert_eq!(mapping_of("sourcing-tool-export.xlsx"), ["sourcing-tool-export"; 3]);
+}
+
+#[test]
+fn the_matrix_copy_gets_result_rows_under_each_country() {
+    let out = tempfile::tempdir().unwrap();
+    let path = root().join("examples/layouts/meridian-rfp-matrix.xlsx");
+    score(&[&path], out.path(), &[]);
+    let annotated = out.path().join("meridian-rfp-matrix.annotated.xlsx");
+    let sheet = sheet(&annotated, "RFP Response");
+    // Questions end on row 21; results from row 23: labels in B, values
+    // under each country (Germany in C).
+    assert_eq!(cell_text(&sheet, "B24"), "Tier");
+    assert_eq!(cell_text(&sheet, "C24"), "Ready");
+    let notes = notes(&annotated);
+    assert!(
+        notes.keys().any(|(s, _)| s == "RFP Response"),
+        "flags noted on the matrix cells"
+    );
+}
+
+#[test]
+fn two_mappings_that_recognise_a_workbook_equally_are_an_error_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read_to_string(root().join("mappings/questionnaire-v1.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        v1.replace("name = \"questionnaire-v1\"", "name = \"copy-a\""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        v1.replace("name = \"questionnaire-v1\"", "name = \"copy-b\""),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let input = examples().join("meridian-trade-compliance.xlsx");
+    let (o, json) = score(&[&input], out.path(), &["--mappings", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let m = json["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("several mappings") && m.contains("copy-a") && m.contains("copy-b"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_mapping_folder_with_a_broken_file_is_refused_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "[mapping]\nname = \"broken\"\n\n[countries]\nlayout = \"pyramid\"\n[countries.fields.country]\nheaders = [\"Country\"]\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (o, _) = score(
+        &[&examples()],
+        out.path(),
+        &["--mappings", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.toml:5") && err.contains("pyramid"), "{err}");
+}
