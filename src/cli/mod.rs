@@ -46,6 +46,29 @@ enum Command {
     },
     /// Print the default scoring profile, to copy and edit.
     Profile,
+    /// Tools for writing mapping files.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum MappingCommand {
+    /// Show what a mapping reads in a workbook, field by field; exit status
+    /// 1 when a mandatory field is not found.
+    Check {
+        /// The mapping file.
+        mapping: PathBuf,
+        /// The workbook.
+        workbook: PathBuf,
+    },
+    /// Write a draft mapping for a workbook, every guess marked for review.
+    Suggest {
+        /// The workbook.
+        workbook: PathBuf,
+        /// Write the draft here instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,7 +172,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => score(args),
+        Command::Mapping(MappingCommand::Check { mapping, workbook }) => {
+            let mapping = Mapping::load(&mapping)?;
+            let wb = iorready::sources::read_workbook(&workbook)?;
+            let report = iorready::mapping::check(&mapping, &wb);
+            print!("{report}");
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(PARTIAL)
+            })
+        }
+        Command::Mapping(MappingCommand::Suggest { workbook, out }) => {
+            let wb = iorready::sources::read_workbook(&workbook)?;
+            let known = known_mappings()?;
+            let draft = iorready::mapping::suggest(&wb, known.mappings())?;
+            match out {
+                Some(path) => {
+                    iorready::sinks::write_atomically(&path, |tmp| {
+                        std::io::Write::write_all(tmp, draft.as_bytes()).map_err(|source| {
+                            iorready::sinks::SinkError::Io {
+                                path: path.clone(),
+                                source,
+                            }
+                        })
+                    })?;
+                    eprintln!(
+                        "Wrote {}; review the lines marked REVIEW, then try it with `iorready mapping check`.",
+                        path.display()
+                    );
+                }
+                None => print!("{draft}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The mappings whose synonyms `suggest` learns from: `mappings/` when it
+/// exists, else the built-in one.
+fn known_mappings() -> Result<MappingSet> {
+    Ok(if Path::new(DEFAULT_MAPPINGS).is_dir() {
+        MappingSet::load_dir(Path::new(DEFAULT_MAPPINGS))?
+    } else {
+        MappingSet::builtin()?
+    })
 }
 
 fn resolve_countries(items: &[String]) -> Result<Vec<Country>> {

@@ -64,6 +64,15 @@ impl MappingSet {
         })
     }
 
+    /// One mapping, chosen by recognition (so that a check can say whether
+    /// it recognises a workbook).
+    pub fn from_one(mapping: Mapping) -> Self {
+        Self {
+            mappings: vec![mapping],
+            forced: false,
+        }
+    }
+
     /// The built-in mapping only, chosen by recognition like any other.
     pub fn builtin() -> Result<Self, ConfigError> {
         Ok(Self {

@@ -244,7 +244,7 @@ pub(super) fn answer_at(
 
 /// Reads a country from a cell or a name with the mapping's country rules
 /// (its aliases and unknown tokens).
-pub(super) fn country_of(text: &CellValue, mapping: &Mapping) -> Normalised<Parsed> {
+pub(crate) fn country_of(text: &CellValue, mapping: &Mapping) -> Normalised<Parsed> {
     let unknown = mapping
         .column(Field::Country)
         .map(|r| &r.rules)

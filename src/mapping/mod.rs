@@ -1,17 +1,21 @@
 //! Mapping: from the cells of a workbook to the capability model, driven by
 //! a declarative mapping file (`mappings/*.toml`, see `docs/mappings.md`).
 
+mod check;
 mod choose;
 mod extract;
 mod matrix;
 mod per_sheet;
 mod provider;
 mod spec;
+mod suggest;
 mod table;
 pub mod values;
 
+pub use check::{check, CheckReport, FieldStats};
 pub use choose::MappingSet;
 pub use extract::{extract, Extracted, Found, MappingError, Placement};
 pub use spec::{
     CountrySpec, Derive, FieldRule, Layout, Mapping, ProviderSpec, Recognise, SheetChoice, QUESTIONNAIRE_V1,
 };
+pub use suggest::{suggest, SuggestError};
