@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::mapping::{extract, MappingSet};
+use crate::mapping::{extract, extract_records, MappingSet};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{write_annotated, write_json, write_portfolio, AnnotateInput, SinkError, Spool};
-use crate::sources::{discover_inputs, read_workbook};
+use crate::sources::{discover_inputs, is_json_name, read_json, read_workbook};
 
 /// The portfolio workbook's file name in the output folder.
 pub const PORTFOLIO_NAME: &str = "portfolio.xlsx";
@@ -43,7 +43,9 @@ pub struct ScoreRequest {
 pub struct RunSummary {
     /// One summary per scored workbook, in input order.
     pub results: Vec<ProviderSummary>,
-    /// Annotated copies written, in the same order.
+    /// Inputs scored (workbooks and JSON documents).
+    pub scored_inputs: usize,
+    /// Annotated copies written, in input order.
     pub annotated: Vec<PathBuf>,
     /// Inputs that failed: (file, message).
     pub errors: Vec<(String, String)>,
@@ -140,7 +142,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         .map_err(|e| RunError::Pool(e.to_string()))?;
     // Each worker scores a workbook, writes its annotated copy, spools its
     // share of the JSON and Flags sheet, and keeps only the summary.
-    let outcomes: Vec<Result<Vec<ProviderSummary>, String>> = pool.install(|| {
+    let outcomes: Vec<Result<(Vec<ProviderSummary>, bool), String>> = pool.install(|| {
         inputs
             .par_iter()
             .zip(outputs.par_iter())
@@ -152,11 +154,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                         output.display()
                     ))
                 } else {
-                    score_file(input, output, req).and_then(|results| {
+                    score_input(input, output, req).and_then(|(results, annotated)| {
                         spool
                             .put(index, &results, req.json.is_some())
                             .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
-                        Ok(results.iter().map(ProviderResult::summary).collect())
+                        Ok((results.iter().map(ProviderResult::summary).collect(), annotated))
                     })
                 };
                 progress.done();
@@ -170,9 +172,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let mut scored = Vec::new();
     for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
         match outcome {
-            Ok(r) => {
+            Ok((r, wrote)) => {
                 results.extend(r);
-                annotated.push(output);
+                if wrote {
+                    annotated.push(output);
+                }
                 scored.push(index);
             }
             Err(message) => {
@@ -204,6 +208,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     written?;
     json?;
     Ok(RunSummary {
+        scored_inputs: scored.len(),
         results,
         annotated,
         errors,
@@ -219,9 +224,30 @@ fn canonical_target(path: &Path) -> PathBuf {
     }
 }
 
-/// Reads, maps, scores and annotates one workbook (several providers for a
-/// consolidated table). Any failure, including a panic inside a reader,
-/// becomes a message naming the file.
+/// Reads, maps and scores one input: a workbook (annotated too, with as
+/// many providers as it holds) or a JSON document of records (no annotated
+/// copy). Returns the results and whether an annotated copy was written.
+/// Any failure, including a panic inside a reader, becomes a message naming
+/// the file.
+fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, bool), String> {
+    if is_json_name(input) {
+        return score_records(input, req).map(|r| (r, false));
+    }
+    score_file(input, output, req).map(|r| (r, true))
+}
+
+fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
+    let doc = read_json(input).map_err(|e| e.to_string())?;
+    let mapping = req.mappings.choose_json(&doc)?;
+    let extracted = extract_records(&doc, mapping).map_err(|e| e.to_string())?;
+    Ok(extracted
+        .responses
+        .into_iter()
+        .map(|response| assess_response(response, input.to_owned(), &mapping.name, &req.profile, req.as_of))
+        .collect())
+}
+
+/// Reads, maps, scores and annotates one workbook.
 fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
     let run = || -> Result<Vec<ProviderResult>, String> {
         let wb = read_workbook(input).map_err(|e| e.to_string())?;

@@ -169,3 +169,50 @@ fn a_mapping_folder_with_a_broken_file_is_refused_with_file_line_and_key() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("broken.toml:5") && err.contains("pyramid"), "{err}");
 }
+
+#[test]
+fn json_records_from_an_erp_export_score_like_the_reference_workbooks() {
+    same_as_reference("erp-supplier-export.json", 3);
+}
+
+#[test]
+fn flags_from_json_records_cite_the_json_pointer() {
+    let (_, json) = layout("erp-supplier-export.json");
+    let p = provider(&json, "Meridian Trade Compliance");
+    let us = assessment(p, "US");
+    let capped = us["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "LIABILITY_CAPPED")
+        .unwrap();
+    assert_eq!(capped["cells"][0], "/suppliers/0/iorCountries/4/liability");
+    assert_eq!(us["cell"], "/suppliers/0/iorCountries/4/country");
+}
+
+#[test]
+fn a_json_document_no_mapping_recognises_is_an_error_naming_the_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("other.json");
+    std::fs::write(&input, r#"{"items": []}"#).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&input], out.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let m = json["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("no mapping recognises this JSON document") && m.contains("erp-supplier-records"),
+        "{m}"
+    );
+}
+
+#[test]
+fn invalid_json_is_an_error_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("broken.json");
+    std::fs::write(&input, "{\n  \"suppliers\": [\n    {\"a\": 1,}\n  ]\n}\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&input], out.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let m = json["errors"][0]["message"].as_str().unwrap();
+    assert!(m.contains("broken.json") && m.contains("line 3"), "{m}");
+}

@@ -277,3 +277,113 @@ pub fn sourcing_export(providers: &[&Questionnaire], path: &Path) -> anyhow::Res
     wb.save(path)?;
     Ok(())
 }
+
+/// A JSON value for a reference cell in an ERP export: words changed, numbers
+/// as numbers, dates as ISO strings, yes/no as booleans, licence lists as
+/// arrays; blank cells are left out.
+fn json_value(cell: &Option<CellValue>, col: usize) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match cell {
+        None => None,
+        Some(CellValue::Text(s)) if col == 1 => Some(Value::Bool(s == "Yes")),
+        Some(CellValue::Text(s)) if col == 7 => Some(Value::Array(
+            s.split(';').map(|p| Value::String(p.trim().to_owned())).collect(),
+        )),
+        Some(CellValue::Text(s)) => Some(Value::String(reword(s))),
+        Some(CellValue::Number(n)) => serde_json::Number::from_f64(*n).map(Value::Number),
+        Some(CellValue::Date(d)) => Some(Value::String(d.format("%Y-%m-%d").to_string())),
+        Some(other) => Some(Value::String(other.display())),
+    }
+}
+
+/// The keys of a country object in the ERP export, per reference column.
+const RECORD_KEYS: [&str; 19] = [
+    "/country",
+    "/covered",
+    "/model",
+    "/importerOfRecord",
+    "/liability",
+    "/entity/name",
+    "/entity/registration",
+    "/licences",
+    "/licenceExpiry",
+    "/shipments24m",
+    "/lastShipment",
+    "/route",
+    "/certification",
+    "/duties",
+    "/vat",
+    "/leadTimeDays",
+    "/evidence/level",
+    "/evidence/reference",
+    "/notes",
+];
+
+/// Sets `value` at a JSON pointer of one or two levels, creating objects.
+fn put_json(object: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
+    let mut parts = pointer.trim_start_matches('/').split('/').peekable();
+    let mut at = object;
+    while let Some(key) = parts.next() {
+        if parts.peek().is_none() {
+            at[key] = value;
+            return;
+        }
+        if at.get(key).is_none() {
+            at[key] = serde_json::json!({});
+        }
+        at = &mut at[key];
+    }
+}
+
+/// An ERP's supplier export: JSON records, one per supplier, each with its
+/// questionnaire details and a list of country answers; countries as ISO
+/// codes.
+pub fn erp_records(providers: &[&Questionnaire], path: &Path) -> anyhow::Result<()> {
+    use serde_json::{json, Value};
+    let suppliers: Vec<Value> = providers
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let countries: Vec<Value> = q
+                .rows
+                .iter()
+                .map(|row| {
+                    let mut object = json!({});
+                    for (col, key) in RECORD_KEYS.iter().enumerate() {
+                        let cell = row.get(col).unwrap_or(&None);
+                        let value = if col == 0 {
+                            let name = text_of(cell);
+                            iorready::model::Country::lookup(&name).map(|c| Value::String(c.alpha2().to_owned()))
+                        } else {
+                            json_value(cell, col)
+                        };
+                        if let Some(v) = value {
+                            put_json(&mut object, key, v);
+                        }
+                    }
+                    object
+                })
+                .collect();
+            let date = match &q.provider[4] {
+                Some(CellValue::Date(d)) => Value::String(d.format("%Y-%m-%d").to_string()),
+                _ => Value::Null,
+            };
+            let claimed = match &q.provider[5] {
+                Some(CellValue::Number(n)) => json!(*n as u64),
+                _ => Value::Null,
+            };
+            json!({
+                "id": format!("SUP-{:03}", i + 1),
+                "supplier": {
+                    "name": text_of(&q.provider[0]),
+                    "legalName": text_of(&q.provider[1]),
+                    "questionnaire": { "submittedOn": date, "countriesServed": claimed }
+                },
+                "iorCountries": countries,
+            })
+        })
+        .collect();
+    let doc = json!({ "exportedAt": "2026-10-05T10:00:00Z", "suppliers": suppliers });
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
+    Ok(())
+}

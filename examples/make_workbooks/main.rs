@@ -767,5 +767,8 @@ fn main() -> anyhow::Result<()> {
     let path = dir.join("sourcing-tool-export.xlsx");
     layouts::sourcing_export(&[&meridian(), &globereach(), &swiftfreight()], &path)?;
     println!("wrote {}", path.display());
+    let path = dir.join("erp-supplier-export.json");
+    layouts::erp_records(&[&meridian(), &globereach(), &swiftfreight()], &path)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

@@ -53,12 +53,12 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum MappingCommand {
-    /// Show what a mapping reads in a workbook, field by field; exit status
-    /// 1 when a mandatory field is not found.
+    /// Show what a mapping reads in a workbook (or JSON document), field by
+    /// field; exit status 1 when a mandatory field is not found.
     Check {
         /// The mapping file.
         mapping: PathBuf,
-        /// The workbook.
+        /// The workbook, or a JSON document for a records mapping.
         workbook: PathBuf,
     },
     /// Write a draft mapping for a workbook, every guess marked for review.
@@ -174,8 +174,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Score(args) => score(args),
         Command::Mapping(MappingCommand::Check { mapping, workbook }) => {
             let mapping = Mapping::load(&mapping)?;
-            let wb = iorready::sources::read_workbook(&workbook)?;
-            let report = iorready::mapping::check(&mapping, &wb);
+            let report = if iorready::sources::is_json_name(&workbook) {
+                iorready::mapping::check_records(&mapping, &iorready::sources::read_json(&workbook)?)
+            } else {
+                iorready::mapping::check(&mapping, &iorready::sources::read_workbook(&workbook)?)
+            };
             print!("{report}");
             Ok(if report.passed() {
                 ExitCode::SUCCESS

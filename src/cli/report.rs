@@ -17,11 +17,11 @@ fn cut(s: &str, n: usize) -> String {
 /// Prints the summary table to stdout.
 pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let total = s.annotated.len() + s.errors.len();
-    let scored = total - s.errors.len();
+    let scored = s.scored_inputs;
+    let total = scored + s.errors.len();
     writeln!(
         out,
-        "Scored {scored} of {total} workbook(s), {} provider(s), as of {} (profile {})",
+        "Scored {scored} of {total} input(s), {} provider(s), as of {} (profile {})",
         s.results.len(),
         req.as_of,
         req.profile.name,

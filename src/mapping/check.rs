@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::choose::MappingSet;
-use super::extract::{extract, Extracted, Placement};
+use super::extract::{extract, Extracted, MappingError, Placement};
+use super::records::extract_records;
 use super::spec::Mapping;
 use crate::model::{AnswerState, Field, MANDATORY_FIELDS};
-use crate::sources::Workbook;
+use crate::sources::{JsonDocument, Workbook};
 
 /// Counts and samples for one field.
 #[derive(Debug, Clone, Default)]
@@ -73,9 +74,35 @@ impl CheckReport {
 /// Applies `mapping` to `wb` and reports field by field.
 pub fn check(mapping: &Mapping, wb: &Workbook) -> CheckReport {
     let recognised = MappingSet::from_one(mapping.clone()).choose(wb).map(|_| ());
+    report(
+        mapping,
+        &wb.path.display().to_string(),
+        recognised,
+        extract(wb, mapping),
+    )
+}
+
+/// Applies a records `mapping` to a JSON document and reports field by
+/// field.
+pub fn check_records(mapping: &Mapping, doc: &JsonDocument) -> CheckReport {
+    let recognised = MappingSet::from_one(mapping.clone()).choose_json(doc).map(|_| ());
+    report(
+        mapping,
+        &doc.path.display().to_string(),
+        recognised,
+        extract_records(doc, mapping),
+    )
+}
+
+fn report(
+    mapping: &Mapping,
+    input: &str,
+    recognised: Result<(), String>,
+    extracted: Result<Extracted, MappingError>,
+) -> CheckReport {
     let mut report = CheckReport {
         mapping: mapping.origin(),
-        workbook: wb.path.display().to_string(),
+        workbook: input.to_owned(),
         recognised,
         placement: None,
         providers: Vec::new(),
@@ -83,7 +110,7 @@ pub fn check(mapping: &Mapping, wb: &Workbook) -> CheckReport {
         skipped: Vec::new(),
         error: None,
     };
-    let extracted: Extracted = match extract(wb, mapping) {
+    let extracted: Extracted = match extracted {
         Ok(e) => e,
         Err(e) => {
             report.error = Some(e.to_string());
@@ -188,6 +215,7 @@ impl fmt::Display for CheckReport {
                 writeln!(f, "Layout: matrix on sheet '{sheet}', one column per country")?
             }
             Some(Placement::Sheets { .. }) => writeln!(f, "Layout: one sheet per country")?,
+            Some(Placement::Records) => writeln!(f, "Layout: JSON records")?,
             None => {}
         }
         for p in &self.providers {

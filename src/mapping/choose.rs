@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use super::extract::{fold_label, label_matches};
-use super::spec::Mapping;
+use super::spec::{Layout, Mapping};
 use crate::config::ConfigError;
-use crate::sources::Workbook;
+use crate::sources::{JsonDocument, Workbook};
 
 /// Rows searched for recognition headers.
 const RECOGNITION_ROWS: u32 = 30;
@@ -92,47 +92,86 @@ impl MappingSet {
             return self.mappings.first().ok_or_else(|| "no mapping".to_owned());
         }
         let texts = first_rows(wb);
-        let mut scored: Vec<(usize, &Mapping, Vec<String>)> = self
+        let scored = self
             .mappings
             .iter()
+            .filter(|m| !matches!(m.countries.layout, Layout::Records { .. }))
             .map(|m| {
-                let missing = missing(m, wb, &texts);
-                let criteria = m.recognise.sheets.len() + m.recognise.headers.len();
-                (criteria, m, missing)
+                (
+                    m.recognise.sheets.len() + m.recognise.headers.len(),
+                    m,
+                    missing(m, wb, &texts),
+                )
             })
             .collect();
-        let matching: Vec<&(usize, &Mapping, Vec<String>)> = scored
-            .iter()
-            .filter(|(n, _, missing)| *n > 0 && missing.is_empty())
-            .collect();
-        let best = matching.iter().map(|(n, _, _)| *n).max();
-        let top: Vec<&&(usize, &Mapping, Vec<String>)> = matching.iter().filter(|(n, _, _)| Some(*n) == best).collect();
-        match top.as_slice() {
-            [(_, m, _)] => Ok(m),
-            [] => {
-                scored.sort_by_key(|(_, _, missing)| missing.len());
-                let why: Vec<String> = scored
-                    .iter()
-                    .map(|(n, m, missing)| {
-                        if *n == 0 {
-                            format!("{} (declares nothing to recognise it by)", m.origin())
-                        } else {
-                            format!("{} (missing {})", m.origin(), missing.join(", "))
-                        }
-                    })
-                    .collect();
-                Err(format!(
-                    "{}: no mapping recognises this workbook; candidates: {}. Pass --mapping FILE, or write one (iorready mapping suggest)",
-                    wb.path.display(),
-                    why.join("; ")
-                ))
-            }
-            many => Err(format!(
-                "{}: several mappings recognise this workbook equally well: {}. Pass --mapping FILE, or make their [recognise] sections tell them apart",
-                wb.path.display(),
-                many.iter().map(|(_, m, _)| m.origin()).collect::<Vec<_>>().join(", ")
-            )),
+        pick(scored, &wb.path.display().to_string(), "workbook")
+    }
+
+    /// The mapping for a JSON document of records.
+    pub fn choose_json(&self, doc: &JsonDocument) -> Result<&Mapping, String> {
+        if self.forced {
+            return self.mappings.first().ok_or_else(|| "no mapping".to_owned());
         }
+        let scored = self
+            .mappings
+            .iter()
+            .filter_map(|m| match &m.countries.layout {
+                Layout::Records { records, .. } => {
+                    let mut missing: Vec<String> = m
+                        .recognise
+                        .paths
+                        .iter()
+                        .filter(|p| doc.value.pointer(p).is_none())
+                        .map(|p| format!("path '{p}'"))
+                        .collect();
+                    if !doc.value.pointer(records).is_some_and(serde_json::Value::is_array) {
+                        missing.push(format!("an array of records at '{records}'"));
+                    }
+                    Some((m.recognise.paths.len() + 1, m, missing))
+                }
+                _ => None,
+            })
+            .collect();
+        pick(scored, &doc.path.display().to_string(), "JSON document")
+    }
+}
+
+/// The mapping whose criteria all hold and are the most numerous; none, or
+/// a tie, is an error naming the candidates.
+fn pick<'m>(mut scored: Vec<(usize, &'m Mapping, Vec<String>)>, file: &str, what: &str) -> Result<&'m Mapping, String> {
+    let best = scored
+        .iter()
+        .filter(|(n, _, miss)| *n > 0 && miss.is_empty())
+        .map(|(n, _, _)| *n)
+        .max();
+    let top: Vec<&Mapping> = scored
+        .iter()
+        .filter(|(n, _, miss)| Some(*n) == best && miss.is_empty())
+        .map(|(_, m, _)| *m)
+        .collect();
+    match top.as_slice() {
+        [m] => Ok(m),
+        [] => {
+            scored.sort_by_key(|(_, _, miss)| miss.len());
+            let why: Vec<String> = scored
+                .iter()
+                .map(|(n, m, miss)| {
+                    if *n == 0 {
+                        format!("{} (declares nothing to recognise it by)", m.origin())
+                    } else {
+                        format!("{} (missing {})", m.origin(), miss.join(", "))
+                    }
+                })
+                .collect();
+            let candidates = if why.is_empty() { "none".to_owned() } else { why.join("; ") };
+            Err(format!(
+                "{file}: no mapping recognises this {what}; candidates: {candidates}. Pass --mapping FILE, or write one (iorready mapping suggest)"
+            ))
+        }
+        many => Err(format!(
+            "{file}: several mappings recognise this {what} equally well: {}. Pass --mapping FILE, or make their [recognise] sections tell them apart",
+            many.iter().map(|m| m.origin()).collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 

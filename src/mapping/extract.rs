@@ -63,6 +63,8 @@ pub enum Placement {
         /// Zero-based column of the question texts.
         label_col: u32,
     },
+    /// No annotated copy: the answers came from JSON records.
+    Records,
     /// A result block at the foot of each country's sheet.
     Sheets {
         /// Zero-based column of the question texts.
@@ -95,7 +97,7 @@ pub struct Extracted {
 /// Reads the provider responses in `wb` according to `mapping`.
 pub fn extract(wb: &Workbook, mapping: &Mapping) -> Result<Extracted, MappingError> {
     let file: Arc<str> = wb.path.display().to_string().into();
-    let mut extracted = match &mapping.countries.layout {
+    let extracted = match &mapping.countries.layout {
         Layout::Table { header_rows } => table::read(wb, mapping, &file, *header_rows)?,
         Layout::Matrix { question_columns } => matrix::read(wb, mapping, &file, question_columns)?,
         Layout::SheetPerCountry {
@@ -103,13 +105,31 @@ pub fn extract(wb: &Workbook, mapping: &Mapping) -> Result<Extracted, MappingErr
             answer_column,
             country_cell,
         } => per_sheet::read(wb, mapping, &file, question_columns, *answer_column, *country_cell)?,
+        Layout::Records { .. } => {
+            return Err(MappingError::HeaderNotFound {
+                file: file.to_string(),
+                what: format!("mapping '{}' reads JSON records, not workbooks", mapping.name),
+            })
+        }
     };
-    let stem = wb
-        .path
+    let details = read_provider(Some(wb), mapping, &file);
+    finalize(extracted, details, &wb.path, mapping, &file)
+}
+
+/// Completes what a layout read: provider details from the mapping's other
+/// sources, provider ids, defaults and derived fields; refuses a source that
+/// gave no country at all.
+pub(super) fn finalize(
+    mut extracted: Extracted,
+    details: crate::model::Provider,
+    path: &std::path::Path,
+    mapping: &Mapping,
+    file: &Arc<str>,
+) -> Result<Extracted, MappingError> {
+    let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let details = read_provider(wb, mapping, &file);
     for response in &mut extracted.responses {
         response.provider.fill_from(details.clone());
         if response.provider.id.is_empty() {

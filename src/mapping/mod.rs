@@ -7,14 +7,16 @@ mod extract;
 mod matrix;
 mod per_sheet;
 mod provider;
+mod records;
 mod spec;
 mod suggest;
 mod table;
 pub mod values;
 
-pub use check::{check, CheckReport, FieldStats};
+pub use check::{check, check_records, CheckReport, FieldStats};
 pub use choose::MappingSet;
 pub use extract::{extract, Extracted, Found, MappingError, Placement};
+pub use records::extract_records;
 pub use spec::{
     CountrySpec, Derive, FieldRule, Layout, Mapping, ProviderSpec, Recognise, SheetChoice, QUESTIONNAIRE_V1,
 };

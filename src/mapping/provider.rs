@@ -76,8 +76,9 @@ pub(super) fn set_detail(
 }
 
 /// Reads the provider details the mapping describes. Precedence, highest
-/// first: labelled rows, fixed cells, constants.
-pub fn read_provider(wb: &Workbook, mapping: &Mapping, file: &Arc<str>) -> Provider {
+/// first: labelled rows, fixed cells, constants (only constants without a
+/// workbook).
+pub fn read_provider(wb: Option<&Workbook>, mapping: &Mapping, file: &Arc<str>) -> Provider {
     let spec = &mapping.provider;
     let mut layers = Vec::new();
 
@@ -96,7 +97,7 @@ pub fn read_provider(wb: &Workbook, mapping: &Mapping, file: &Arc<str>) -> Provi
     let mut cells = Provider::default();
     for (field, sheet, row, col) in &spec.cells {
         let name = sheet.as_deref().or(spec.sheet.as_ref().map(|(s, _, _)| s.as_str()));
-        if let Some(sheet) = name.and_then(|n| wb.sheet(n)) {
+        if let Some(sheet) = name.and_then(|n| wb.and_then(|wb| wb.sheet(n))) {
             let source = SourceRef::new(file.clone(), sheet.name.as_str().into(), *row, *col);
             set_detail(
                 &mut cells,
@@ -110,7 +111,7 @@ pub fn read_provider(wb: &Workbook, mapping: &Mapping, file: &Arc<str>) -> Provi
     layers.push(cells);
 
     if let Some((name, label_col, value_col)) = &spec.sheet {
-        if let Some(sheet) = wb.sheet(name) {
+        if let Some(sheet) = wb.and_then(|wb| wb.sheet(name)) {
             layers.push(labelled(sheet, mapping, file, *label_col, *value_col));
         }
     }

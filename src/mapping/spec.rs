@@ -49,6 +49,8 @@ struct RawRecognise {
     sheets: Vec<String>,
     #[serde(default)]
     headers: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +77,8 @@ struct RawProvider {
     constants: BTreeMap<String, String>,
     #[serde(default)]
     columns: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    paths: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +96,8 @@ struct RawCountries {
     question_columns: Vec<String>,
     answer_column: Option<String>,
     country_cell: Option<String>,
+    records: Option<String>,
+    country_list: Option<String>,
     #[serde(alias = "columns")]
     fields: BTreeMap<String, RawField>,
     #[serde(default)]
@@ -105,6 +111,7 @@ enum RawLayout {
     Table,
     Matrix,
     SheetPerCountry,
+    Records,
 }
 
 fn default_header_search_rows() -> u32 {
@@ -120,6 +127,7 @@ fn one() -> u32 {
 struct RawField {
     #[serde(default, alias = "labels")]
     headers: Vec<String>,
+    path: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
     #[serde(default)]
@@ -175,6 +183,8 @@ pub struct Recognise {
     pub sheets: Vec<String>,
     /// Header texts (folded), found anywhere in the first rows of a sheet.
     pub headers: Vec<String>,
+    /// JSON pointers that must exist in a JSON document.
+    pub paths: Vec<String>,
 }
 
 /// Where provider details come from; later sources fill what earlier ones
@@ -192,6 +202,8 @@ pub struct ProviderSpec {
     /// Columns of the country table holding provider details, by header
     /// (folded): a table with these holds many providers.
     pub columns: Vec<(ProviderField, Vec<String>)>,
+    /// JSON pointers into each record, for the records layout.
+    pub paths: Vec<(ProviderField, String)>,
 }
 
 /// How the countries' answers are laid out.
@@ -215,6 +227,15 @@ pub enum Layout {
         answer_column: u32,
         /// Where the country is written; `None`: the sheet's name.
         country_cell: Option<(u32, u32)>,
+    },
+    /// JSON records (API exports): one record per provider, or per provider
+    /// and country.
+    Records {
+        /// Pointer to the array of records in the document.
+        records: String,
+        /// Pointer, inside a record, to its array of countries; `None`: each
+        /// record is one country.
+        country_list: Option<String>,
     },
 }
 
@@ -260,6 +281,8 @@ pub struct FieldRule {
     pub date_formats: Vec<String>,
     /// The answer to use when the column or question is absent.
     pub default: Option<String>,
+    /// For the records layout: the JSON pointer to the answer.
+    pub path: Option<String>,
 }
 
 /// A field set from others: `field` takes `value` when it is blank and
@@ -326,6 +349,18 @@ fn cell_ref(src: &Source, key: &str, text: &str) -> Result<(Option<String>, u32,
     match (column_index(&letters), digits.parse::<u32>()) {
         (Some(col), Ok(row)) if row >= 1 => Ok((sheet, row - 1, col)),
         _ => Err(src.error(key, format!("'{text}' is not a cell; expected B2 or Sheet!B2"))),
+    }
+}
+
+/// A JSON pointer: empty (the whole document) or starting with `/`.
+fn pointer(src: &Source, key: &str, text: &str) -> Result<String, ConfigError> {
+    if text.is_empty() || text.starts_with('/') {
+        Ok(text.to_owned())
+    } else {
+        Err(src.error(
+            key,
+            format!("'{text}' is not a JSON pointer; expected one starting with /, such as /data/items"),
+        ))
     }
 }
 
@@ -402,6 +437,9 @@ impl Mapping {
                 "provider columns need the table layout (one row per provider and country)",
             ));
         }
+        if !provider.paths.is_empty() && !matches!(countries.layout, Layout::Records { .. }) {
+            return Err(src.error("provider.paths", "provider paths need the records layout"));
+        }
         Ok(Mapping {
             name: raw.mapping.name,
             description: raw.mapping.description,
@@ -409,6 +447,13 @@ impl Mapping {
             recognise: Recognise {
                 sheets: raw.recognise.sheets,
                 headers: raw.recognise.headers.iter().map(|h| fold(h)).collect(),
+                paths: raw
+                    .recognise
+                    .paths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| pointer(src, &format!("recognise.paths[{i}]"), p))
+                    .collect::<Result<_, _>>()?,
             },
             provider,
             countries,
@@ -464,6 +509,11 @@ fn resolve_provider(src: &Source, raw: &RawProvider) -> Result<ProviderSpec, Con
             provider_field(src, &format!("provider.constants.{key}"), key)?,
             value.clone(),
         ));
+    }
+    for (key, path) in &raw.paths {
+        let at = format!("provider.paths.{key}");
+        spec.paths
+            .push((provider_field(src, &at, key)?, pointer(src, &at, path)?));
     }
     for (key, headers) in &raw.columns {
         let at = format!("provider.columns.{key}");
@@ -544,7 +594,21 @@ fn resolve_countries(src: &Source, raw: &RawCountries, defaults: &AnswerDefaults
                 country_cell,
             }
         }
+        RawLayout::Records => Layout::Records {
+            records: pointer(src, "countries.records", raw.records.as_deref().unwrap_or(""))?,
+            country_list: raw
+                .country_list
+                .as_deref()
+                .map(|p| pointer(src, "countries.country_list", p))
+                .transpose()?,
+        },
     };
+    if !matches!(layout, Layout::Records { .. }) && (raw.records.is_some() || raw.country_list.is_some()) {
+        return Err(src.error(
+            "countries.records",
+            "`records` and `country_list` belong to the records layout",
+        ));
+    }
     if raw.header_search_rows == 0 || raw.header_search_rows > 1000 {
         return Err(src.error("countries.header_search_rows", "must be between 1 and 1000"));
     }
@@ -555,9 +619,25 @@ fn resolve_countries(src: &Source, raw: &RawCountries, defaults: &AnswerDefaults
         fields.push(resolve_field(src, &at, field, f, defaults)?);
     }
     let has_country = fields.iter().any(|c| c.field == Field::Country);
+    let records = matches!(layout, Layout::Records { .. });
+    for f in &fields {
+        let at = format!("countries.fields.{}", f.field.id());
+        match (&f.path, records) {
+            (None, true) if f.default.is_none() => {
+                return Err(src.error(&at, "the records layout reads each field by `path` (a JSON pointer)"))
+            }
+            (Some(_), false) => {
+                return Err(src.error(
+                    &format!("{at}.path"),
+                    "`path` belongs to the records layout; use `headers`",
+                ))
+            }
+            _ => {}
+        }
+    }
     match layout {
-        Layout::Table { .. } if !has_country => {
-            return Err(src.error("countries.fields", "a `country` field is required in the table layout"))
+        Layout::Table { .. } | Layout::Records { .. } if !has_country => {
+            return Err(src.error("countries.fields", "a `country` field is required in this layout"))
         }
         Layout::Matrix { .. } | Layout::SheetPerCountry { .. } if has_country => {
             return Err(src.error(
@@ -610,7 +690,7 @@ fn resolve_field(
             ));
         }
     }
-    if raw.headers.iter().all(|h| fold(h).is_empty()) && raw.default.is_none() {
+    if raw.headers.iter().all(|h| fold(h).is_empty()) && raw.default.is_none() && raw.path.is_none() {
         return Err(src.error(
             &format!("{at}.headers"),
             "give at least one header text, question text or id (or a `default`)",
@@ -696,5 +776,117 @@ fn resolve_field(
         zero: raw.zero.clone().unwrap_or_else(|| d.zero.clone()),
         date_formats,
         default: raw.default.clone(),
+        path: raw
+            .path
+            .as_deref()
+            .map(|p| pointer(src, &format!("{at}.path"), p))
+            .transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Normalised, Parsed};
+    use crate::sources::CellValue;
+
+    const HEAD: &str =
+        "[mapping]\nname = \"t\"\n[countries]\nsheet = \"S\"\n[countries.fields.country]\nheaders = [\"Country\"]\n";
+
+    fn mapping(extra: &str) -> Result<Mapping, ConfigError> {
+        Mapping::from_source(&Source::new("t.toml", format!("{HEAD}{extra}")))
+    }
+
+    fn classify(m: &Mapping, field: Field, answer: &str) -> Normalised<&'static str> {
+        m.column(field).unwrap().rules.classify(&fold(answer))
+    }
+
+    #[test]
+    fn regular_expressions_map_answers_to_values() {
+        let m = mapping("[countries.fields.operating_model]\nheaders = [\"Model\"]\npatterns.contracted_partner = [\"^exclusive\"]\n").unwrap();
+        assert_eq!(
+            classify(&m, Field::OperatingModel, "Exclusive agent (2y contract)"),
+            Normalised::Known("contracted_partner")
+        );
+    }
+
+    #[test]
+    fn keyword_groups_need_every_word() {
+        let m = mapping("[countries.fields.operating_model]\nheaders = [\"Model\"]\nkeywords.on_demand_partner = [[\"partner\", \"on demand\"]]\n").unwrap();
+        assert_eq!(
+            classify(&m, Field::OperatingModel, "We use a partner on demand"),
+            Normalised::Known("on_demand_partner")
+        );
+        assert_eq!(
+            classify(&m, Field::OperatingModel, "We use a partner"),
+            Normalised::Unrecognised
+        );
+    }
+
+    #[test]
+    fn a_fields_own_unknown_tokens_replace_the_mappings() {
+        let m = mapping(
+            "[answers]\nunknown = [\"-\"]\n[countries.fields.liability]\nheaders = [\"L\"]\nunknown = [\"ask us\"]\n",
+        )
+        .unwrap();
+        assert_eq!(classify(&m, Field::Liability, "Ask us"), Normalised::Unknown);
+        assert_eq!(classify(&m, Field::Liability, "-"), Normalised::Unrecognised);
+    }
+
+    #[test]
+    fn a_fields_own_date_formats_are_used() {
+        let m =
+            mapping("[countries.fields.licence_expiry]\nheaders = [\"E\"]\ndate_formats = [\"%m/%d/%Y\"]\n").unwrap();
+        let rule = m.column(Field::LicenceExpiry).unwrap();
+        let cell = CellValue::Text("03/14/2027".into());
+        let got = super::super::values::parse_date(Some(&cell), &rule.date_formats, &rule.rules);
+        assert_eq!(
+            got,
+            Normalised::Known(Parsed::Date(chrono::NaiveDate::from_ymd_opt(2027, 3, 14).unwrap()))
+        );
+    }
+
+    #[test]
+    fn a_bad_regular_expression_is_refused_with_its_key() {
+        let err =
+            mapping("[countries.fields.liability]\nheaders = [\"L\"]\npatterns.full = [\"(unclosed\"]\n").unwrap_err();
+        assert_eq!(
+            err.key.as_deref(),
+            Some("countries.fields.liability.patterns.full[0]"),
+            "{err}"
+        );
+        assert!(err.line.is_some());
+    }
+
+    #[test]
+    fn value_rules_on_a_field_without_values_are_refused() {
+        let err = mapping("[countries.fields.comments]\nheaders = [\"C\"]\nvalues.yes = [\"y\"]\n").unwrap_err();
+        assert!(err.message.contains("takes no value rules"), "{err}");
+    }
+
+    #[test]
+    fn derive_names_model_fields() {
+        let err = mapping("[[countries.derive]]\nfield = \"evidence\"\nvalue = \"documented\"\nwhen_answered = [\"evidence_reference\"]\n").unwrap_err();
+        assert!(err.message.contains("not a model field"), "{err}");
+    }
+
+    #[test]
+    fn the_matrix_layout_takes_no_country_field() {
+        let text = "[mapping]\nname = \"t\"\n[countries]\nlayout = \"matrix\"\n[countries.fields.country]\nheaders = [\"C\"]\n";
+        let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("countries.fields.country"), "{err}");
+    }
+
+    #[test]
+    fn a_records_field_needs_a_json_pointer() {
+        let text = "[mapping]\nname = \"t\"\n[countries]\nlayout = \"records\"\n[countries.fields.country]\npath = \"country\"\n";
+        let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
+        assert!(err.message.contains("JSON pointer"), "{err}");
+    }
+
+    #[test]
+    fn provider_cells_need_a_sheet() {
+        let err = mapping("[provider.cells]\nname = \"C3\"\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("provider.cells.name"), "{err}");
+    }
 }

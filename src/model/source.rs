@@ -1,4 +1,5 @@
-//! Where a value came from: a file, a sheet and a cell.
+//! Where a value came from: a file and a cell (`Countries!E7`), or a file
+//! and a JSON pointer into an API record (`/suppliers/3/countries/0/model`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,12 +19,31 @@ pub struct SourceRef {
     pub row: u32,
     /// Zero-based column.
     pub col: u32,
+    /// For a JSON record: the pointer to the value (then `sheet` is empty).
+    pub pointer: Option<Arc<str>>,
 }
 
 impl SourceRef {
     /// A reference to `sheet!<row,col>` in `file`.
     pub fn new(file: Arc<str>, sheet: Arc<str>, row: u32, col: u32) -> Self {
-        Self { file, sheet, row, col }
+        Self {
+            file,
+            sheet,
+            row,
+            col,
+            pointer: None,
+        }
+    }
+
+    /// A reference to the value at `pointer` in the JSON document `file`.
+    pub fn json(file: Arc<str>, pointer: &str) -> Self {
+        Self {
+            file,
+            sheet: "".into(),
+            row: 0,
+            col: 0,
+            pointer: Some(pointer.into()),
+        }
     }
 
     /// The cell in A1 notation (`E7`).
@@ -35,6 +55,9 @@ impl SourceRef {
 impl fmt::Display for SourceRef {
     /// `Countries!E7`, quoting the sheet name when Excel would.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(pointer) = &self.pointer {
+            return write!(f, "{pointer}");
+        }
         let plain = self.sheet.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
         if plain {
             write!(f, "{}!{}", self.sheet, self.a1())

@@ -335,6 +335,7 @@ fn place_results<'f>(input: &AnnotateInput<'_>, f: &'f Formats) -> BTreeMap<Stri
                 cells.sort_by_key(|(c, _)| *c);
             }
         }
+        Placement::Records => {}
         Placement::Sheets { label_col, value_col } => {
             for a in assessed {
                 let Some(src) = &a.assessment.country_source else {

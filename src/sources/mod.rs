@@ -1,12 +1,15 @@
-//! Sources: where provider answers come from. Today, spreadsheet files on
-//! disk, found in folders and read into sparse grids of cells.
+//! Sources: where provider answers come from: spreadsheet files on disk,
+//! found in folders and read into sparse grids of cells, and JSON documents
+//! of API records.
 
 mod cell;
 mod discover;
 mod format;
+mod json;
 mod workbook;
 
 pub use cell::CellValue;
 pub use discover::{discover_inputs, is_spreadsheet_name};
 pub use format::{sniff, Format};
+pub use json::{is_json_name, read_json, JsonDocument, MAX_JSON_BYTES};
 pub use workbook::{read_workbook, ReadError, Sheet, Workbook, MAX_CELLS};

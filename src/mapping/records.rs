@@ -1,0 +1,165 @@
+//! The records layout: JSON documents of API records (a supplier export, an
+//! ERP's questionnaire answers). Each record is one provider with a list of
+//! countries, or one provider and country; values are addressed by JSON
+//! pointers, read through the same value rules as cells, and cited by
+//! pointer (`/suppliers/3/countries/0/model`).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::extract::{finalize, parse_cell, Extracted, Found, MappingError, Placement};
+use super::provider::{read_provider, set_detail};
+use super::spec::{Layout, Mapping};
+use crate::model::{
+    slug, Answer, CountryAssessment, Field, Normalised, Parsed, Provider, ProviderResponse, RowIssue, SourceRef,
+};
+use crate::sources::{CellValue, JsonDocument};
+
+/// A JSON value as a cell: text, number or true/false; a list of scalars
+/// becomes text separated by `; `; null is blank.
+fn as_cell(v: &Value) -> Option<CellValue> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(CellValue::Bool(*b)),
+        Value::Number(n) => n.as_f64().map(CellValue::Number),
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(CellValue::Text(s.clone())),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().filter_map(as_cell).map(|c| c.display()).collect();
+            (!parts.is_empty()).then(|| CellValue::Text(parts.join("; ")))
+        }
+        Value::Object(_) => Some(CellValue::Text(v.to_string())),
+    }
+}
+
+/// Reads the records of a JSON document.
+pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracted, MappingError> {
+    let file: Arc<str> = doc.path.display().to_string().into();
+    let Layout::Records { records, country_list } = &mapping.countries.layout else {
+        return Err(MappingError::HeaderNotFound {
+            file: file.to_string(),
+            what: format!("mapping '{}' reads workbooks, not JSON records", mapping.name),
+        });
+    };
+    let Some(Value::Array(items)) = doc.value.pointer(records) else {
+        return Err(MappingError::HeaderNotFound {
+            file: file.to_string(),
+            what: format!("no array of records at '{records}' (mapping '{}')", mapping.name),
+        });
+    };
+    let mut responses: Vec<ProviderResponse> = Vec::new();
+    for (i, record) in items.iter().enumerate() {
+        let base = format!("{records}/{i}");
+        let mut details = Provider::default();
+        for (field, path) in &mapping.provider.paths {
+            let source = SourceRef::json(file.clone(), &format!("{base}{path}"));
+            set_detail(
+                &mut details,
+                *field,
+                record.pointer(path).and_then(as_cell).as_ref(),
+                Some(source),
+                mapping,
+            );
+        }
+        let key = details.name.get().map(|n| slug(n)).unwrap_or_default();
+        let index = match responses.iter().position(|r| r.provider.id == key) {
+            Some(i) => i,
+            None => {
+                let mut provider = details.clone();
+                provider.id = key;
+                responses.push(ProviderResponse {
+                    provider,
+                    ..ProviderResponse::default()
+                });
+                responses.len() - 1
+            }
+        };
+        responses[index].provider.fill_from(details);
+        let countries: Vec<(String, &Value)> = match country_list {
+            Some(list) => match record.pointer(list) {
+                Some(Value::Array(cs)) => cs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| (format!("{base}{list}/{j}"), c))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            None => vec![(base.clone(), record)],
+        };
+        for (at, object) in countries {
+            read_country(object, &at, &file, mapping, &mut responses[index]);
+        }
+    }
+    let found = mapping
+        .countries
+        .fields
+        .iter()
+        .filter_map(|r| {
+            r.path.as_ref().map(|p| Found {
+                field: r.field,
+                location: format!("path {p}"),
+            })
+        })
+        .collect();
+    let extracted = Extracted {
+        responses,
+        placement: Placement::Records,
+        found,
+    };
+    let details = read_provider(None, mapping, &file);
+    finalize(extracted, details, &doc.path, mapping, &file)
+}
+
+fn read_country(object: &Value, at: &str, file: &Arc<str>, mapping: &Mapping, out: &mut ProviderResponse) {
+    let answer = |path: &str| -> (Option<CellValue>, SourceRef) {
+        (
+            object.pointer(path).and_then(as_cell),
+            SourceRef::json(file.clone(), &format!("{at}{path}")),
+        )
+    };
+    let Some(country_rule) = mapping.column(Field::Country) else {
+        return;
+    };
+    let (cell, source) = answer(country_rule.path.as_deref().unwrap_or(""));
+    let country = match parse_cell(country_rule, cell.as_ref(), mapping) {
+        Normalised::Known(Parsed::Country(c)) => c,
+        other => {
+            let raw = cell.map(|c| c.display()).unwrap_or_default();
+            let unrecognised = matches!(other, Normalised::Unrecognised);
+            out.row_issues.push(RowIssue {
+                cell: source.to_string(),
+                message: if unrecognised {
+                    format!("'{raw}' is not a country iorready recognises; record skipped")
+                } else {
+                    "a record without a country; skipped".to_owned()
+                },
+                unrecognised: unrecognised.then(|| (raw, source.clone())),
+            });
+            return;
+        }
+    };
+    let mut a = CountryAssessment {
+        country: Some(country),
+        country_source: Some(source),
+        ..CountryAssessment::default()
+    };
+    for rule in &mapping.countries.fields {
+        let (Some(path), false) = (&rule.path, rule.field == Field::Country) else {
+            continue;
+        };
+        let (cell, source) = answer(path);
+        a.set(
+            rule.field,
+            Answer {
+                value: parse_cell(rule, cell.as_ref(), mapping),
+                raw: cell.map(|c| c.display()).unwrap_or_default(),
+                source: Some(source),
+            },
+        );
+    }
+    match out.assessments.iter_mut().find(|x| x.country == Some(country)) {
+        Some(first) => first.merge(&a),
+        None => out.assessments.push(a),
+    }
+}
