@@ -216,3 +216,78 @@ fn invalid_json_is_an_error_with_line_and_column() {
     let m = json["errors"][0]["message"].as_str().unwrap();
     assert!(m.contains("broken.json") && m.contains("line 3"), "{m}");
 }
+
+/// A workbook whose sheet is found by its headers, without an evidence
+/// column, and without the provider's name.
+fn unnamed_workbook(path: &std::path::Path) {
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    wb.add_worksheet().set_name("Notes").unwrap();
+    let ws = wb.add_worksheet();
+    ws.set_name("Sheet7").unwrap();
+    let rows = [
+        ["Land", "Model", "IOR", "Haftung", "Sendungen", "Weg"],
+        [
+            "Deutschland",
+            "Own entity",
+            "Provider is IOR",
+            "Full",
+            "12",
+            "Defined and repeatable",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+const UNNAMED_MAPPING: &str = r#"
+[mapping]
+name = "unnamed"
+
+[provider.constants]
+name = "Rheinland Zoll GmbH"
+countries_claimed = "3"
+
+[countries]
+# No sheet named: the sheet whose first rows hold these headers.
+
+[countries.fields.country]
+headers = ["Land"]
+[countries.fields.operating_model]
+headers = ["Model"]
+[countries.fields.ior_role]
+headers = ["IOR"]
+[countries.fields.liability]
+headers = ["Haftung"]
+[countries.fields.executions_24m]
+headers = ["Sendungen"]
+[countries.fields.regulatory_pathway]
+headers = ["Weg"]
+values.defined_repeatable = ["Defined and repeatable"]
+[countries.fields.evidence]
+headers = ["Nachweis"]
+# The column is absent from this workbook: this answer is used.
+default = "Documented"
+"#;
+
+#[test]
+fn a_sheet_found_by_its_headers_a_default_for_an_absent_column_and_a_provider_named_by_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("unnamed.xlsx");
+    unnamed_workbook(&input);
+    let mapping = dir.path().join("unnamed.toml");
+    std::fs::write(&mapping, UNNAMED_MAPPING).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&input], out.path(), &["--mapping", mapping.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = provider(&json, "Rheinland Zoll GmbH");
+    assert_eq!(p["countries_claimed"], 3);
+    let de = assessment(p, "DE");
+    assert_eq!(de["evidence_level"], "documented");
+    assert_eq!(de["cell"], "Sheet7!A2");
+    assert_eq!(de["score"], 68.0, "0.8 x 0.85 (documented, from the default)");
+}

@@ -30,7 +30,7 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
         writeln!(out)?;
         writeln!(
             out,
-            "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}",
+            "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}  Mapping",
             "Provider", "Claimed", "Ready", "Cond", "CovOn", "NotCp", "NotOf", "Active", "Passive", "Flags"
         )?;
         for r in &s.results {
@@ -39,7 +39,7 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
             let name = &r.name;
             writeln!(
                 out,
-                "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}",
+                "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}  {}",
                 cut(name, 32),
                 x.countries_claimed,
                 x.ready,
@@ -49,7 +49,8 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
                 x.not_offered,
                 x.active,
                 x.passive,
-                flags
+                flags,
+                r.mapping
             )?;
         }
     }

@@ -144,9 +144,21 @@ pub(super) fn finalize(
         }
     }
     if extracted.responses.iter().all(|r| r.assessments.is_empty()) {
+        let skipped: Vec<String> = extracted
+            .responses
+            .iter()
+            .flat_map(|r| r.row_issues.iter())
+            .take(3)
+            .map(|i| format!("{}: {}", i.cell, i.message))
+            .collect();
+        let why = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", skipped.join("; "))
+        };
         return Err(MappingError::NoRows {
             file: file.to_string(),
-            what: format!("no country answers found (mapping '{}')", mapping.name),
+            what: format!("no country answers found (mapping '{}'){why}", mapping.name),
         });
     }
     Ok(extracted)

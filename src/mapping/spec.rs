@@ -352,6 +352,25 @@ fn cell_ref(src: &Source, key: &str, text: &str) -> Result<(Option<String>, u32,
     }
 }
 
+/// The `[country_aliases]` of the bundled mapping, read once.
+fn builtin_aliases() -> &'static [(String, Country)] {
+    static ALIASES: std::sync::OnceLock<Vec<(String, Country)>> = std::sync::OnceLock::new();
+    ALIASES.get_or_init(|| {
+        // The bundled file is tested to load; a parse failure here would
+        // only lose the fallback aliases.
+        let table: toml::Table = toml::from_str(QUESTIONNAIRE_V1).unwrap_or_default();
+        table
+            .get("country_aliases")
+            .and_then(toml::Value::as_table)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(alias, code)| code.as_str().and_then(Country::from_alpha2).map(|c| (fold(alias), c)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
 /// A JSON pointer: empty (the whole document) or starting with `/`.
 fn pointer(src: &Source, key: &str, text: &str) -> Result<String, ConfigError> {
     if text.is_empty() || text.starts_with('/') {
@@ -429,6 +448,13 @@ impl Mapping {
             country_aliases.push((fold(alias), c));
         }
 
+        // The bundled aliases (Deutschland, España...) serve every mapping;
+        // a mapping's own come first.
+        for (alias, c) in builtin_aliases() {
+            if !country_aliases.iter().any(|(a, _)| a == alias) {
+                country_aliases.push((alias.clone(), *c));
+            }
+        }
         let provider = resolve_provider(src, &raw.provider)?;
         let countries = resolve_countries(src, &raw.countries, &defaults)?;
         if !provider.columns.is_empty() && !matches!(countries.layout, Layout::Table { .. }) {

@@ -73,6 +73,8 @@ pub struct ProviderSummary {
     pub name: String,
     /// The input it came from.
     pub source: std::path::PathBuf,
+    /// The mapping that read it.
+    pub mapping: String,
     /// Counts.
     pub rollup: Rollup,
     /// Provider-level flags.
@@ -101,6 +103,7 @@ impl super::ProviderResult {
             id: self.provider.id.clone(),
             name: self.display_name(),
             source: self.source.clone(),
+            mapping: self.mapping.clone(),
             rollup: self.rollup.clone(),
             flags: self.flags.clone(),
             tiers: self

@@ -105,6 +105,7 @@ pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), Sink
                 }
             }
         }
+        fit_columns(ws, sheet).map_err(&e)?;
         let added = placed.remove(sheet.name.as_str()).unwrap_or_default();
         if let Placement::Columns {
             sheet: table,
@@ -121,6 +122,28 @@ pub fn write_annotated(input: &AnnotateInput<'_>, out: &Path) -> Result<(), Sink
     ws.set_name(unique_sheet_name("Readiness", &mut names)).map_err(&e)?;
     write_readiness(ws, input, &f).map_err(&e)?;
     write_xlsx_atomically(out, &mut wb)
+}
+
+/// Column widths from the longest text in each column: calamine does not
+/// give the provider's own widths, and Excel's default hides most answers.
+fn fit_columns(ws: &mut Worksheet, sheet: &Sheet) -> Result<(), XlsxError> {
+    let mut widths: BTreeMap<u32, usize> = BTreeMap::new();
+    for (&(_, c), v) in &sheet.cells {
+        if c > MAX_COL {
+            continue;
+        }
+        let len = match v {
+            CellValue::Text(s) => s.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+            CellValue::Date(_) => 10,
+            other => other.display().chars().count(),
+        };
+        let w = widths.entry(c).or_default();
+        *w = (*w).max(len);
+    }
+    for (c, len) in widths {
+        ws.set_column_width(c as u16, (len.clamp(6, 50) as f64) * 1.1 + 1.0)?;
+    }
+    Ok(())
 }
 
 /// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique
