@@ -291,3 +291,42 @@ fn a_sheet_found_by_its_headers_a_default_for_an_absent_column_and_a_provider_na
     assert_eq!(de["cell"], "Sheet7!A2");
     assert_eq!(de["score"], 68.0, "0.8 x 0.85 (documented, from the default)");
 }
+
+#[test]
+fn sheet_per_country_can_take_the_country_from_a_cell() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tabs.xlsx");
+    let mut wb = Workbook::new();
+    for (i, country) in ["Polska", "Hrvatska"].iter().enumerate() {
+        let ws = wb.add_worksheet();
+        ws.set_name(format!("Tab {}", i + 1)).unwrap();
+        ws.write_string(0, 0, "Country:").unwrap();
+        ws.write_string(0, 1, *country).unwrap();
+        for (r, (q, a)) in [("Operating model", "Own entity"), ("Legal liability", "Full")]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(r as u32 + 2, 0, *q).unwrap();
+            ws.write_string(r as u32 + 2, 1, *a).unwrap();
+        }
+    }
+    wb.save(&input).unwrap();
+    let mapping = dir.path().join("tabs.toml");
+    std::fs::write(
+        &mapping,
+        "[mapping]\nname = \"tabs\"\n[provider.constants]\nname = \"Tabs Ltd\"\n[countries]\nlayout = \"sheet_per_country\"\nsheet_pattern = \"^Tab \\\\d+$\"\ncountry_cell = \"B1\"\nquestion_columns = [\"A\"]\nanswer_column = \"B\"\n[countries.fields.operating_model]\nheaders = [\"Operating model\"]\n[countries.fields.liability]\nheaders = [\"Legal liability\"]\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&input], out.path(), &["--mapping", mapping.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = provider(&json, "Tabs Ltd");
+    assert_eq!(assessment(p, "PL")["cell"], "'Tab 1'!B1");
+    assert_eq!(assessment(p, "HR")["cell"], "'Tab 2'!B1");
+    let notes = notes(&out.path().join("tabs.annotated.xlsx"));
+    assert!(
+        notes.keys().any(|(s, _)| s == "Tab 2"),
+        "flags noted on the country's own sheet"
+    );
+}
