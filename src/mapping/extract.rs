@@ -207,6 +207,30 @@ fn finish(a: &mut CountryAssessment, mapping: &Mapping, found: &[Found]) {
     }
 }
 
+/// The response of the provider `details` names (by the slug of its name),
+/// added if new; the details fill what it does not know yet. For sources
+/// holding many providers (consolidated tables, JSON records).
+pub(super) fn response_for(
+    responses: &mut Vec<ProviderResponse>,
+    details: crate::model::Provider,
+) -> &mut ProviderResponse {
+    let key = details.name.get().map(|n| slug(n)).unwrap_or_default();
+    let index = match responses.iter().position(|r| r.provider.id == key) {
+        Some(i) => i,
+        None => {
+            let mut provider = details.clone();
+            provider.id = key;
+            responses.push(ProviderResponse {
+                provider,
+                ..ProviderResponse::default()
+            });
+            responses.len() - 1
+        }
+    };
+    responses[index].provider.fill_from(details);
+    &mut responses[index]
+}
+
 /// Folds a header or question cell: also drops a trailing `:` or `*`.
 pub(super) fn fold_label(text: &str) -> String {
     let mut f = fold(text);

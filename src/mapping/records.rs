@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::extract::{finalize, parse_cell, Extracted, Found, MappingError, Placement};
+use super::extract::{finalize, parse_cell, response_for, Extracted, Found, MappingError, Placement};
 use super::provider::{read_provider, set_detail};
 use super::spec::{Layout, Mapping};
 use crate::model::{
-    slug, Answer, CountryAssessment, Field, Normalised, Parsed, Provider, ProviderResponse, RowIssue, SourceRef,
+    Answer, CountryAssessment, Field, Normalised, Parsed, Provider, ProviderResponse, RowIssue, SourceRef,
 };
 use crate::sources::{CellValue, JsonDocument};
 
@@ -62,20 +62,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
                 mapping,
             );
         }
-        let key = details.name.get().map(|n| slug(n)).unwrap_or_default();
-        let index = match responses.iter().position(|r| r.provider.id == key) {
-            Some(i) => i,
-            None => {
-                let mut provider = details.clone();
-                provider.id = key;
-                responses.push(ProviderResponse {
-                    provider,
-                    ..ProviderResponse::default()
-                });
-                responses.len() - 1
-            }
-        };
-        responses[index].provider.fill_from(details);
+        let response = response_for(&mut responses, details);
         let countries: Vec<(String, &Value)> = match country_list {
             Some(list) => match record.pointer(list) {
                 Some(Value::Array(cs)) => cs
@@ -88,7 +75,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             None => vec![(base.clone(), record)],
         };
         for (at, object) in countries {
-            read_country(object, &at, &file, mapping, &mut responses[index]);
+            read_country(object, &at, &file, mapping, response);
         }
     }
     let found = mapping

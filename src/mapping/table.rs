@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::extract::{answer_at, choose_sheets, fold_label, label_matches, Extracted, Found, MappingError, Placement};
+use super::extract::{
+    answer_at, choose_sheets, fold_label, label_matches, response_for, Extracted, Found, MappingError, Placement,
+};
 use super::provider::set_detail;
 use super::spec::Mapping;
 use crate::model::source::a1;
@@ -197,29 +199,15 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, header: &Header, file: &Arc<str>)
                     mapping,
                 );
             }
-            let Some(name) = details.name.get().cloned() else {
+            if details.name.get().is_none() {
                 single.row_issues.push(RowIssue {
                     cell: format!("{}!{}", sheet.name, a1(row, country_col)),
                     message: format!("row {} has answers but no provider name; skipped", row + 1),
                     unrecognised: None,
                 });
                 continue;
-            };
-            let key = crate::model::slug(&name);
-            let i = match responses.iter().position(|r| r.provider.id == key) {
-                Some(i) => i,
-                None => {
-                    let mut provider = details.clone();
-                    provider.id = key;
-                    responses.push(ProviderResponse {
-                        provider,
-                        ..ProviderResponse::default()
-                    });
-                    responses.len() - 1
-                }
-            };
-            responses[i].provider.fill_from(details);
-            &mut responses[i]
+            }
+            response_for(&mut responses, details)
         } else {
             &mut single
         };
