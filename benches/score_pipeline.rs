@@ -27,6 +27,10 @@ use iorready::sources::CellValue;
 use iorready::template::{write_questionnaire, Questionnaire};
 use rayon::prelude::*;
 
+/// The allocator the `iorready` binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A small deterministic generator, so every run scores the same answers.
 struct Lcg(u64);
 

@@ -195,13 +195,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             write_portfolio(&portfolio, &results, &mut rows, &errors, req.as_of, &req.profile)
         },
         || match &req.json {
-            Some(path) => {
-                let chunks = scored.iter().flat_map(|&i| match spool.json(i) {
-                    Ok(entries) => entries.into_iter().map(Ok).collect::<Vec<_>>(),
-                    Err(e) => vec![Err(e)],
-                });
-                write_json(path, req.as_of, &req.profile.name, chunks, &errors)
-            }
+            Some(path) => write_json(path, req.as_of, &req.profile.name, &spool, &scored, &errors),
             None => Ok(()),
         },
     );

@@ -1,13 +1,13 @@
 //! The JSON result: a stable shape for automation. Field names and values
 //! are the identifiers of capability-model.md.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{write_atomically, SinkError};
+use super::{write_atomically, SinkError, Spool};
 use crate::scoring::{Flag, ProviderResult, Rollup};
 
 /// The JSON result has this shape:
@@ -179,7 +179,8 @@ pub fn write_json(
     path: &Path,
     as_of: NaiveDate,
     profile: &str,
-    providers: impl Iterator<Item = std::io::Result<Vec<u8>>>,
+    spool: &Spool,
+    indices: &[usize],
     errors: &[(String, String)],
 ) -> Result<(), SinkError> {
     let io = |source| SinkError::Io {
@@ -199,11 +200,24 @@ pub fn write_json(
         );
         w.write_all(head.as_bytes()).map_err(io)?;
         let mut first = true;
-        for chunk in providers {
-            let chunk = chunk.map_err(io)?;
-            w.write_all(if first { b"\n    " } else { b",\n    " }).map_err(io)?;
-            w.write_all(&chunk).map_err(io)?;
-            first = false;
+        // One buffer for every entry: reading each into a fresh allocation
+        // fragments the heap until memory grows with the number of inputs.
+        let mut line = Vec::new();
+        for &index in indices {
+            let mut entries = spool.json_entries(index).map_err(io)?;
+            loop {
+                line.clear();
+                if entries.read_until(b'\n', &mut line).map_err(io)? == 0 {
+                    break;
+                }
+                let entry = line.strip_suffix(b"\n").unwrap_or(&line);
+                if entry.is_empty() {
+                    continue;
+                }
+                w.write_all(if first { b"\n    " } else { b",\n    " }).map_err(io)?;
+                w.write_all(entry).map_err(io)?;
+                first = false;
+            }
         }
         w.write_all(if first {
             b"],\n  \"errors\": "

@@ -82,14 +82,9 @@ impl Spool {
         w.flush()
     }
 
-    /// The JSON entries of workbook `index`, one per provider.
-    pub fn json(&self, index: usize) -> std::io::Result<Vec<Vec<u8>>> {
-        let bytes = std::fs::read(self.path(index, "json"))?;
-        Ok(bytes
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect())
+    /// The JSON entries of input `index`, one per line (one per provider).
+    pub fn json_entries(&self, index: usize) -> std::io::Result<impl BufRead> {
+        Ok(BufReader::new(File::open(self.path(index, "json"))?))
     }
 
     /// The Flags rows of workbook `index`, streamed.
