@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod connectors;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;

@@ -2,6 +2,7 @@
 //! sees at the end. Exit status: 0 all inputs scored, 1 some failed, 2 usage
 //! or configuration error.
 
+mod connector;
 mod report;
 
 use std::io::IsTerminal;
@@ -49,6 +50,35 @@ enum Command {
     /// Tools for writing mapping files.
     #[command(subcommand)]
     Mapping(MappingCommand),
+    /// Connectors to vendor-management and ERP APIs.
+    Connector {
+        /// The folder of connector definitions.
+        #[arg(long, global = true, default_value = "connectors")]
+        connectors: PathBuf,
+        #[command(subcommand)]
+        command: ConnectorCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorCommand {
+    /// Check a connector step by step: definition, secrets, token, first
+    /// page.
+    Check {
+        /// The connector's name.
+        name: String,
+    },
+    /// Read a stream and print its records as JSON lines (no writes).
+    Read {
+        /// The connector's name.
+        name: String,
+        /// The stream; default the first.
+        #[arg(long)]
+        stream: Option<String>,
+        /// Stop after this many records.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +216,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(PARTIAL)
             })
         }
+        Command::Connector { connectors, command } => match command {
+            ConnectorCommand::Check { name } => connector::check(&connectors, &name),
+            ConnectorCommand::Read { name, stream, limit } => {
+                connector::read(&connectors, &name, stream.as_deref(), limit, &known_mappings()?)
+            }
+        },
         Command::Mapping(MappingCommand::Suggest { workbook, out }) => {
             let wb = iorready::sources::read_workbook(&workbook)?;
             let known = known_mappings()?;

@@ -1,0 +1,429 @@
+//! The HTTP side of a connector: authentication with a cached token
+//! (refreshed shortly before it expires, and once on a 401), retries on 429
+//! and 5xx honouring `Retry-After` up to a cap, exponential backoff with
+//! jitter otherwise, pacing, timeouts; every message scrubbed of secrets.
+
+use std::time::{Duration, Instant};
+
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use rand::Rng;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use tokio::sync::Mutex;
+
+use super::config::{Auth, Connector};
+use super::secret::Redactor;
+
+/// Tokens are renewed this long before they expire.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+/// Assumed lifetime of a token that does not say.
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// The most of an error body quoted in a message.
+const BODY_EXCERPT: usize = 300;
+
+/// A connector request that failed, naming the connector, the stream, the
+/// request (without secrets) and what the API said.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("connector '{connector}', stream '{stream}', {method} {url}: {message}")]
+pub struct ConnectorError {
+    /// The connector.
+    pub connector: String,
+    /// The stream (or `auth` for a token request).
+    pub stream: String,
+    /// HTTP method.
+    pub method: String,
+    /// URL without query secrets.
+    pub url: String,
+    /// What went wrong, with the API's own message where there is one.
+    pub message: String,
+}
+
+/// A fetched page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The parsed JSON body.
+    pub body: serde_json::Value,
+}
+
+struct Token {
+    value: String,
+    expires: Instant,
+}
+
+/// An authenticated, paced, retrying HTTP client for one connector.
+pub struct Client {
+    connector: Connector,
+    http: reqwest::Client,
+    redactor: Redactor,
+    token: Mutex<Option<Token>>,
+    pace: Mutex<Option<Instant>>,
+    /// Requests sent, for tests and metrics.
+    pub requests: std::sync::atomic::AtomicU64,
+    /// Tokens obtained.
+    pub tokens: std::sync::atomic::AtomicU64,
+}
+
+impl Client {
+    /// A client for `connector`; secrets are resolved when first needed.
+    pub fn new(connector: Connector, redactor: Redactor) -> Result<Self, ConnectorError> {
+        let http = reqwest::Client::builder()
+            .timeout(connector.limits.timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| ConnectorError {
+                connector: connector.name.clone(),
+                stream: "-".into(),
+                method: "-".into(),
+                url: "-".into(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Self {
+            connector,
+            http,
+            redactor,
+            token: Mutex::new(None),
+            pace: Mutex::new(None),
+            requests: Default::default(),
+            tokens: Default::default(),
+        })
+    }
+
+    /// The connector definition.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    /// The redactor holding this connector's secrets.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    fn error(&self, stream: &str, method: &Method, url: &Url, message: impl Into<String>) -> ConnectorError {
+        let mut shown = url.clone();
+        // Query values may be keys: keep the names, hide every value that is
+        // a secret, then scrub anything else that matches one.
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if !pairs.is_empty() {
+            let mut q = shown.query_pairs_mut();
+            q.clear();
+            for (k, v) in &pairs {
+                q.append_pair(k, &self.redactor.scrub(v));
+            }
+        }
+        ConnectorError {
+            connector: self.connector.name.clone(),
+            stream: stream.to_owned(),
+            method: method.to_string(),
+            url: self.redactor.scrub(shown.as_str()),
+            message: self.redactor.scrub(&message.into()),
+        }
+    }
+
+    /// The current access token for OAuth2, obtained or renewed as needed.
+    async fn bearer(&self, force: bool) -> Result<Option<String>, ConnectorError> {
+        let Auth::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            scopes,
+            in_body,
+            extra_params,
+        } = &self.connector.auth
+        else {
+            return Ok(None);
+        };
+        let mut guard = self.token.lock().await;
+        if let Some(t) = guard.as_ref() {
+            if !force && Instant::now() + EXPIRY_MARGIN < t.expires {
+                return Ok(Some(t.value.clone()));
+            }
+        }
+        let fail = |m: String| self.error("auth", &Method::POST, token_url, m);
+        let id = client_id.resolve(&self.redactor).map_err(|e| fail(e.0))?;
+        let secret = client_secret.resolve(&self.redactor).map_err(|e| fail(e.0))?;
+        let client = BasicClient::new(ClientId::new(id.expose().to_owned()))
+            .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
+            .set_token_uri(TokenUrl::from_url(token_url.clone()))
+            .set_auth_type(if *in_body {
+                AuthType::RequestBody
+            } else {
+                AuthType::BasicAuth
+            });
+        let mut request = client.exchange_client_credentials();
+        for s in scopes {
+            request = request.add_scope(Scope::new(s.clone()));
+        }
+        for (k, v) in extra_params {
+            request = request.add_extra_param(k.clone(), v.clone());
+        }
+        // The token endpoint must not redirect: a redirect could carry the
+        // client secret elsewhere.
+        let http = reqwest::Client::builder()
+            .timeout(self.connector.limits.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let response = request
+            .request_async(&http)
+            .await
+            .map_err(|e| fail(format!("token request failed: {}", describe_token_error(&e))))?;
+        self.tokens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let value = response.access_token().secret().clone();
+        self.redactor.add(&value);
+        let lifetime = response.expires_in().unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        *guard = Some(Token {
+            value: value.clone(),
+            expires: Instant::now() + lifetime,
+        });
+        tracing::debug!(connector = %self.connector.name, lifetime_s = lifetime.as_secs(), "token obtained");
+        Ok(Some(value))
+    }
+
+    /// Waits for the pacing slot of `requests_per_second`.
+    async fn pace(&self) {
+        let Some(rps) = self.connector.limits.requests_per_second else {
+            return;
+        };
+        let gap = Duration::from_secs_f64(1.0 / rps);
+        let mut last = self.pace.lock().await;
+        if let Some(at) = *last {
+            let next = at + gap;
+            let now = Instant::now();
+            if next > now {
+                tokio::time::sleep(next - now).await;
+            }
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// Sends `GET url` with authentication, retries and pacing, and parses
+    /// the JSON body.
+    pub async fn get_json(&self, stream: &str, url: Url) -> Result<Page, ConnectorError> {
+        let method = Method::GET;
+        let limits = &self.connector.limits;
+        let mut attempt = 0u32;
+        let mut reauthenticated = false;
+        loop {
+            self.pace().await;
+            let mut request = self.http.request(method.clone(), url.clone());
+            for (name, value) in &self.connector.headers {
+                let v = value
+                    .resolve(&self.redactor)
+                    .map_err(|e| self.error(stream, &method, &url, e.0))?;
+                request = request.header(name.as_str(), v.expose());
+            }
+            request = match &self.connector.auth {
+                Auth::None | Auth::ClientCredentials { .. } => request,
+                Auth::Basic { username, password } => {
+                    let u = username
+                        .resolve(&self.redactor)
+                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
+                    let p = password
+                        .resolve(&self.redactor)
+                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
+                    request.basic_auth(u.expose(), Some(p.expose()))
+                }
+                Auth::Bearer { token } => {
+                    let t = token
+                        .resolve(&self.redactor)
+                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
+                    request.bearer_auth(t.expose())
+                }
+                Auth::ApiKey { name, value, in_query } => {
+                    let v = value
+                        .resolve(&self.redactor)
+                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
+                    if *in_query {
+                        request.query(&[(name.as_str(), v.expose())])
+                    } else {
+                        let header = HeaderName::from_bytes(name.as_bytes())
+                            .map_err(|_| self.error(stream, &method, &url, format!("'{name}' is not a header name")))?;
+                        let mut hv = HeaderValue::from_str(v.expose()).map_err(|_| {
+                            self.error(stream, &method, &url, "the API key is not a valid header value")
+                        })?;
+                        hv.set_sensitive(true);
+                        request.header(header, hv)
+                    }
+                }
+            };
+            if let Some(token) = self.bearer(false).await? {
+                request = request.bearer_auth(token);
+            }
+            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let outcome = request.send().await;
+            let retry_in = match outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    if status == StatusCode::UNAUTHORIZED
+                        && matches!(self.connector.auth, Auth::ClientCredentials { .. })
+                        && !reauthenticated
+                    {
+                        // The token expired early or was revoked: one new
+                        // token, one more try; never a token per request.
+                        reauthenticated = true;
+                        self.bearer(true).await?;
+                        continue;
+                    }
+                    if status.is_success() {
+                        let headers = response.headers().clone();
+                        let text = response
+                            .text()
+                            .await
+                            .map_err(|e| self.error(stream, &method, &url, format!("reading the body failed: {e}")))?;
+                        let body = serde_json::from_str(&text).map_err(|e| {
+                            self.error(
+                                stream,
+                                &method,
+                                &url,
+                                format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
+                            )
+                        })?;
+                        return Ok(Page { headers, body });
+                    }
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                    let wait = retry_after(response.headers());
+                    let body = response.text().await.unwrap_or_default();
+                    let message = format!("HTTP {status}: {}", api_message(&body));
+                    if !retryable || attempt >= limits.max_retries {
+                        let tries = if retryable {
+                            format!(" (after {} retries)", attempt)
+                        } else {
+                            String::new()
+                        };
+                        return Err(self.error(stream, &method, &url, format!("{message}{tries}")));
+                    }
+                    tracing::warn!(connector = %self.connector.name, stream, status = status.as_u16(), "retrying: {}", self.redactor.scrub(&message));
+                    wait.map(|w| w.min(limits.retry_after_cap))
+                }
+                Err(e) => {
+                    let kind = if e.is_timeout() { "timed out" } else { "failed" };
+                    let message = format!("the request {kind}: {e}");
+                    if attempt >= limits.max_retries {
+                        return Err(self.error(stream, &method, &url, format!("{message} (after {attempt} retries)")));
+                    }
+                    tracing::warn!(connector = %self.connector.name, stream, "retrying: {}", self.redactor.scrub(&message));
+                    None
+                }
+            };
+            let wait = retry_in.unwrap_or_else(|| backoff(limits.backoff_base, attempt));
+            attempt += 1;
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: up to base x 2^attempt.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let ceiling = base.saturating_mul(1u32 << attempt.min(10));
+    let ms = ceiling.as_millis().min(u128::from(u64::MAX)) as u64;
+    Duration::from_millis(rand::rng().random_range(ms / 2..=ms.max(1)))
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+fn excerpt(text: &str) -> String {
+    let t: String = text.chars().take(BODY_EXCERPT).collect();
+    if text.chars().count() > BODY_EXCERPT {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// The API's own error message: a `message`, `error_description` or
+/// `error` field of a JSON body, else the start of the body.
+fn api_message(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        for key in ["message", "error_description", "detail", "error"] {
+            match v.get(key) {
+                Some(serde_json::Value::String(s)) => return excerpt(s),
+                Some(serde_json::Value::Object(o)) => {
+                    if let Some(serde_json::Value::String(s)) = o.get("message") {
+                        return excerpt(s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if body.trim().is_empty() {
+        "(no body)".into()
+    } else {
+        excerpt(body.trim())
+    }
+}
+
+fn describe_token_error<RE: std::error::Error + 'static>(
+    e: &oauth2::RequestTokenError<RE, oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>,
+) -> String {
+    match e {
+        oauth2::RequestTokenError::ServerResponse(r) => {
+            let mut m = r.error().to_string();
+            if let Some(d) = r.error_description() {
+                m.push_str(": ");
+                m.push_str(d);
+            }
+            m
+        }
+        oauth2::RequestTokenError::Request(r) => format!("{r}"),
+        oauth2::RequestTokenError::Parse(p, body) => format!(
+            "unreadable token response ({p}): {}",
+            excerpt(&String::from_utf8_lossy(body))
+        ),
+        oauth2::RequestTokenError::Other(o) => o.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
+        let d = retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_under_its_ceiling() {
+        for attempt in 0..6 {
+            let d = backoff(Duration::from_millis(100), attempt);
+            assert!(d <= Duration::from_millis(100 << attempt), "{attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn the_apis_own_message_is_quoted() {
+        assert_eq!(api_message(r#"{"message":"Supplier not found"}"#), "Supplier not found");
+        assert_eq!(
+            api_message(r#"{"error":{"code":"x","message":"Throttled"}}"#),
+            "Throttled"
+        );
+        assert_eq!(api_message("Bad Gateway"), "Bad Gateway");
+    }
+}

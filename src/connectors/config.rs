@@ -1,0 +1,568 @@
+//! Connector definitions (`connectors/*.toml`): where an API is, how to
+//! authenticate, and which streams of records to read and how they page.
+//! Checked once, with the file, line and key of any mistake.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::secret::SecretRef;
+use crate::config::{ConfigError, Source};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnector {
+    connector: RawMeta,
+    #[serde(default)]
+    auth: RawAuth,
+    #[serde(default)]
+    limits: RawLimits,
+    streams: Vec<RawStream>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    name: String,
+    #[serde(default)]
+    description: String,
+    base_url: String,
+    mapping: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "type")]
+enum RawAuth {
+    #[default]
+    None,
+    Basic {
+        username: String,
+        password: String,
+    },
+    Bearer {
+        token: String,
+    },
+    ApiKey {
+        name: String,
+        value: String,
+        #[serde(default = "header")]
+        r#in: String,
+    },
+    Oauth2ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        #[serde(default)]
+        scopes: Vec<String>,
+        #[serde(default = "basic")]
+        client_auth: String,
+        #[serde(default)]
+        extra_params: BTreeMap<String, String>,
+    },
+}
+
+fn header() -> String {
+    "header".into()
+}
+
+fn basic() -> String {
+    "basic".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+    #[serde(default = "default_retries")]
+    max_retries: u32,
+    #[serde(default = "default_retry_cap")]
+    retry_after_cap_seconds: u64,
+    #[serde(default = "default_backoff")]
+    backoff_base_ms: u64,
+    #[serde(default)]
+    requests_per_second: Option<f64>,
+    #[serde(default = "default_max_pages")]
+    max_pages: u32,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: default_timeout(),
+            max_retries: default_retries(),
+            retry_after_cap_seconds: default_retry_cap(),
+            backoff_base_ms: default_backoff(),
+            requests_per_second: None,
+            max_pages: default_max_pages(),
+        }
+    }
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+fn default_retries() -> u32 {
+    4
+}
+fn default_retry_cap() -> u64 {
+    120
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_max_pages() -> u32 {
+    100_000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStream {
+    name: String,
+    path: String,
+    #[serde(default)]
+    records: String,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+    #[serde(default)]
+    pagination: RawPagination,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "type")]
+enum RawPagination {
+    #[default]
+    None,
+    Offset {
+        #[serde(default = "offset_param")]
+        offset_param: String,
+        #[serde(default = "limit_param")]
+        limit_param: String,
+        page_size: u32,
+    },
+    Page {
+        #[serde(default = "page_param")]
+        page_param: String,
+        #[serde(default)]
+        size_param: Option<String>,
+        page_size: u32,
+        #[serde(default = "one")]
+        first_page: u32,
+    },
+    Cursor {
+        #[serde(default = "cursor_param")]
+        cursor_param: String,
+        cursor_path: Option<String>,
+        cursor_header: Option<String>,
+        #[serde(default)]
+        size_param: Option<String>,
+        #[serde(default)]
+        page_size: Option<u32>,
+    },
+    NextLink {
+        next_path: Option<String>,
+        #[serde(default)]
+        link_header: bool,
+    },
+}
+
+fn offset_param() -> String {
+    "offset".into()
+}
+fn limit_param() -> String {
+    "limit".into()
+}
+fn page_param() -> String {
+    "page".into()
+}
+fn cursor_param() -> String {
+    "cursor".into()
+}
+fn one() -> u32 {
+    1
+}
+
+/// A checked connector definition.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    /// Its name (`coupa`).
+    pub name: String,
+    /// What it connects to.
+    pub description: String,
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The API's base URL.
+    pub base_url: reqwest::Url,
+    /// The records mapping that turns its records into the model.
+    pub mapping: Option<String>,
+    /// Headers sent with every request (values may hold secrets).
+    pub headers: Vec<(String, SecretRef)>,
+    /// How to authenticate.
+    pub auth: Auth,
+    /// Timeouts, retries and pacing.
+    pub limits: Limits,
+    /// The streams of records.
+    pub streams: Vec<Stream>,
+}
+
+/// Authentication.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// None.
+    None,
+    /// HTTP Basic.
+    Basic {
+        /// User name.
+        username: SecretRef,
+        /// Password.
+        password: SecretRef,
+    },
+    /// A fixed bearer token.
+    Bearer {
+        /// The token.
+        token: SecretRef,
+    },
+    /// An API key in a header or a query parameter.
+    ApiKey {
+        /// Header or parameter name.
+        name: String,
+        /// The key.
+        value: SecretRef,
+        /// True for a query parameter.
+        in_query: bool,
+    },
+    /// OAuth2 client credentials.
+    ClientCredentials {
+        /// The token endpoint.
+        token_url: reqwest::Url,
+        /// Client id.
+        client_id: SecretRef,
+        /// Client secret.
+        client_secret: SecretRef,
+        /// Scopes requested.
+        scopes: Vec<String>,
+        /// True: client id and secret in the body; false: HTTP Basic.
+        in_body: bool,
+        /// Extra form parameters (an audience, a resource).
+        extra_params: Vec<(String, String)>,
+    },
+}
+
+/// Timeouts, retries and pacing.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Per request.
+    pub timeout: Duration,
+    /// Retries after a 429, a 5xx or a network error.
+    pub max_retries: u32,
+    /// The longest `Retry-After` honoured.
+    pub retry_after_cap: Duration,
+    /// Base of the exponential backoff.
+    pub backoff_base: Duration,
+    /// Pacing, if any.
+    pub requests_per_second: Option<f64>,
+    /// A stream reading more pages than this is stopped with an error.
+    pub max_pages: u32,
+}
+
+/// A stream of records.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    /// Its name (`suppliers`).
+    pub name: String,
+    /// Path under the base URL.
+    pub path: String,
+    /// JSON pointer to the array of records in a page ("" for the page).
+    pub records: String,
+    /// Fixed query parameters.
+    pub query: Vec<(String, String)>,
+    /// How pages follow one another.
+    pub pagination: Pagination,
+}
+
+/// Pagination schemes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pagination {
+    /// One page.
+    None,
+    /// `offset` and `limit` parameters.
+    Offset {
+        /// Offset parameter.
+        offset_param: String,
+        /// Limit parameter.
+        limit_param: String,
+        /// Records per page.
+        page_size: u32,
+    },
+    /// A page number.
+    Page {
+        /// Page parameter.
+        page_param: String,
+        /// Page size parameter, if the API takes one.
+        size_param: Option<String>,
+        /// Records per page.
+        page_size: u32,
+        /// The first page's number.
+        first_page: u32,
+    },
+    /// A cursor from the body or a header, sent back as a parameter.
+    Cursor {
+        /// Parameter carrying the cursor.
+        cursor_param: String,
+        /// Pointer to the next cursor in the body.
+        cursor_path: Option<String>,
+        /// Header carrying the next cursor.
+        cursor_header: Option<String>,
+        /// Page size parameter and value, if any.
+        size: Option<(String, u32)>,
+    },
+    /// The next page's URL, from the body (`@odata.nextLink`) or an RFC 8288
+    /// `Link` header.
+    NextLink {
+        /// Pointer to the next URL in the body.
+        next_path: Option<String>,
+        /// Follow `Link: <...>; rel="next"`.
+        link_header: bool,
+    },
+}
+
+fn pointer(src: &Source, key: &str, p: &str) -> Result<String, ConfigError> {
+    if p.is_empty() || p.starts_with('/') {
+        Ok(p.to_owned())
+    } else {
+        Err(src.error(
+            key,
+            format!("'{p}' is not a JSON pointer; expected one starting with /"),
+        ))
+    }
+}
+
+fn url(src: &Source, key: &str, text: &str) -> Result<reqwest::Url, ConfigError> {
+    let u = reqwest::Url::parse(text).map_err(|e| src.error(key, format!("'{text}' is not a URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(src.error(key, "expected an http or https URL"));
+    }
+    Ok(u)
+}
+
+fn secret(src: &Source, key: &str, text: &str) -> Result<SecretRef, ConfigError> {
+    let r = SecretRef::new(text);
+    r.check().map_err(|e| src.error(key, e.0))?;
+    Ok(r)
+}
+
+impl Connector {
+    /// Loads and checks a connector file.
+    pub fn load(path: &Path) -> Result<Connector, ConfigError> {
+        Self::from_source(&Source::read(path)?)
+    }
+
+    /// Checks a parsed connector file.
+    pub fn from_source(src: &Source) -> Result<Connector, ConfigError> {
+        let raw: RawConnector = src.parse()?;
+        let name = raw.connector.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(src.error("connector.name", "must not be empty"));
+        }
+        let base_url = url(src, "connector.base_url", &raw.connector.base_url)?;
+        let headers = raw
+            .connector
+            .headers
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), secret(src, &format!("connector.headers.{k}"), v)?)))
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        let auth = match raw.auth {
+            RawAuth::None => Auth::None,
+            RawAuth::Basic { username, password } => Auth::Basic {
+                username: secret(src, "auth.username", &username)?,
+                password: secret(src, "auth.password", &password)?,
+            },
+            RawAuth::Bearer { token } => Auth::Bearer {
+                token: secret(src, "auth.token", &token)?,
+            },
+            RawAuth::ApiKey { name, value, r#in } => Auth::ApiKey {
+                name,
+                value: secret(src, "auth.value", &value)?,
+                in_query: match r#in.as_str() {
+                    "header" => false,
+                    "query" => true,
+                    other => return Err(src.error("auth.in", format!("'{other}': expected header or query"))),
+                },
+            },
+            RawAuth::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scopes,
+                client_auth,
+                extra_params,
+            } => Auth::ClientCredentials {
+                token_url: url(src, "auth.token_url", &token_url)?,
+                client_id: secret(src, "auth.client_id", &client_id)?,
+                client_secret: secret(src, "auth.client_secret", &client_secret)?,
+                scopes,
+                in_body: match client_auth.as_str() {
+                    "basic" => false,
+                    "body" => true,
+                    other => return Err(src.error("auth.client_auth", format!("'{other}': expected basic or body"))),
+                },
+                extra_params: extra_params.into_iter().collect(),
+            },
+        };
+        let l = raw.limits;
+        if l.timeout_seconds == 0 || l.timeout_seconds > 3600 {
+            return Err(src.error("limits.timeout_seconds", "must be between 1 and 3600"));
+        }
+        if l.max_retries > 20 {
+            return Err(src.error("limits.max_retries", "must be at most 20"));
+        }
+        if let Some(rps) = l.requests_per_second {
+            if !(rps.is_finite() && rps > 0.0) {
+                return Err(src.error("limits.requests_per_second", "must be a positive number"));
+            }
+        }
+        let limits = Limits {
+            timeout: Duration::from_secs(l.timeout_seconds),
+            max_retries: l.max_retries,
+            retry_after_cap: Duration::from_secs(l.retry_after_cap_seconds),
+            backoff_base: Duration::from_millis(l.backoff_base_ms),
+            requests_per_second: l.requests_per_second,
+            max_pages: l.max_pages.max(1),
+        };
+        if raw.streams.is_empty() {
+            return Err(src.error("streams", "define at least one [[streams]]"));
+        }
+        let mut streams = Vec::new();
+        for (i, s) in raw.streams.into_iter().enumerate() {
+            let at = format!("streams[{i}]");
+            if streams.iter().any(|x: &Stream| x.name == s.name) {
+                return Err(src.error(&format!("{at}.name"), format!("two streams are named '{}'", s.name)));
+            }
+            let pagination = match s.pagination {
+                RawPagination::None => Pagination::None,
+                RawPagination::Offset {
+                    offset_param,
+                    limit_param,
+                    page_size,
+                } => Pagination::Offset {
+                    offset_param,
+                    limit_param,
+                    page_size: page_size.max(1),
+                },
+                RawPagination::Page {
+                    page_param,
+                    size_param,
+                    page_size,
+                    first_page,
+                } => Pagination::Page {
+                    page_param,
+                    size_param,
+                    page_size: page_size.max(1),
+                    first_page,
+                },
+                RawPagination::Cursor {
+                    cursor_param,
+                    cursor_path,
+                    cursor_header,
+                    size_param,
+                    page_size,
+                } => {
+                    if cursor_path.is_none() == cursor_header.is_none() {
+                        return Err(src.error(
+                            &format!("{at}.pagination"),
+                            "give `cursor_path` (in the body) or `cursor_header`, one of them",
+                        ));
+                    }
+                    Pagination::Cursor {
+                        cursor_param,
+                        cursor_path: cursor_path
+                            .map(|p| pointer(src, &format!("{at}.pagination.cursor_path"), &p))
+                            .transpose()?,
+                        cursor_header,
+                        size: size_param.zip(page_size),
+                    }
+                }
+                RawPagination::NextLink { next_path, link_header } => {
+                    if next_path.is_none() && !link_header {
+                        return Err(src.error(
+                            &format!("{at}.pagination"),
+                            "give `next_path` (in the body) or `link_header = true`",
+                        ));
+                    }
+                    Pagination::NextLink {
+                        next_path: next_path
+                            .map(|p| pointer(src, &format!("{at}.pagination.next_path"), &p))
+                            .transpose()?,
+                        link_header,
+                    }
+                }
+            };
+            streams.push(Stream {
+                name: s.name,
+                path: s.path,
+                records: pointer(src, &format!("{at}.records"), &s.records)?,
+                query: s.query.into_iter().collect(),
+                pagination,
+            });
+        }
+        Ok(Connector {
+            name,
+            description: raw.connector.description,
+            file: src.file().to_owned(),
+            base_url,
+            mapping: raw.connector.mapping,
+            headers,
+            auth,
+            limits,
+            streams,
+        })
+    }
+
+    /// The stream named `name`, or the first.
+    pub fn stream(&self, name: Option<&str>) -> Option<&Stream> {
+        match name {
+            Some(n) => self.streams.iter().find(|s| s.name == n),
+            None => self.streams.first(),
+        }
+    }
+
+    /// Finds the connector named `name` among `dir/*.toml`.
+    pub fn find(dir: &Path, name: &str) -> Result<Connector, ConfigError> {
+        let direct = dir.join(format!("{name}.toml"));
+        if direct.is_file() {
+            let c = Self::load(&direct)?;
+            if c.name == name {
+                return Ok(c);
+            }
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| ConfigError {
+                file: dir.to_owned(),
+                line: None,
+                key: None,
+                message: format!("cannot list the connectors folder: {e}"),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        let mut names = Vec::new();
+        for f in files {
+            let c = Self::load(&f)?;
+            if c.name == name {
+                return Ok(c);
+            }
+            names.push(c.name);
+        }
+        Err(ConfigError {
+            file: dir.to_owned(),
+            line: None,
+            key: None,
+            message: format!("no connector named '{name}' (found: {})", names.join(", ")),
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! Reading a stream page after page: offset/limit, page numbers, cursors
+//! from the body or a header, next links (`@odata.nextLink`, RFC 8288
+//! `Link`). A stream stops on an empty or short page or a missing next
+//! cursor; a page that repeats is an error, not an endless read.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use reqwest::header::LINK;
+use reqwest::Url;
+use serde_json::Value;
+
+use super::client::{Client, ConnectorError, Page};
+use super::config::{Pagination, Stream};
+
+/// What a read produced.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOutcome {
+    /// The records, in order.
+    pub records: Vec<Value>,
+    /// Pages fetched.
+    pub pages: u32,
+}
+
+fn records_of<'p>(page: &'p Page, stream: &Stream) -> Option<&'p Vec<Value>> {
+    page.body.pointer(&stream.records).and_then(Value::as_array)
+}
+
+/// The `rel="next"` target of an RFC 8288 `Link` header.
+fn link_next(page: &Page) -> Option<String> {
+    let value = page.headers.get(LINK)?.to_str().ok()?;
+    value.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| matches!(p.trim().replace(' ', "").as_str(), "rel=next" | "rel=\"next\""));
+        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+    })
+}
+
+fn fingerprint(page: &Page) -> u64 {
+    let mut h = DefaultHasher::new();
+    page.body.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// Reads `stream` until its last page, or until `limit` records.
+pub async fn read_stream(
+    client: &Client,
+    stream: &Stream,
+    limit: Option<usize>,
+) -> Result<ReadOutcome, ConnectorError> {
+    let connector = client.connector();
+    let mut base = connector.base_url.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    let first = base
+        .join(stream.path.trim_start_matches('/'))
+        .map_err(|e| ConnectorError {
+            connector: connector.name.clone(),
+            stream: stream.name.clone(),
+            method: "GET".into(),
+            url: base.to_string(),
+            message: format!("'{}' does not make a URL: {e}", stream.path),
+        })?;
+    let with_query = |mut url: Url, extra: &[(String, String)]| {
+        if !(stream.query.is_empty() && extra.is_empty()) {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in stream.query.iter().chain(extra) {
+                q.append_pair(k, v);
+            }
+        }
+        url
+    };
+    let mut out = ReadOutcome::default();
+    let mut seen = HashSet::new();
+    let mut offset: u64 = 0;
+    let mut page_no: u64 = match &stream.pagination {
+        Pagination::Page { first_page, .. } => u64::from(*first_page),
+        _ => 0,
+    };
+    let mut cursor: Option<String> = None;
+    let mut next_url: Option<Url> = None;
+    loop {
+        let url = match &stream.pagination {
+            Pagination::None => with_query(first.clone(), &[]),
+            Pagination::Offset {
+                offset_param,
+                limit_param,
+                page_size,
+            } => with_query(
+                first.clone(),
+                &[
+                    (offset_param.clone(), offset.to_string()),
+                    (limit_param.clone(), page_size.to_string()),
+                ],
+            ),
+            Pagination::Page {
+                page_param,
+                size_param,
+                page_size,
+                ..
+            } => {
+                let mut extra = vec![(page_param.clone(), page_no.to_string())];
+                if let Some(s) = size_param {
+                    extra.push((s.clone(), page_size.to_string()));
+                }
+                with_query(first.clone(), &extra)
+            }
+            Pagination::Cursor { cursor_param, size, .. } => {
+                let mut extra = Vec::new();
+                if let Some((p, n)) = size {
+                    extra.push((p.clone(), n.to_string()));
+                }
+                if let Some(c) = &cursor {
+                    extra.push((cursor_param.clone(), c.clone()));
+                }
+                with_query(first.clone(), &extra)
+            }
+            Pagination::NextLink { .. } => next_url.clone().unwrap_or_else(|| with_query(first.clone(), &[])),
+        };
+        let page = client.get_json(&stream.name, url.clone()).await?;
+        out.pages += 1;
+        let error = |message: String| ConnectorError {
+            connector: connector.name.clone(),
+            stream: stream.name.clone(),
+            method: "GET".into(),
+            url: client.redactor().scrub(url.as_str()),
+            message,
+        };
+        if !seen.insert(fingerprint(&page)) {
+            return Err(error(format!(
+                "page {} repeats an earlier page: the API's paging loops; stopped instead of reading forever",
+                out.pages
+            )));
+        }
+        if out.pages > connector.limits.max_pages {
+            return Err(error(format!(
+                "more than {} pages (limits.max_pages)",
+                connector.limits.max_pages
+            )));
+        }
+        let records = records_of(&page, stream)
+            .ok_or_else(|| error(format!("no array of records at '{}' in the response", stream.records)))?;
+        let n = records.len();
+        out.records.extend(records.iter().cloned());
+        if limit.is_some_and(|l| out.records.len() >= l) {
+            if let Some(l) = limit {
+                out.records.truncate(l);
+            }
+            return Ok(out);
+        }
+        let more = match &stream.pagination {
+            Pagination::None => false,
+            Pagination::Offset { page_size, .. } => {
+                offset += n as u64;
+                n > 0 && n as u64 >= u64::from(*page_size)
+            }
+            Pagination::Page { page_size, .. } => {
+                page_no += 1;
+                n > 0 && n as u64 >= u64::from(*page_size)
+            }
+            Pagination::Cursor {
+                cursor_path,
+                cursor_header,
+                ..
+            } => {
+                let next = match (cursor_path, cursor_header) {
+                    (Some(p), _) => page.body.pointer(p).and_then(|v| match v {
+                        Value::String(s) if !s.is_empty() => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    }),
+                    (None, Some(h)) => page
+                        .headers
+                        .get(h.as_str())
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                    (None, None) => None,
+                };
+                cursor = next;
+                n > 0 && cursor.is_some()
+            }
+            Pagination::NextLink { next_path, link_header } => {
+                let next = next_path
+                    .as_ref()
+                    .and_then(|p| page.body.pointer(p))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| link_header.then(|| link_next(&page)).flatten());
+                next_url = match next {
+                    Some(n) => Some(
+                        url.join(&n)
+                            .map_err(|e| error(format!("next link '{n}' is not a URL: {e}")))?,
+                    ),
+                    None => None,
+                };
+                n > 0 && next_url.is_some()
+            }
+        };
+        if !more {
+            return Ok(out);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The connector engine against a local API: every paging scheme, retries
+//! with Retry-After, OAuth2 client credentials with a cached token
+//! refreshed once when it expires mid-read, and no secret in any error.
+
+#[path = "support/api.rs"]
+mod api;
+mod common;
+
+use iorready::config::Source;
+use iorready::connectors::{read_stream, Client, Connector, ConnectorError, ReadOutcome, Redactor};
+
+fn connector(base: &str, body: &str) -> Connector {
+    let text = format!("[connector]\nname = \"test\"\nbase_url = \"http://{base}\"\n{body}");
+    Connector::from_source(&Source::new("test.toml", text)).unwrap()
+}
+
+fn read(c: Connector) -> Result<(ReadOutcome, u64, u64), ConnectorError> {
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[0].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = rt.block_on(read_stream(&client, &stream, None))?;
+    let ordering = std::sync::atomic::Ordering::Relaxed;
+    Ok((out, client.requests.load(ordering), client.tokens.load(ordering)))
+}
+
+fn ids(out: &ReadOutcome) -> Vec<u64> {
+    out.records.iter().map(|r| r["id"].as_u64().unwrap()).collect()
+}
+
+const FAST: &str = "[limits]\nbackoff_base_ms = 10\n";
+
+#[test]
+fn offset_paging_reads_every_record_and_stops_on_a_short_page() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n"));
+    let (out, requests, _) = read(c).unwrap();
+    assert_eq!(ids(&out), [0, 1, 2, 3, 4]);
+    assert_eq!((out.pages, requests), (3, 3));
+}
+
+#[test]
+fn page_number_paging_reads_every_record() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/page/suppliers\"\npagination = {{ type = \"page\", size_param = \"per_page\", page_size = 2 }}\n"));
+    assert_eq!(ids(&read(c).unwrap().0), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_cursor_from_the_body_is_followed_until_it_is_missing() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/cursor/suppliers\"\nrecords = \"/records\"\npagination = {{ type = \"cursor\", cursor_path = \"/next_cursor\" }}\n"));
+    let (out, _, _) = read(c).unwrap();
+    assert_eq!(ids(&out), [0, 1, 2, 3, 4]);
+    assert_eq!(out.pages, 3);
+}
+
+#[test]
+fn an_odata_next_link_is_followed() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/odata/suppliers\"\nrecords = \"/value\"\npagination = {{ type = \"next_link\", next_path = \"/@odata.nextLink\" }}\n"));
+    assert_eq!(ids(&read(c).unwrap().0), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn an_rfc_8288_link_header_is_followed() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/link/suppliers\"\npagination = {{ type = \"next_link\", link_header = true }}\n"));
+    assert_eq!(ids(&read(c).unwrap().0), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_page_that_repeats_is_an_error_not_an_endless_read() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"suppliers\"\npath = \"/loop/suppliers\"\nrecords = \"/records\"\npagination = {{ type = \"cursor\", cursor_path = \"/next_cursor\" }}\n"));
+    let e = read(c).unwrap_err();
+    assert!(e.message.contains("repeats an earlier page"), "{e}");
+    assert_eq!((e.connector.as_str(), e.stream.as_str()), ("test", "suppliers"));
+}
+
+#[test]
+fn unavailable_and_throttled_responses_are_retried_honouring_retry_after() {
+    let (addr, state) = api::start();
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/flaky/suppliers\"\n"),
+    );
+    let started = std::time::Instant::now();
+    let (out, requests, _) = read(c).unwrap();
+    assert_eq!(ids(&out), [0, 1]);
+    assert_eq!(requests, 4, "two 503, one 429, then the page");
+    assert_eq!(state.lock().unwrap().flaky_calls, 4);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+}
+
+#[test]
+fn retries_end_with_the_apis_own_message() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), "[limits]\nmax_retries = 2\nbackoff_base_ms = 5\n[[streams]]\nname = \"suppliers\"\npath = \"/broken/suppliers\"\n");
+    let e = read(c).unwrap_err();
+    assert!(
+        e.message.contains("database unavailable") && e.message.contains("after 2 retries"),
+        "{e}"
+    );
+    assert!(e.url.ends_with("/broken/suppliers"), "{e}");
+}
+
+#[test]
+fn a_truncated_json_body_is_an_error_naming_connector_stream_and_request() {
+    let (addr, _) = api::start();
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"suppliers\"\npath = \"/invalid/suppliers\"\n"),
+    );
+    let e = read(c).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("connector 'test', stream 'suppliers', GET http://"),
+        "{text}"
+    );
+    assert!(text.contains("not valid JSON"), "{text}");
+}
+
+/// A connector to the secure stream with its client secret in the
+/// environment variable `var` (one per test: tests run in parallel).
+fn oauth(addr: &str, var: &str, secret: &str) -> Connector {
+    std::env::set_var(var, secret);
+    connector(
+        addr,
+        &format!(
+            "[auth]\ntype = \"oauth2_client_credentials\"\ntoken_url = \"http://{addr}/oauth/token\"\nclient_id = \"client-1\"\nclient_secret = \"${{env:{var}}}\"\n{FAST}[[streams]]\nname = \"suppliers\"\npath = \"/secure/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n"
+        ),
+    )
+}
+
+#[test]
+fn an_oauth2_token_is_obtained_once_and_reused_across_pages() {
+    let (addr, state) = api::start();
+    let (out, _, tokens) = read(oauth(&addr.to_string(), "IORREADY_TEST_SECRET_ONCE", "secret-1")).unwrap();
+    assert_eq!(ids(&out), [0, 1, 2, 3, 4]);
+    assert_eq!(tokens, 1);
+    assert_eq!(state.lock().unwrap().tokens_issued, 1);
+}
+
+#[test]
+fn a_token_that_expires_in_the_middle_of_a_read_is_renewed_once() {
+    let (addr, state) = api::start();
+    state.lock().unwrap().revoke_after = Some(1);
+    let (out, _, tokens) = read(oauth(&addr.to_string(), "IORREADY_TEST_SECRET_EXPIRY", "secret-1")).unwrap();
+    assert_eq!(ids(&out), [0, 1, 2, 3, 4], "no record lost or repeated");
+    assert_eq!(tokens, 2);
+}
+
+#[test]
+fn a_wrong_client_secret_is_reported_without_the_secret() {
+    let (addr, _) = api::start();
+    let e = read(oauth(
+        &addr.to_string(),
+        "IORREADY_TEST_SECRET_WRONG",
+        "wrong-secret-987",
+    ))
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("invalid_client"), "{text}");
+    assert!(!text.contains("wrong-secret-987"), "{text}");
+    assert_eq!(e.stream, "auth");
+}
+
+#[test]
+fn an_api_key_in_the_query_never_shows_in_an_error() {
+    let (addr, _) = api::start();
+    std::env::set_var("IORREADY_TEST_API_KEY", "key-999999");
+    let c = connector(
+        &addr.to_string(),
+        &format!("[auth]\ntype = \"api_key\"\nname = \"api_key\"\nin = \"query\"\nvalue = \"${{env:IORREADY_TEST_API_KEY}}\"\n{FAST}[[streams]]\nname = \"s\"\npath = \"/keyed/suppliers\"\n"),
+    );
+    let e = read(c).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("bad key"), "the API's message: {text}");
+    assert!(!text.contains("key-999999"), "{text}");
+}
+
+#[test]
+fn a_connector_file_with_a_mistake_names_the_line_and_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\npagination = { type = \"cursor\" }\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.message.contains("cursor_path"), "{e}");
+}
+
+#[test]
+fn connector_check_and_read_work_from_the_command_line() {
+    let (addr, _) = api::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("local.toml"),
+        format!("[connector]\nname = \"local\"\nbase_url = \"http://{addr}\"\n{FAST}[[streams]]\nname = \"suppliers\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n"),
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = common::iorready(&["connector", "--connectors", d, "check", "local"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("[ok  ] first page"), "{out}");
+    let o = common::iorready(&["connector", "--connectors", d, "read", "local", "--limit", "3"]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+}

@@ -1,0 +1,214 @@
+//! A local HTTP API for connector tests: the paging shapes of the shipped
+//! vendors (offset, page number, cursor, OData next link, Link header), an
+//! OAuth2 token endpoint, and injected faults. Loopback only; it stops with
+//! the test process.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde_json::{json, Value};
+
+/// Counters and switches shared with the test.
+#[derive(Default)]
+pub struct ApiState {
+    pub requests: u64,
+    pub tokens_issued: u64,
+    pub valid_token: Option<String>,
+    /// Revoke the token after this many successful secure pages.
+    pub revoke_after: Option<u64>,
+    pub secure_pages: u64,
+    pub flaky_calls: u64,
+}
+
+pub type Shared = Arc<Mutex<ApiState>>;
+
+const TOTAL: usize = 5;
+
+fn supplier(i: usize) -> Value {
+    json!({ "id": i, "name": format!("Supplier {i}") })
+}
+
+fn slice(from: usize, n: usize) -> Vec<Value> {
+    (from..(from + n).min(TOTAL)).map(supplier).collect()
+}
+
+fn param(q: &HashMap<String, String>, k: &str) -> usize {
+    q.get(k).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+async fn offset(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    s.lock().unwrap().requests += 1;
+    Json(json!({ "data": { "items": slice(param(&q, "offset"), param(&q, "limit")) } }))
+}
+
+async fn page(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    s.lock().unwrap().requests += 1;
+    let size = param(&q, "per_page");
+    let p = param(&q, "page").max(1);
+    Json(json!(slice((p - 1) * size, size)))
+}
+
+async fn cursor(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    s.lock().unwrap().requests += 1;
+    let at = q
+        .get("cursor")
+        .and_then(|c| c.strip_prefix("c"))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0usize);
+    let next = if at + 2 < TOTAL {
+        json!(format!("c{}", at + 2))
+    } else {
+        Value::Null
+    };
+    Json(json!({ "records": slice(at, 2), "next_cursor": next }))
+}
+
+async fn odata(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    s.lock().unwrap().requests += 1;
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let skip = param(&q, "$skiptoken");
+    let mut body = json!({ "value": slice(skip, 2) });
+    if skip + 2 < TOTAL {
+        body["@odata.nextLink"] = json!(format!("http://{host}/odata/suppliers?$skiptoken={}", skip + 2));
+    }
+    Json(body)
+}
+
+async fn link(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    s.lock().unwrap().requests += 1;
+    let p = param(&q, "page").max(1);
+    let mut headers = HeaderMap::new();
+    if p * 2 < TOTAL {
+        let next = format!(
+            "</link/suppliers?page={}>; rel=\"next\", </link/suppliers?page=1>; rel=\"first\"",
+            p + 1
+        );
+        headers.insert("link", next.parse().unwrap());
+    }
+    (headers, Json(json!(slice((p - 1) * 2, 2)))).into_response()
+}
+
+async fn looping(State(s): State<Shared>) -> Json<Value> {
+    s.lock().unwrap().requests += 1;
+    Json(json!({ "records": slice(0, 2), "next_cursor": "same" }))
+}
+
+async fn flaky(State(s): State<Shared>) -> Response {
+    let calls = {
+        let mut st = s.lock().unwrap();
+        st.requests += 1;
+        st.flaky_calls += 1;
+        st.flaky_calls
+    };
+    match calls {
+        1 | 2 => (StatusCode::SERVICE_UNAVAILABLE, "upstream busy").into_response(),
+        3 => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(json!({"message": "slow down"})),
+        )
+            .into_response(),
+        _ => Json(json!(slice(0, 2))).into_response(),
+    }
+}
+
+async fn broken() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({ "message": "database unavailable" })),
+    )
+        .into_response()
+}
+
+async fn invalid_json() -> Response {
+    ([("content-type", "application/json")], "{\"records\": [1, 2,").into_response()
+}
+
+async fn keyed(Query(q): Query<HashMap<String, String>>) -> Response {
+    if q.get("api_key").map(String::as_str) == Some("key-123456") {
+        Json(json!(slice(0, 1))).into_response()
+    } else {
+        (StatusCode::FORBIDDEN, Json(json!({"message": "bad key"}))).into_response()
+    }
+}
+
+async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    let basic = headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or("");
+    // "client-1:secret-1" in Basic.
+    let good = basic == "Basic Y2xpZW50LTE6c2VjcmV0LTE=";
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") || !good {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client", "error_description": "client authentication failed" })),
+        )
+            .into_response();
+    }
+    let mut st = s.lock().unwrap();
+    st.tokens_issued += 1;
+    let t = format!("tok-{}", st.tokens_issued);
+    st.valid_token = Some(t.clone());
+    Json(json!({ "access_token": t, "token_type": "bearer", "expires_in": 3600 })).into_response()
+}
+
+async fn secure(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut st = s.lock().unwrap();
+    st.requests += 1;
+    let valid = st.valid_token.as_ref().is_some_and(|t| auth == format!("Bearer {t}"));
+    if !valid {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+            "",
+        )
+            .into_response();
+    }
+    st.secure_pages += 1;
+    if st.revoke_after == Some(st.secure_pages) {
+        st.valid_token = None;
+    }
+    Json(json!({ "data": { "items": slice(param(&q, "offset"), param(&q, "limit")) } })).into_response()
+}
+
+/// Starts the API on 127.0.0.1 with a free port, on its own thread.
+pub fn start() -> (SocketAddr, Shared) {
+    let state: Shared = Arc::default();
+    let app = Router::new()
+        .route("/offset/suppliers", get(offset))
+        .route("/page/suppliers", get(page))
+        .route("/cursor/suppliers", get(cursor))
+        .route("/odata/suppliers", get(odata))
+        .route("/link/suppliers", get(link))
+        .route("/loop/suppliers", get(looping))
+        .route("/flaky/suppliers", get(flaky))
+        .route("/broken/suppliers", get(broken))
+        .route("/invalid/suppliers", get(invalid_json))
+        .route("/keyed/suppliers", get(keyed))
+        .route("/oauth/token", post(token))
+        .route("/secure/suppliers", get(secure))
+        .with_state(state.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), state)
+}
