@@ -96,11 +96,15 @@ impl Source {
     /// An error about `key` (dotted path), with its line when the key is
     /// written in the file.
     pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        let line = self
-            .keys
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, span)| self.line_of(span.start));
+        // A key may be written under an accepted alias (`countries.columns`
+        // for `countries.fields`): look for that spelling too.
+        let alias = key.replacen("countries.fields", "countries.columns", 1);
+        let line = [key, alias.as_str()].iter().find_map(|k| {
+            self.keys
+                .iter()
+                .find(|(written, _)| written == k)
+                .map(|(_, span)| self.line_of(span.start))
+        });
         ConfigError {
             file: self.file.clone(),
             line,

@@ -330,3 +330,83 @@ fn sheet_per_country_can_take_the_country_from_a_cell() {
         "flags noted on the country's own sheet"
     );
 }
+
+#[test]
+fn a_two_row_header_may_merge_a_heading_down_over_both_rows() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("merged-head.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Data").unwrap();
+    let f = Format::new();
+    ws.merge_range(0, 0, 1, 0, "Country", &f).unwrap();
+    ws.merge_range(0, 1, 0, 2, "IOR", &f).unwrap();
+    ws.write_string(1, 1, "Model").unwrap();
+    ws.write_string(1, 2, "Liability").unwrap();
+    ws.write_string(2, 0, "France").unwrap();
+    ws.write_string(2, 1, "own_entity").unwrap();
+    ws.write_string(2, 2, "full").unwrap();
+    wb.save(&input).unwrap();
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(
+        &mapping,
+        "[mapping]\nname = \"m\"\n[countries]\nsheet = \"Data\"\nheader_rows = 2\n[countries.fields.country]\nheaders = [\"Country\"]\n[countries.fields.operating_model]\nheaders = [\"IOR Model\"]\n[countries.fields.liability]\nheaders = [\"IOR Liability\"]\n",
+    )
+    .unwrap();
+    let o = iorready(&["mapping", "check", mapping.to_str().unwrap(), input.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("header row 2"), "{out}");
+    assert!(
+        out.contains("Data!A2 'country'") && out.contains("Data!C2 'ior liability'"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_sheet_named_like_a_country_without_the_questions_is_skipped() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("sheets.xlsx");
+    let src = root().join("examples/layouts/meridian-country-sheets.xlsx");
+    let wb = iorready::sources::read_workbook(&src).unwrap();
+    let mut out_wb = Workbook::new();
+    for sheet in &wb.sheets {
+        let ws = out_wb.add_worksheet();
+        ws.set_name(&sheet.name).unwrap();
+        for (&(r, c), v) in &sheet.cells {
+            ws.write_string(r, c as u16, v.display()).unwrap();
+        }
+    }
+    out_wb
+        .add_worksheet()
+        .set_name("ID - Instructions")
+        .unwrap()
+        .write_string(0, 0, "Read me")
+        .unwrap();
+    out_wb.save(&input).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (o, json) = score(&[&input], out.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = provider(&json, "Meridian Trade Compliance");
+    assert!(p["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["country"] != "ID"));
+    assert!(p["warnings"].to_string().contains("ID - Instructions"));
+}
+
+#[test]
+fn a_misspelt_json_path_shows_as_not_found_in_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("mappings/erp-supplier-records.toml"))
+        .unwrap()
+        .replace("path = \"/liability\"", "path = \"/liabilty\"");
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(&mapping, text).unwrap();
+    let input = root().join("examples/layouts/erp-supplier-export.json");
+    let o = iorready(&["mapping", "check", mapping.to_str().unwrap(), input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Mandatory fields not found: liability"));
+}

@@ -150,7 +150,10 @@ fn suggest_marks_its_guesses_for_review() {
         draft.contains("# REVIEW: header \"Legal liabilty\" taken for `liability`"),
         "{draft}"
     );
-    assert!(draft.contains("\"Caped\", # REVIEW: guessed"), "{draft}");
+    assert!(
+        draft.contains("# \"Caped\",  REVIEW: guessed"),
+        "commented until reviewed: {draft}"
+    );
 }
 
 #[test]

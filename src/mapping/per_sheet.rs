@@ -94,6 +94,16 @@ pub(super) fn read(
                 });
             }
         }
+        if seen.is_empty() {
+            // A sheet named like a country ("ID - Instructions") but holding
+            // none of the questions is not a country's answers.
+            response.row_issues.push(RowIssue {
+                cell: format!("'{}'", sheet.name),
+                message: format!("sheet '{}' holds none of the mapping's questions; skipped", sheet.name),
+                unrecognised: None,
+            });
+            continue;
+        }
         match response.assessments.iter_mut().find(|x| x.country == Some(country)) {
             Some(first) => first.merge(&a),
             None => response.assessments.push(a),

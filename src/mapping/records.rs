@@ -33,6 +33,18 @@ fn as_cell(v: &Value) -> Option<CellValue> {
     }
 }
 
+/// The kind of a JSON value, for messages.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Reads the records of a JSON document.
 pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracted, MappingError> {
     let file: Arc<str> = doc.path.display().to_string().into();
@@ -49,8 +61,22 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
         });
     };
     let mut responses: Vec<ProviderResponse> = Vec::new();
+    let mut issues = Vec::new();
     for (i, record) in items.iter().enumerate() {
         let base = format!("{records}/{i}");
+        if !record.is_object() {
+            issues.push(RowIssue {
+                cell: base.clone(),
+                message: format!("record {i} is not an object ({}); skipped", kind(record)),
+                unrecognised: None,
+            });
+            continue;
+        }
+        let named = mapping
+            .provider
+            .paths
+            .iter()
+            .any(|(f, _)| *f == crate::model::ProviderField::Name);
         let mut details = Provider::default();
         for (field, path) in &mapping.provider.paths {
             let source = SourceRef::json(file.clone(), &format!("{base}{path}"));
@@ -61,6 +87,14 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
                 Some(source),
                 mapping,
             );
+        }
+        if named && details.name.get().is_none() {
+            issues.push(RowIssue {
+                cell: base.clone(),
+                message: format!("record {i} has no provider name; skipped"),
+                unrecognised: None,
+            });
+            continue;
         }
         let response = response_for(&mut responses, details);
         let countries: Vec<(String, &Value)> = match country_list {
@@ -78,17 +112,37 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             read_country(object, &at, &file, mapping, response);
         }
     }
+    // A path counts as found when at least one record has it: a misspelt
+    // path then shows as not found (and a field's default applies).
+    let objects: Vec<&Value> = items
+        .iter()
+        .flat_map(|record| match country_list {
+            Some(list) => record
+                .pointer(list)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect::<Vec<_>>())
+                .unwrap_or_default(),
+            None => vec![record],
+        })
+        .collect();
     let found = mapping
         .countries
         .fields
         .iter()
         .filter_map(|r| {
-            r.path.as_ref().map(|p| Found {
-                field: r.field,
-                location: format!("path {p}"),
-            })
+            let path = r.path.as_ref()?;
+            objects
+                .iter()
+                .any(|o| o.pointer(path).is_some_and(|v| !v.is_null()))
+                .then(|| Found {
+                    field: r.field,
+                    location: format!("path {path}"),
+                })
         })
         .collect();
+    if let Some(first) = responses.first_mut() {
+        first.row_issues.append(&mut issues);
+    }
     let extracted = Extracted {
         responses,
         placement: Placement::Records,

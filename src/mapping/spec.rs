@@ -14,7 +14,8 @@ use strum::{IntoEnumIterator, VariantNames};
 use super::values::{fold, ValueRules};
 use crate::config::{ConfigError, Source};
 use crate::model::source::column_index;
-use crate::model::{Country, Field, FieldKind, ProviderField};
+use crate::model::{Country, Field, FieldKind, Normalised, Parsed, ProviderField};
+use crate::sources::CellValue;
 
 /// The bundled mapping for the reference questionnaire.
 pub const QUESTIONNAIRE_V1: &str = include_str!("../../mappings/questionnaire-v1.toml");
@@ -371,6 +372,44 @@ fn builtin_aliases() -> &'static [(String, Country)] {
     })
 }
 
+/// Refuses an answer written in the mapping (a default, a derived value)
+/// that the field's own rules do not read as a value.
+fn check_answer(
+    src: &Source,
+    key: &str,
+    rule: &FieldRule,
+    text: &str,
+    aliases: &[(String, Country)],
+) -> Result<(), ConfigError> {
+    use super::values;
+    let cell = CellValue::Text(text.to_owned());
+    let r = &rule.rules;
+    let parsed = match rule.field.kind() {
+        FieldKind::Country => values::parse_country(Some(&cell), aliases, r),
+        FieldKind::YesNo => values::parse_yes_no(Some(&cell), r),
+        FieldKind::Enum(_) => values::parse_enum(Some(&cell), r),
+        FieldKind::WholeNumber => values::parse_whole_number(Some(&cell), &rule.zero, r),
+        FieldKind::Date => values::parse_date(Some(&cell), &rule.date_formats, r),
+        FieldKind::Text | FieldKind::List => values::parse_text(Some(&cell), r),
+    };
+    match parsed {
+        Normalised::Known(_) => Ok(()),
+        _ => {
+            let expected = match rule.field.kind() {
+                FieldKind::Enum(ids) => format!("one of {} or one of its labels", ids.join(", ")),
+                kind => format!("a {} answer", kind.name()),
+            };
+            Err(src.error(
+                key,
+                format!(
+                    "'{text}' is not an answer `{}` reads; expected {expected}",
+                    rule.field.id()
+                ),
+            ))
+        }
+    }
+}
+
 /// A JSON pointer: empty (the whole document) or starting with `/`.
 fn pointer(src: &Source, key: &str, text: &str) -> Result<String, ConfigError> {
     if text.is_empty() || text.starts_with('/') {
@@ -457,14 +496,79 @@ impl Mapping {
         }
         let provider = resolve_provider(src, &raw.provider)?;
         let countries = resolve_countries(src, &raw.countries, &defaults)?;
+        // Answers written in the mapping itself must be answers it reads.
+        for rule in &countries.fields {
+            if let Some(d) = &rule.default {
+                check_answer(
+                    src,
+                    &format!("countries.fields.{}.default", rule.field.id()),
+                    rule,
+                    d,
+                    &country_aliases,
+                )?;
+            }
+        }
+        for (i, d) in countries.derive.iter().enumerate() {
+            let key = format!("countries.derive[{i}].value");
+            let rule = countries.fields.iter().find(|r| r.field == d.field).ok_or_else(|| {
+                src.error(
+                    &format!("countries.derive[{i}].field"),
+                    format!("`{}` has no [countries.fields] section", d.field.id()),
+                )
+            })?;
+            check_answer(src, &key, rule, &d.value, &country_aliases)?;
+        }
+        let unknown = ValueRules::new([], &defaults.unknown);
+        for (field, text) in &provider.constants {
+            let cell = CellValue::Text(text.clone());
+            let parsed = match field {
+                ProviderField::ResponseDate => super::values::parse_date(Some(&cell), &defaults.date_formats, &unknown),
+                ProviderField::CountriesClaimed => {
+                    super::values::parse_whole_number(Some(&cell), &defaults.zero, &unknown)
+                }
+                _ => Normalised::Known(Parsed::Text(text.clone())),
+            };
+            if !matches!(parsed, Normalised::Known(_)) {
+                return Err(src.error(
+                    &format!("provider.constants.{field}"),
+                    format!(
+                        "'{text}' is not a {}",
+                        if *field == ProviderField::ResponseDate {
+                            "date in one of [answers] date_formats"
+                        } else {
+                            "whole number"
+                        }
+                    ),
+                ));
+            }
+        }
         if !provider.columns.is_empty() && !matches!(countries.layout, Layout::Table { .. }) {
             return Err(src.error(
                 "provider.columns",
                 "provider columns need the table layout (one row per provider and country)",
             ));
         }
-        if !provider.paths.is_empty() && !matches!(countries.layout, Layout::Records { .. }) {
+        let records = matches!(countries.layout, Layout::Records { .. });
+        if !provider.paths.is_empty() && !records {
             return Err(src.error("provider.paths", "provider paths need the records layout"));
+        }
+        if records && !(raw.recognise.sheets.is_empty() && raw.recognise.headers.is_empty()) {
+            return Err(src.error(
+                "recognise",
+                "a records mapping is recognised by `paths`, not sheets or headers",
+            ));
+        }
+        if !records && !raw.recognise.paths.is_empty() {
+            return Err(src.error(
+                "recognise.paths",
+                "`paths` recognise JSON records; a workbook mapping uses sheets and headers",
+            ));
+        }
+        if records && (provider.sheet.is_some() || !provider.cells.is_empty() || !provider.columns.is_empty()) {
+            return Err(src.error(
+                "provider",
+                "a records mapping reads provider details by `paths` (or constants)",
+            ));
         }
         Ok(Mapping {
             name: raw.mapping.name,
@@ -629,11 +733,38 @@ fn resolve_countries(src: &Source, raw: &RawCountries, defaults: &AnswerDefaults
                 .transpose()?,
         },
     };
-    if !matches!(layout, Layout::Records { .. }) && (raw.records.is_some() || raw.country_list.is_some()) {
-        return Err(src.error(
-            "countries.records",
-            "`records` and `country_list` belong to the records layout",
-        ));
+    // Keys of another layout are refused rather than silently ignored.
+    let misplaced: [(&str, bool, &[&str]); 8] = [
+        ("records", raw.records.is_some(), &["records"]),
+        ("country_list", raw.country_list.is_some(), &["records"]),
+        ("header_rows", raw.header_rows != 1, &["table"]),
+        (
+            "question_columns",
+            !raw.question_columns.is_empty(),
+            &["matrix", "sheet_per_country"],
+        ),
+        ("answer_column", raw.answer_column.is_some(), &["sheet_per_country"]),
+        ("country_cell", raw.country_cell.is_some(), &["sheet_per_country"]),
+        ("sheet", raw.sheet.is_some(), &["table", "matrix", "sheet_per_country"]),
+        (
+            "sheet_pattern",
+            raw.sheet_pattern.is_some(),
+            &["table", "matrix", "sheet_per_country"],
+        ),
+    ];
+    let here = match raw.layout {
+        RawLayout::Table => "table",
+        RawLayout::Matrix => "matrix",
+        RawLayout::SheetPerCountry => "sheet_per_country",
+        RawLayout::Records => "records",
+    };
+    for (key, present, belongs) in misplaced {
+        if present && !belongs.contains(&here) {
+            return Err(src.error(
+                &format!("countries.{key}"),
+                format!("`{key}` belongs to the {} layout, not {here}", belongs.join(" or ")),
+            ));
+        }
     }
     if raw.header_search_rows == 0 || raw.header_search_rows > 1000 {
         return Err(src.error("countries.header_search_rows", "must be between 1 and 1000"));
@@ -908,6 +1039,45 @@ mod tests {
         let text = "[mapping]\nname = \"t\"\n[countries]\nlayout = \"records\"\n[countries.fields.country]\npath = \"country\"\n";
         let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
         assert!(err.message.contains("JSON pointer"), "{err}");
+    }
+
+    #[test]
+    fn a_default_the_field_cannot_read_is_refused_with_its_key() {
+        let err =
+            mapping("[countries.fields.operating_model]\nheaders = [\"M\"]\ndefault = \"own_entityy\"\n").unwrap_err();
+        assert_eq!(
+            err.key.as_deref(),
+            Some("countries.fields.operating_model.default"),
+            "{err}"
+        );
+        assert!(err.line.is_some());
+    }
+
+    #[test]
+    fn a_provider_constant_that_is_no_date_is_refused() {
+        let err = mapping("[provider.constants]\nresponse_date = \"15/15/2026\"\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("provider.constants.response_date"), "{err}");
+    }
+
+    #[test]
+    fn keys_of_another_layout_are_refused() {
+        let text = "[mapping]\nname = \"t\"\n[countries]\nlayout = \"matrix\"\nheader_rows = 2\n[countries.fields.liability]\nheaders = [\"L\"]\n";
+        let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("countries.header_rows"), "{err}");
+        assert_eq!(err.line, Some(5));
+    }
+
+    #[test]
+    fn json_paths_do_not_recognise_a_workbook_mapping() {
+        let err = mapping("[recognise]\npaths = [\"/data\"]\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("recognise.paths"), "{err}");
+    }
+
+    #[test]
+    fn an_error_under_the_columns_alias_still_has_its_line() {
+        let text = "[mapping]\nname = \"t\"\n[countries]\nsheet = \"S\"\n[countries.columns.country]\nheaders = [\"C\"]\n[countries.columns.liability]\nheaders = [\"L\"]\nvalues.caped = [\"x\"]\n";
+        let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
+        assert_eq!(err.line, Some(9), "{err}");
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn match_row(cells: &[(u32, String)], vocab: &Vocabulary<'_>) -> Vec<Guess> {
             vocab.field_for(&fold_label(text)).map(|(field, score, known)| Guess {
                 field,
                 col: *col,
-                text: text.clone(),
+                text: clean_label(text),
                 score,
                 known,
             })
@@ -163,6 +163,12 @@ fn match_row(cells: &[(u32, String)], vocab: &Vocabulary<'_>) -> Vec<Guess> {
     }
     out.sort_by_key(|g| g.col);
     out
+}
+
+/// A header or question as the workbook writes it, without the trailing
+/// `:` or `*` that matching ignores (and a draft must not require).
+fn clean_label(text: &str) -> String {
+    text.trim().trim_end_matches([':', '*', ' ']).to_owned()
 }
 
 fn toml_str(s: &str) -> String {
@@ -281,6 +287,20 @@ pub fn suggest(wb: &Workbook, known: &[Mapping]) -> Result<String, SuggestError>
     }
     out.push_str(&body);
     out.push_str(&aliases_body(&vocab));
+    // Say so when a known mapping already reads this workbook fully.
+    for m in known {
+        let recognised = super::choose::MappingSet::from_one(m.clone()).choose(wb).is_ok();
+        if recognised && super::check::check(m, wb).passed() {
+            out.insert_str(
+                0,
+                &format!(
+                    "# NOTE: the mapping '{}' already reads this workbook (iorready mapping check shows it);\n# a new mapping may not be needed. Kept beside it, this draft must be told apart in [recognise].\n",
+                    m.name
+                ),
+            );
+            break;
+        }
+    }
     let src = Source::new("<suggested mapping>", out.as_str());
     Mapping::from_source(&src).map_err(|e| SuggestError::Invalid(e.to_string()))?;
     Ok(out)
@@ -345,8 +365,10 @@ fn field_section(
                     .map(|(label, id)| (strsim::jaro_winkler(&fold(answer), label), label, *id))
                     .max_by(|a, b| a.0.total_cmp(&b.0));
                 match best {
+                    // Commented out: a guess must not change scores until
+                    // someone has looked at it.
                     Some((score, label, id)) if score >= ANSWER_MATCH => by_value.entry(id).or_default().push(format!(
-                        "{}, # REVIEW: guessed from its likeness to {} ({score:.2})",
+                        "# {},  REVIEW: guessed from its likeness to {} ({score:.2}); uncomment if it means `{id}`",
                         toml_str(answer),
                         toml_str(label)
                     )),
@@ -377,7 +399,7 @@ fn field_section(
     for (id, labels) in by_value {
         let _ = writeln!(s, "values.{id} = [");
         for l in labels {
-            if l.contains("# REVIEW") {
+            if l.starts_with('#') {
                 let _ = writeln!(s, "  {l}");
             } else {
                 let _ = writeln!(s, "  {l},");
@@ -635,7 +657,7 @@ fn provider_body(wb: &Workbook, table_sheet: Option<&str>, vocab: &Vocabulary<'_
                 a1(row, col)
             );
         }
-        let _ = writeln!(s, "{field} = [{}]", toml_str(&text));
+        let _ = writeln!(s, "{field} = [{}]", toml_str(&clean_label(&text)));
     }
     s.push('\n');
     s

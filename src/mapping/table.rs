@@ -32,26 +32,40 @@ struct Header {
 /// A header cell's text: with a two-row header, the upper row's text (from
 /// a merged group heading too) joined to the lower one's.
 fn header_texts(sheet: &Sheet, row: u32, header_rows: u32) -> Vec<(u32, Vec<String>)> {
-    let lower: Vec<(u32, String)> = sheet.row(row).map(|(c, v)| (c, fold_label(&v.display()))).collect();
     if header_rows < 2 || row == 0 {
-        return lower.into_iter().map(|(c, t)| (c, vec![t])).collect();
+        return sheet
+            .row(row)
+            .map(|(c, v)| (c, vec![fold_label(&v.display())]))
+            .collect();
     }
-    lower
-        .into_iter()
-        .map(|(c, t)| {
-            let upper = sheet
-                .get_merged(row - 1, c)
-                .map(|(v, _)| fold_label(&v.display()))
-                .unwrap_or_default();
-            let mut texts = Vec::new();
-            if !upper.is_empty() {
-                texts.push(format!("{upper} {t}"));
-            }
-            texts.push(t);
-            if !upper.is_empty() {
-                texts.push(upper);
-            }
-            (c, texts)
+    // Every column with a heading in either row, or under a merged one: a
+    // heading may sit in the upper row only, or be merged down over both.
+    let mut cols: Vec<u32> = sheet.row(row - 1).chain(sheet.row(row)).map(|(c, _)| c).collect();
+    for &(r0, c0, r1, c1) in &sheet.merges {
+        if r0 <= row && r1 >= row - 1 && c1 - c0 < 1000 {
+            cols.extend(c0..=c1);
+        }
+    }
+    cols.sort_unstable();
+    cols.dedup();
+    cols.into_iter()
+        .filter_map(|c| {
+            let text = |r: u32| {
+                sheet
+                    .get_merged(r, c)
+                    .map(|(v, at)| (fold_label(&v.display()), at))
+                    .filter(|(t, _)| !t.is_empty())
+            };
+            let (upper, lower) = (text(row - 1), text(row));
+            let texts = match (upper, lower) {
+                // One cell merged over both rows.
+                (Some((u, a)), Some((_, b))) if a == b => vec![u],
+                (Some((u, _)), Some((l, _))) => vec![format!("{u} {l}"), l, u],
+                (Some((u, _)), None) => vec![u],
+                (None, Some((l, _))) => vec![l],
+                (None, None) => return None,
+            };
+            Some((c, texts))
         })
         .collect()
 }

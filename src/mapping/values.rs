@@ -227,6 +227,13 @@ pub fn parse_whole_number(cell: Option<&CellValue>, zero: &[String], unknown: &V
         .find(|(_, c)| !(c.is_ascii_digit() || *c == ','))
         .map_or(rest.len(), |(i, _)| i);
     let (digits, mut tail) = rest.split_at(digits_end);
+    // "42.0" and "42.00" are whole numbers written by a spreadsheet.
+    if let Some(zeros) = tail.strip_prefix('.') {
+        let n = zeros.chars().take_while(|c| *c == '0').count();
+        if n > 0 && !zeros[n..].starts_with(|c: char| c.is_ascii_digit()) {
+            tail = &zeros[n..];
+        }
+    }
     if digits.is_empty() || digits.starts_with(',') || digits.ends_with(',') {
         return Normalised::Unrecognised;
     }
@@ -481,6 +488,7 @@ mod tests {
     fn whole_numbers_accept_hedged_text() {
         let zero = vec!["none".to_owned()];
         for (s, n) in [
+            ("42.0", 42),
             ("12", 12),
             ("approx. 12", 12),
             ("about 12", 12),
