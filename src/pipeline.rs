@@ -47,6 +47,8 @@ pub struct RunSummary {
     pub scored_inputs: usize,
     /// Annotated copies written, in input order.
     pub annotated: Vec<PathBuf>,
+    /// Each scored workbook with its annotated copy.
+    pub annotated_for: Vec<(PathBuf, PathBuf)>,
     /// Inputs that failed: (file, message).
     pub errors: Vec<(String, String)>,
     /// The portfolio workbook.
@@ -168,6 +170,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     });
     let mut results = Vec::new();
     let mut annotated = Vec::new();
+    let mut annotated_for = Vec::new();
     let mut errors = Vec::new();
     let mut scored = Vec::new();
     for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
@@ -175,6 +178,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             Ok((r, wrote)) => {
                 results.extend(r);
                 if wrote {
+                    annotated_for.push((input.clone(), output.clone()));
                     annotated.push(output);
                 }
                 scored.push(index);
@@ -205,6 +209,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         scored_inputs: scored.len(),
         results,
         annotated,
+        annotated_for,
         errors,
         portfolio,
     })

@@ -21,7 +21,7 @@ fn read(c: Connector) -> Result<(ReadOutcome, u64, u64), ConnectorError> {
         .enable_all()
         .build()
         .unwrap();
-    let out = rt.block_on(read_stream(&client, &stream, None))?;
+    let out = rt.block_on(read_stream(&client, &stream, None, None))?;
     let ordering = std::sync::atomic::Ordering::Relaxed;
     Ok((out, client.requests.load(ordering), client.tokens.load(ordering)))
 }

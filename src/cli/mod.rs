@@ -103,8 +103,9 @@ enum MappingCommand {
 
 #[derive(Debug, clap::Args)]
 struct ScoreArgs {
-    /// Workbooks, or folders searched for xlsx, xlsm, xlsb, xls and ods.
-    #[arg(required = true)]
+    /// Workbooks, or folders searched for xlsx, xlsm, xlsb, xls and ods;
+    /// JSON documents of records.
+    #[arg(required_unless_present = "connectors")]
     inputs: Vec<PathBuf>,
     /// Output folder for the annotated workbooks and portfolio.xlsx.
     #[arg(long)]
@@ -130,6 +131,17 @@ struct ScoreArgs {
     /// where it is not supported are knocked out.
     #[arg(long)]
     require_provider_compliance: bool,
+    /// Also score the workbooks of this connector's file streams
+    /// (attachments, drive items); repeatable.
+    #[arg(long = "connector")]
+    connectors: Vec<String>,
+    /// The folder of connector definitions.
+    #[arg(long, default_value = "connectors")]
+    connectors_dir: PathBuf,
+    /// Show what would be written back to the connectors, write nothing
+    /// there.
+    #[arg(long)]
+    dry_run: bool,
     /// Worker threads; default one per core.
     #[arg(long, default_value_t = 0)]
     jobs: usize,
@@ -315,8 +327,18 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         }
     }
     let as_of = args.as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+    // Workbooks from connectors are fetched first, into a folder that lives
+    // for the run.
+    let fetched = tempfile::Builder::new().prefix("iorready-connectors-").tempdir()?;
+    let mut inputs = args.inputs.clone();
+    let from_connectors = if args.connectors.is_empty() {
+        Vec::new()
+    } else {
+        connector::fetch_workbooks(&args.connectors_dir, &args.connectors, fetched.path())?
+    };
+    inputs.extend(from_connectors.iter().map(|f| f.path.clone()));
     let req = ScoreRequest {
-        inputs: args.inputs.clone(),
+        inputs,
         out_dir: args.out.clone(),
         json: args.json.clone(),
         as_of,
@@ -345,6 +367,13 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
     }
     if !args.quiet {
         report::print_summary(&summary, &req).context("writing the summary")?;
+    }
+    if !from_connectors.is_empty() {
+        let lines =
+            connector::write_back_results(&args.connectors_dir, &from_connectors, &summary, as_of, args.dry_run)?;
+        for line in lines {
+            println!("{line}");
+        }
     }
     Ok(if summary.errors.is_empty() {
         ExitCode::SUCCESS

@@ -202,59 +202,120 @@ impl Client {
         *last = Some(Instant::now());
     }
 
-    /// Sends `GET url` with authentication, retries and pacing, and parses
-    /// the JSON body.
+    /// A request with the connector's headers and authentication.
+    async fn authorized(
+        &self,
+        stream: &str,
+        method: &Method,
+        url: &Url,
+    ) -> Result<reqwest::RequestBuilder, ConnectorError> {
+        let mut request = self.http.request(method.clone(), url.clone());
+        for (name, value) in &self.connector.headers {
+            let v = value
+                .resolve(&self.redactor)
+                .map_err(|e| self.error(stream, method, url, e.0))?;
+            request = request.header(name.as_str(), v.expose());
+        }
+        request = match &self.connector.auth {
+            Auth::None | Auth::ClientCredentials { .. } => request,
+            Auth::Basic { username, password } => {
+                let u = username
+                    .resolve(&self.redactor)
+                    .map_err(|e| self.error(stream, method, url, e.0))?;
+                let p = password
+                    .resolve(&self.redactor)
+                    .map_err(|e| self.error(stream, method, url, e.0))?;
+                request.basic_auth(u.expose(), Some(p.expose()))
+            }
+            Auth::Bearer { token } => {
+                let t = token
+                    .resolve(&self.redactor)
+                    .map_err(|e| self.error(stream, method, url, e.0))?;
+                request.bearer_auth(t.expose())
+            }
+            Auth::ApiKey { name, value, in_query } => {
+                let v = value
+                    .resolve(&self.redactor)
+                    .map_err(|e| self.error(stream, method, url, e.0))?;
+                if *in_query {
+                    request.query(&[(name.as_str(), v.expose())])
+                } else {
+                    let header = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| self.error(stream, method, url, format!("'{name}' is not a header name")))?;
+                    let mut hv = HeaderValue::from_str(v.expose())
+                        .map_err(|_| self.error(stream, method, url, "the API key is not a valid header value"))?;
+                    hv.set_sensitive(true);
+                    request.header(header, hv)
+                }
+            }
+        };
+        if let Some(token) = self.bearer(false).await? {
+            request = request.bearer_auth(token);
+        }
+        Ok(request)
+    }
+
+    /// Sends a JSON body (`POST` to create, `PUT` to update). A write is
+    /// retried only when the API says it did not process it (429, 503 with
+    /// `Retry-After`), so a retry cannot create a duplicate.
+    pub async fn send_json(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ConnectorError> {
+        let mut attempt = 0u32;
+        loop {
+            let request = self.authorized(stream, &method, &url).await?.json(body);
+            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.error(stream, &method, &url, format!("the request failed: {e}")))?;
+            let status = response.status();
+            if status.is_success() {
+                let text = response.text().await.unwrap_or_default();
+                return Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null));
+            }
+            let wait = retry_after(response.headers());
+            let text = response.text().await.unwrap_or_default();
+            let not_processed = status == StatusCode::TOO_MANY_REQUESTS
+                || (status == StatusCode::SERVICE_UNAVAILABLE && wait.is_some());
+            if !not_processed || attempt >= self.connector.limits.max_retries {
+                return Err(self.error(stream, &method, &url, format!("HTTP {status}: {}", api_message(&text))));
+            }
+            attempt += 1;
+            let wait = wait.unwrap_or_else(|| backoff(self.connector.limits.backoff_base, attempt));
+            tokio::time::sleep(wait.min(self.connector.limits.retry_after_cap)).await;
+        }
+    }
+
+    /// Sends `GET url` and parses the JSON body.
     pub async fn get_json(&self, stream: &str, url: Url) -> Result<Page, ConnectorError> {
+        let (headers, bytes) = self.get(stream, url.clone()).await?;
+        let text = String::from_utf8_lossy(&bytes);
+        let body = serde_json::from_str(&text).map_err(|e| {
+            self.error(
+                stream,
+                &Method::GET,
+                &url,
+                format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
+            )
+        })?;
+        Ok(Page { headers, body })
+    }
+
+    /// Sends `GET url` with authentication, retries and pacing; returns the
+    /// headers and the body's bytes.
+    pub async fn get(&self, stream: &str, url: Url) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
         let method = Method::GET;
         let limits = &self.connector.limits;
         let mut attempt = 0u32;
         let mut reauthenticated = false;
         loop {
             self.pace().await;
-            let mut request = self.http.request(method.clone(), url.clone());
-            for (name, value) in &self.connector.headers {
-                let v = value
-                    .resolve(&self.redactor)
-                    .map_err(|e| self.error(stream, &method, &url, e.0))?;
-                request = request.header(name.as_str(), v.expose());
-            }
-            request = match &self.connector.auth {
-                Auth::None | Auth::ClientCredentials { .. } => request,
-                Auth::Basic { username, password } => {
-                    let u = username
-                        .resolve(&self.redactor)
-                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
-                    let p = password
-                        .resolve(&self.redactor)
-                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
-                    request.basic_auth(u.expose(), Some(p.expose()))
-                }
-                Auth::Bearer { token } => {
-                    let t = token
-                        .resolve(&self.redactor)
-                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
-                    request.bearer_auth(t.expose())
-                }
-                Auth::ApiKey { name, value, in_query } => {
-                    let v = value
-                        .resolve(&self.redactor)
-                        .map_err(|e| self.error(stream, &method, &url, e.0))?;
-                    if *in_query {
-                        request.query(&[(name.as_str(), v.expose())])
-                    } else {
-                        let header = HeaderName::from_bytes(name.as_bytes())
-                            .map_err(|_| self.error(stream, &method, &url, format!("'{name}' is not a header name")))?;
-                        let mut hv = HeaderValue::from_str(v.expose()).map_err(|_| {
-                            self.error(stream, &method, &url, "the API key is not a valid header value")
-                        })?;
-                        hv.set_sensitive(true);
-                        request.header(header, hv)
-                    }
-                }
-            };
-            if let Some(token) = self.bearer(false).await? {
-                request = request.bearer_auth(token);
-            }
+            let request = self.authorized(stream, &method, &url).await?;
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = request.send().await;
             let retry_in = match outcome {
@@ -272,19 +333,11 @@ impl Client {
                     }
                     if status.is_success() {
                         let headers = response.headers().clone();
-                        let text = response
-                            .text()
+                        let bytes = response
+                            .bytes()
                             .await
                             .map_err(|e| self.error(stream, &method, &url, format!("reading the body failed: {e}")))?;
-                        let body = serde_json::from_str(&text).map_err(|e| {
-                            self.error(
-                                stream,
-                                &method,
-                                &url,
-                                format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
-                            )
-                        })?;
-                        return Ok(Page { headers, body });
+                        return Ok((headers, bytes.to_vec()));
                     }
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                     let wait = retry_after(response.headers());

@@ -20,6 +20,27 @@ struct RawConnector {
     #[serde(default)]
     limits: RawLimits,
     streams: Vec<RawStream>,
+    #[serde(default)]
+    writeback: Vec<RawWriteback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWriteback {
+    name: String,
+    what: String,
+    path: String,
+    #[serde(default)]
+    find: BTreeMap<String, String>,
+    create: String,
+    update: String,
+    update_path: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,9 +148,26 @@ struct RawStream {
     #[serde(default)]
     records: String,
     #[serde(default)]
-    query: BTreeMap<String, String>,
+    query: BTreeMap<String, QueryValue>,
     #[serde(default)]
     pagination: RawPagination,
+    parent: Option<String>,
+    file: Option<RawFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum QueryValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: String,
+    content: Option<String>,
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -207,6 +245,39 @@ pub struct Connector {
     pub limits: Limits,
     /// The streams of records.
     pub streams: Vec<Stream>,
+    /// What is written back after scoring.
+    pub writeback: Vec<Writeback>,
+}
+
+/// What a write-back writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritebackKind {
+    /// The annotated workbook (`{file_name}`, `{content_base64}`).
+    Annotated,
+    /// The tier summary text (`{summary}`).
+    Summary,
+}
+
+/// One write-back: find the record written last time; update it, or create
+/// it when there is none, so re-runs never duplicate.
+#[derive(Debug, Clone)]
+pub struct Writeback {
+    /// Its name, for messages.
+    pub name: String,
+    /// What it writes.
+    pub what: WritebackKind,
+    /// Where records are searched and created (POST).
+    pub path: String,
+    /// Query finding the existing record.
+    pub find: Vec<(String, String)>,
+    /// JSON body template for a new record.
+    pub create: String,
+    /// JSON body template for an update (PUT to `update_path`).
+    pub update: String,
+    /// Path of the existing record (`{found:/id}`).
+    pub update_path: String,
+    /// False: read only.
+    pub enabled: bool,
 }
 
 /// Authentication.
@@ -278,10 +349,26 @@ pub struct Stream {
     pub path: String,
     /// JSON pointer to the array of records in a page ("" for the page).
     pub records: String,
-    /// Fixed query parameters.
+    /// Query parameters; values may hold `{parent:/pointer}` and start
+    /// with `base64url:`.
     pub query: Vec<(String, String)>,
     /// How pages follow one another.
     pub pagination: Pagination,
+    /// The stream whose every record this one is read for.
+    pub parent: Option<String>,
+    /// For a file stream: where each record's file is.
+    pub file: Option<FileSpec>,
+}
+
+/// Where a record's file (a workbook attachment, a drive item) is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSpec {
+    /// Pointer to the file name.
+    pub name: String,
+    /// Pointer to base64 content in the record.
+    pub content: Option<String>,
+    /// Pointer to a download URL.
+    pub url: Option<String>,
 }
 
 /// Pagination schemes.
@@ -368,7 +455,12 @@ impl Connector {
         if name.is_empty() {
             return Err(src.error("connector.name", "must not be empty"));
         }
-        let base_url = url(src, "connector.base_url", &raw.connector.base_url)?;
+        // The base URL may come from the environment (not a secret: it is
+        // resolved now and shows in messages).
+        let base_text = SecretRef::new(raw.connector.base_url.as_str())
+            .resolve(&super::secret::Redactor::default())
+            .map_err(|e| src.error("connector.base_url", e.0))?;
+        let base_url = url(src, "connector.base_url", base_text.expose())?;
         let headers = raw
             .connector
             .headers
@@ -501,12 +593,80 @@ impl Connector {
                     }
                 }
             };
+            if let Some(parent) = &s.parent {
+                if !streams.iter().any(|x: &Stream| &x.name == parent) {
+                    return Err(src.error(
+                        &format!("{at}.parent"),
+                        format!("no stream named '{parent}' before this one"),
+                    ));
+                }
+            }
+            let file = match s.file {
+                Some(f) => {
+                    if f.content.is_none() == f.url.is_none() {
+                        return Err(src.error(
+                            &format!("{at}.file"),
+                            "give `content` (base64 in the record) or `url`, one of them",
+                        ));
+                    }
+                    Some(FileSpec {
+                        name: pointer(src, &format!("{at}.file.name"), &f.name)?,
+                        content: f
+                            .content
+                            .map(|p| pointer(src, &format!("{at}.file.content"), &p))
+                            .transpose()?,
+                        url: f.url.map(|p| pointer(src, &format!("{at}.file.url"), &p)).transpose()?,
+                    })
+                }
+                None => None,
+            };
+            let query = s
+                .query
+                .into_iter()
+                .flat_map(|(k, v)| match v {
+                    QueryValue::One(one) => vec![(k, one)],
+                    QueryValue::Many(many) => many.into_iter().map(|v| (k.clone(), v)).collect(),
+                })
+                .collect();
             streams.push(Stream {
                 name: s.name,
                 path: s.path,
                 records: pointer(src, &format!("{at}.records"), &s.records)?,
-                query: s.query.into_iter().collect(),
+                query,
                 pagination,
+                parent: s.parent,
+                file,
+            });
+        }
+        let mut writeback = Vec::new();
+        for (i, w) in raw.writeback.into_iter().enumerate() {
+            let at = format!("writeback[{i}]");
+            let what = match w.what.as_str() {
+                "annotated" => WritebackKind::Annotated,
+                "summary" => WritebackKind::Summary,
+                other => {
+                    return Err(src.error(
+                        &format!("{at}.what"),
+                        format!("'{other}': expected annotated or summary"),
+                    ))
+                }
+            };
+            for (key, body) in [("create", &w.create), ("update", &w.update)] {
+                // The template must be JSON once its placeholders are filled.
+                let probe = body.replace(['{', '}'], "");
+                if !body.trim_start().starts_with('{') || probe.is_empty() {
+                    return Err(src.error(&format!("{at}.{key}"), "expected a JSON object template"));
+                }
+            }
+            writeback.push(Writeback {
+                name: w.name,
+                what,
+                path: w.path,
+                find: w.find.into_iter().collect(),
+                create: w.create,
+                update: w.update,
+                update_path: w.update_path,
+                enabled: w.enabled,
             });
         }
         Ok(Connector {
@@ -519,6 +679,7 @@ impl Connector {
             auth,
             limits,
             streams,
+            writeback,
         })
     }
 

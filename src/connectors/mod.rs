@@ -4,10 +4,14 @@
 
 mod client;
 mod config;
+mod files;
 mod paging;
 mod secret;
+mod writeback;
 
 pub use client::{Client, ConnectorError, Page};
-pub use config::{Auth, Connector, Limits, Pagination, Stream};
-pub use paging::{read_stream, ReadOutcome};
+pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind};
+pub use files::{fetch_files, read_tree, ConnectorFile};
+pub use paging::{fill, read_stream, ReadOutcome};
 pub use secret::{Redactor, Secret, SecretError, SecretRef};
+pub use writeback::{write_back, WritebackItem};

@@ -44,10 +44,45 @@ fn fingerprint(page: &Page) -> u64 {
     h.finish()
 }
 
-/// Reads `stream` until its last page, or until `limit` records.
+/// Fills `{parent:/pointer}` from the parent record; a value starting with
+/// `base64url:` is then encoded (URL-safe base64, as Tryton's `d=` domain
+/// wants).
+pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{parent:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{parent:".len()..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{parent:' in '{template}'"))?;
+        let pointer = &after[..end];
+        let value = parent
+            .and_then(|p| p.pointer(pointer))
+            .ok_or_else(|| format!("the parent record has no '{pointer}'"))?;
+        match value {
+            Value::String(s) => out.push_str(s),
+            Value::Number(n) => out.push_str(&n.to_string()),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(match out.strip_prefix("base64url:") {
+        Some(raw) => {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE.encode(raw.as_bytes())
+        }
+        None => out,
+    })
+}
+
+/// Reads `stream` until its last page, or until `limit` records; `parent`
+/// fills the `{parent:/pointer}` placeholders of a child stream.
 pub async fn read_stream(
     client: &Client,
     stream: &Stream,
+    parent: Option<&Value>,
     limit: Option<usize>,
 ) -> Result<ReadOutcome, ConnectorError> {
     let connector = client.connector();
@@ -55,19 +90,31 @@ pub async fn read_stream(
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
-    let first = base
-        .join(stream.path.trim_start_matches('/'))
-        .map_err(|e| ConnectorError {
-            connector: connector.name.clone(),
-            stream: stream.name.clone(),
-            method: "GET".into(),
-            url: base.to_string(),
-            message: format!("'{}' does not make a URL: {e}", stream.path),
-        })?;
+    let template_error = |message: String| ConnectorError {
+        connector: connector.name.clone(),
+        stream: stream.name.clone(),
+        method: "GET".into(),
+        url: base.to_string(),
+        message,
+    };
+    let path = fill(&stream.path, parent).map_err(template_error)?;
+    let query: Vec<(String, String)> = stream
+        .query
+        .iter()
+        .map(|(k, v)| fill(v, parent).map(|v| (k.clone(), v)))
+        .collect::<Result<_, _>>()
+        .map_err(template_error)?;
+    let first = base.join(path.trim_start_matches('/')).map_err(|e| ConnectorError {
+        connector: connector.name.clone(),
+        stream: stream.name.clone(),
+        method: "GET".into(),
+        url: base.to_string(),
+        message: format!("'{}' does not make a URL: {e}", stream.path),
+    })?;
     let with_query = |mut url: Url, extra: &[(String, String)]| {
-        if !(stream.query.is_empty() && extra.is_empty()) {
+        if !(query.is_empty() && extra.is_empty()) {
             let mut q = url.query_pairs_mut();
-            for (k, v) in stream.query.iter().chain(extra) {
+            for (k, v) in query.iter().chain(extra) {
                 q.append_pair(k, v);
             }
         }

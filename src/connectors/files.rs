@@ -1,0 +1,114 @@
+//! File streams: records that point at workbooks (attachments, drive
+//! items), fetched so they can be scored like files from a folder.
+
+use base64::Engine;
+use serde_json::Value;
+
+use super::client::{Client, ConnectorError};
+use super::config::Stream;
+use super::paging::read_stream;
+
+/// A workbook fetched from a connector.
+#[derive(Debug, Clone)]
+pub struct ConnectorFile {
+    /// The file name the API gives.
+    pub name: String,
+    /// The parent record (the supplier) it belongs to, if any.
+    pub parent: Option<Value>,
+    /// The record that pointed at it.
+    pub record: Value,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Every record of `stream`, with the parent record it was read for (a
+/// child stream is read once per record of its parent).
+pub async fn read_tree(
+    client: &Client,
+    stream: &Stream,
+    limit: Option<usize>,
+) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
+    let Some(parent_name) = &stream.parent else {
+        let out = read_stream(client, stream, None, limit).await?;
+        return Ok(out.records.into_iter().map(|r| (None, r)).collect());
+    };
+    let parent_stream = client
+        .connector()
+        .stream(Some(parent_name))
+        .cloned()
+        .ok_or_else(|| ConnectorError {
+            connector: client.connector().name.clone(),
+            stream: stream.name.clone(),
+            method: "-".into(),
+            url: "-".into(),
+            message: format!("no parent stream '{parent_name}'"),
+        })?;
+    let parents = Box::pin(read_tree(client, &parent_stream, None)).await?;
+    let mut out = Vec::new();
+    for (_, parent) in parents {
+        let left = limit.map(|l| l.saturating_sub(out.len()));
+        if left == Some(0) {
+            break;
+        }
+        let children = read_stream(client, stream, Some(&parent), left).await?;
+        out.extend(children.records.into_iter().map(|r| (Some(parent.clone()), r)));
+    }
+    Ok(out)
+}
+
+/// Fetches the files a file stream points at.
+pub async fn fetch_files(
+    client: &Client,
+    stream: &Stream,
+    limit: Option<usize>,
+) -> Result<Vec<ConnectorFile>, ConnectorError> {
+    let Some(spec) = &stream.file else {
+        return Ok(Vec::new());
+    };
+    let error = |message: String| ConnectorError {
+        connector: client.connector().name.clone(),
+        stream: stream.name.clone(),
+        method: "GET".into(),
+        url: "-".into(),
+        message,
+    };
+    let mut files = Vec::new();
+    for (parent, record) in read_tree(client, stream, limit).await? {
+        let name = record
+            .pointer(&spec.name)
+            .and_then(Value::as_str)
+            .unwrap_or("attachment")
+            .to_owned();
+        let bytes = if let Some(p) = &spec.content {
+            let text = record
+                .pointer(p)
+                .and_then(Value::as_str)
+                .ok_or_else(|| error(format!("record '{name}' has no base64 content at '{p}'")))?;
+            // Some APIs wrap base64 in lines.
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact.as_bytes())
+                .map_err(|e| error(format!("record '{name}': content at '{p}' is not base64: {e}")))?
+        } else if let Some(p) = &spec.url {
+            let link = record
+                .pointer(p)
+                .and_then(Value::as_str)
+                .ok_or_else(|| error(format!("record '{name}' has no download URL at '{p}'")))?;
+            let url = client
+                .connector()
+                .base_url
+                .join(link)
+                .map_err(|e| error(format!("'{link}' is not a URL: {e}")))?;
+            client.get(&stream.name, url).await?.1
+        } else {
+            continue;
+        };
+        files.push(ConnectorFile {
+            name,
+            parent,
+            record,
+            bytes,
+        });
+    }
+    Ok(files)
+}

@@ -1,0 +1,160 @@
+//! Write-back: after scoring, put the annotated workbook and the tier
+//! summary back where people look (an attachment and a note on the supplier
+//! in the ERP). Each write first looks for what it wrote last time and
+//! updates it, so re-runs never duplicate; `dry_run` only says what would
+//! be written.
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::Value;
+
+use super::client::{Client, ConnectorError};
+use super::config::{Writeback, WritebackKind};
+use super::paging::fill;
+
+/// What one scored workbook writes back.
+#[derive(Debug, Clone)]
+pub struct WritebackItem {
+    /// The supplier record the workbook came from.
+    pub parent: Option<Value>,
+    /// The annotated workbook's file name.
+    pub file_name: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
+    /// The tier summary, one line.
+    pub summary: String,
+}
+
+/// Replaces `{name}` tokens (and `{found:/pointer}`), JSON-escaping the
+/// values when `json` is set, then fills `{parent:/pointer}`.
+fn expand(
+    template: &str,
+    vars: &[(&str, String)],
+    found: Option<&Value>,
+    parent: Option<&Value>,
+    json: bool,
+) -> Result<String, String> {
+    let escape = |v: &str| {
+        if json {
+            let quoted = serde_json::to_string(v).unwrap_or_default();
+            quoted[1..quoted.len().saturating_sub(1)].to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    let mut out = template.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), &escape(value));
+    }
+    while let Some(start) = out.find("{found:") {
+        let end = out[start..].find('}').map(|e| start + e).ok_or("unclosed '{found:'")?;
+        let pointer = &out[start + "{found:".len()..end];
+        let value = found
+            .and_then(|f| f.pointer(pointer))
+            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .ok_or_else(|| format!("the existing record has no '{pointer}'"))?;
+        out.replace_range(start..=end, &escape(&value));
+    }
+    fill(&out, parent)
+}
+
+/// Writes every item with every enabled write-back of the connector.
+/// Returns one line per write: what, where, created or updated.
+pub async fn write_back(
+    client: &Client,
+    items: &[WritebackItem],
+    dry_run: bool,
+) -> Result<Vec<String>, ConnectorError> {
+    let connector = client.connector();
+    let mut report = Vec::new();
+    for item in items {
+        let content = base64::engine::general_purpose::STANDARD.encode(&item.content);
+        let vars = [
+            ("file_name", item.file_name.clone()),
+            ("summary", item.summary.clone()),
+            ("content_base64", content),
+        ];
+        for w in connector.writeback.iter().filter(|w| w.enabled) {
+            let line = write_one(client, w, item, &vars, dry_run).await?;
+            report.push(line);
+        }
+    }
+    Ok(report)
+}
+
+async fn write_one(
+    client: &Client,
+    w: &Writeback,
+    item: &WritebackItem,
+    vars: &[(&str, String); 3],
+    dry_run: bool,
+) -> Result<String, ConnectorError> {
+    let connector = client.connector();
+    let parent = item.parent.as_ref();
+    let base = {
+        let mut b = connector.base_url.clone();
+        if !b.path().ends_with('/') {
+            b.set_path(&format!("{}/", b.path()));
+        }
+        b
+    };
+    let fail = |message: String| ConnectorError {
+        connector: connector.name.clone(),
+        stream: format!("writeback {}", w.name),
+        method: "-".into(),
+        url: base.to_string(),
+        message,
+    };
+    let url_of = |path: &str, query: &[(String, String)]| -> Result<reqwest::Url, ConnectorError> {
+        let mut url = base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| fail(format!("'{path}': {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    };
+    let path = expand(&w.path, vars, None, parent, false).map_err(fail)?;
+    let find: Vec<(String, String)> = w
+        .find
+        .iter()
+        .map(|(k, v)| expand(v, vars, None, parent, false).map(|v| (k.clone(), v)))
+        .collect::<Result<_, _>>()
+        .map_err(fail)?;
+    let stream = format!("writeback {}", w.name);
+    let found = if find.is_empty() {
+        None
+    } else {
+        let page = client.get_json(&stream, url_of(&path, &find)?).await?;
+        match page.body {
+            Value::Array(mut records) if !records.is_empty() => Some(records.swap_remove(0)),
+            _ => None,
+        }
+    };
+    let what = match w.what {
+        WritebackKind::Annotated => format!("annotated workbook '{}'", item.file_name),
+        WritebackKind::Summary => "tier summary".to_owned(),
+    };
+    let (method, target, template) = match &found {
+        Some(record) => (
+            Method::PUT,
+            expand(&w.update_path, vars, Some(record), parent, false).map_err(fail)?,
+            &w.update,
+        ),
+        None => (Method::POST, path.clone(), &w.create),
+    };
+    let body_text = expand(template, vars, found.as_ref(), parent, true).map_err(fail)?;
+    let body: Value = serde_json::from_str(&body_text).map_err(|e| {
+        fail(format!(
+            "the {} template does not make JSON: {e}",
+            if found.is_some() { "update" } else { "create" }
+        ))
+    })?;
+    let url = url_of(&target, &[])?;
+    let verb = if found.is_some() { "update" } else { "create" };
+    if dry_run {
+        return Ok(format!("would {verb} {what}: {method} {url}"));
+    }
+    client.send_json(&stream, method.clone(), url.clone(), &body).await?;
+    Ok(format!("{verb}d {what}: {method} {url}"))
+}

@@ -1,0 +1,114 @@
+//! Tryton end to end against a real Tryton 8: suppliers and their attached
+//! questionnaires read, scored, and written back as an attachment and a
+//! note on each supplier, once, however often the run is repeated.
+
+mod common;
+#[path = "support/tryton.rs"]
+mod tryton;
+
+use base64::Engine;
+use serde_json::json;
+
+fn attach(t: &tryton::Tryton, party: u64, name: &str, path: &std::path::Path) {
+    let data = base64::engine::general_purpose::STANDARD.encode(std::fs::read(path).unwrap());
+    t.create(
+        "ir.attachment",
+        json!({"name": name, "resource": format!("party.party,{party}"), "type": "data", "data": {"__class__": "bytes", "base64": data}}),
+    );
+}
+
+#[test]
+fn suppliers_attachments_are_scored_and_written_back_once() {
+    let Some((venv, db)) = tryton::available() else { return };
+    let t = tryton::Tryton::start(&venv, &db);
+    let meridian = t.create(
+        "party.party",
+        json!({"name": "Meridian Trade Compliance", "code": "SUP-1"}),
+    );
+    let swift = t.create(
+        "party.party",
+        json!({"name": "SwiftFreight Logistics", "code": "SUP-2"}),
+    );
+    attach(
+        &t,
+        meridian,
+        "ior-questionnaire.xlsx",
+        &common::examples().join("meridian-trade-compliance.xlsx"),
+    );
+    attach(
+        &t,
+        swift,
+        "questionnaire 2026.xlsx",
+        &common::examples().join("swiftfreight-logistics.xlsx"),
+    );
+    // Not a workbook: left alone.
+    t.create("ir.attachment", json!({"name": "contract.pdf", "resource": format!("party.party,{swift}"), "type": "data", "data": {"__class__": "bytes", "base64": "JVBERi0="}}));
+
+    let out = tempfile::tempdir().unwrap();
+    let connectors = common::root().join("connectors");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            "--connector",
+            "tryton",
+            "--connectors-dir",
+            connectors.to_str().unwrap(),
+        ];
+        args.extend(["--out", out.path().to_str().unwrap(), "--as-of", "2026-11-24", "-q"]);
+        args.extend(extra);
+        let o = assert_cmd::Command::cargo_bin("iorready")
+            .unwrap()
+            .args(&args)
+            .env("TRYTON_URL", &t.url)
+            .env("TRYTON_API_KEY", &t.key)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            !stdout.contains(&t.key) && !String::from_utf8_lossy(&o.stderr).contains(&t.key),
+            "the key never shows"
+        );
+        stdout
+    };
+    let dry = run(&["--dry-run"]);
+    assert_eq!(dry.matches("would create").count(), 4, "{dry}");
+    assert_eq!(t.list("ir.note", &["message"]).len(), 0, "a dry run writes nothing");
+
+    let first = run(&[]);
+    assert_eq!(first.matches("created").count(), 4, "{first}");
+    let second = run(&[]);
+    assert_eq!(second.matches("updated").count(), 4, "{second}");
+
+    let attachments = t.list("ir.attachment", &["name", "resource"]);
+    let annotated: Vec<_> = attachments
+        .iter()
+        .filter(|a| a["name"].as_str().unwrap().contains("annotated"))
+        .collect();
+    assert_eq!(
+        annotated.len(),
+        2,
+        "one annotated workbook per supplier: {attachments:?}"
+    );
+    let notes = t.list("ir.note", &["message", "resource"]);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    let meridian_note = notes
+        .iter()
+        .find(|n| n["resource"] == format!("party.party,{meridian}"))
+        .unwrap();
+    assert!(
+        meridian_note["message"]
+            .as_str()
+            .unwrap()
+            .contains("6 ready, 6 conditional"),
+        "{meridian_note}"
+    );
+    let swift_note = notes
+        .iter()
+        .find(|n| n["resource"] == format!("party.party,{swift}"))
+        .unwrap();
+    assert!(
+        swift_note["message"].as_str().unwrap().contains("16 not capable"),
+        "{swift_note}"
+    );
+}
