@@ -207,28 +207,42 @@ fn finish(a: &mut CountryAssessment, mapping: &Mapping, found: &[Found]) {
     }
 }
 
-/// The response of the provider `details` names (by the slug of its name),
-/// added if new; the details fill what it does not know yet. For sources
-/// holding many providers (consolidated tables, JSON records).
-pub(super) fn response_for(
-    responses: &mut Vec<ProviderResponse>,
-    details: crate::model::Provider,
-) -> &mut ProviderResponse {
-    let key = details.name.get().map(|n| slug(n)).unwrap_or_default();
-    let index = match responses.iter().position(|r| r.provider.id == key) {
-        Some(i) => i,
-        None => {
+/// The providers of a source holding many (consolidated tables, JSON
+/// records), each found by the slug of its name in constant time.
+#[derive(Default)]
+pub(super) struct Responses {
+    list: Vec<ProviderResponse>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Responses {
+    /// The response of the provider `details` names, added if new; the
+    /// details fill what it does not know yet.
+    pub(super) fn for_provider(&mut self, details: crate::model::Provider) -> &mut ProviderResponse {
+        let key = details.name.get().map(|n| slug(n)).unwrap_or_default();
+        let list = &mut self.list;
+        let i = *self.index.entry(key.clone()).or_insert_with(|| {
             let mut provider = details.clone();
             provider.id = key;
-            responses.push(ProviderResponse {
+            list.push(ProviderResponse {
                 provider,
                 ..ProviderResponse::default()
             });
-            responses.len() - 1
-        }
-    };
-    responses[index].provider.fill_from(details);
-    &mut responses[index]
+            list.len() - 1
+        });
+        self.list[i].provider.fill_from(details);
+        &mut self.list[i]
+    }
+
+    /// The first provider, if any.
+    pub(super) fn first_mut(&mut self) -> Option<&mut ProviderResponse> {
+        self.list.first_mut()
+    }
+
+    /// The providers, in the order first seen.
+    pub(super) fn into_vec(self) -> Vec<ProviderResponse> {
+        self.list
+    }
 }
 
 /// Folds a header or question cell: also drops a trailing `:` or `*`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::extract::{finalize, parse_cell, response_for, Extracted, Found, MappingError, Placement};
+use super::extract::{finalize, parse_cell, Extracted, Found, MappingError, Placement, Responses};
 use super::provider::{read_provider, set_detail};
 use super::spec::{Layout, Mapping};
 use crate::model::{
@@ -60,7 +60,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             what: format!("no array of records at '{records}' (mapping '{}')", mapping.name),
         });
     };
-    let mut responses: Vec<ProviderResponse> = Vec::new();
+    let mut responses = Responses::default();
     let mut issues = Vec::new();
     for (i, record) in items.iter().enumerate() {
         let base = format!("{records}/{i}");
@@ -96,7 +96,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             });
             continue;
         }
-        let response = response_for(&mut responses, details);
+        let response = responses.for_provider(details);
         let countries: Vec<(String, &Value)> = match country_list {
             Some(list) => match record.pointer(list) {
                 Some(Value::Array(cs)) => cs
@@ -144,7 +144,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
         first.row_issues.append(&mut issues);
     }
     let extracted = Extracted {
-        responses,
+        responses: responses.into_vec(),
         placement: Placement::Records,
         found,
     };

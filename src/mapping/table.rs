@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::extract::{
-    answer_at, choose_sheets, fold_label, label_matches, response_for, Extracted, Found, MappingError, Placement,
+    answer_at, choose_sheets, fold_label, label_matches, Extracted, Found, MappingError, Placement, Responses,
 };
 use super::provider::set_detail;
 use super::spec::Mapping;
@@ -191,7 +191,7 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, header: &Header, file: &Arc<str>)
     }
     rows.sort_unstable();
     rows.dedup();
-    let mut responses: Vec<ProviderResponse> = Vec::new();
+    let mut responses = Responses::default();
     let mut single = ProviderResponse::default();
     for row in rows {
         let any_answer = header
@@ -221,7 +221,7 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, header: &Header, file: &Arc<str>)
                 });
                 continue;
             }
-            response_for(&mut responses, details)
+            responses.for_provider(details)
         } else {
             &mut single
         };
@@ -279,7 +279,7 @@ fn read_rows(sheet: &Sheet, mapping: &Mapping, header: &Header, file: &Arc<str>)
         if let Some(first) = responses.first_mut() {
             first.row_issues.append(&mut single.row_issues);
         }
-        responses
+        responses.into_vec()
     } else {
         vec![single]
     }

@@ -1,0 +1,184 @@
+//! Benchmark of the connector engine: 100,000 supplier records read from a
+//! local API through the offset and the cursor paginators and mapped into
+//! the model with a records mapping; records per second and the process's
+//! peak memory. Each scheme runs in its own child process.
+//!
+//! Run: `cargo bench --bench connector_read`
+//! Size: `IORREADY_BENCH_RECORDS=100000`, page size 500.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Instant;
+
+use axum::extract::Query;
+use axum::routing::get;
+use axum::{Json, Router};
+use iorready::config::Source;
+use iorready::connectors::{read_stream, Client, Connector, Redactor};
+use iorready::mapping::{extract_records, Mapping};
+use iorready::sources::JsonDocument;
+use serde_json::{json, Value};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const PAGE: usize = 500;
+
+fn total() -> usize {
+    std::env::var("IORREADY_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// One supplier-country record as an ERP export would hold it.
+fn record(i: usize) -> Value {
+    let countries = ["DE", "FR", "NL", "PL", "ES", "IT", "GB", "US"];
+    json!({
+        "supplier": { "name": format!("Supplier {}", i / 8) },
+        "country": countries[i % 8],
+        "model": if i % 3 == 0 { "Own local company" } else { "Partner found on demand" },
+        "importerOfRecord": "We act as IOR",
+        "liability": if i % 2 == 0 { "Unlimited" } else { "Limited" },
+        "shipments24m": (i % 15) as u64,
+        "route": "Established procedure",
+        "evidence": { "level": "Docs on file" }
+    })
+}
+
+fn page(from: usize, n: usize) -> Vec<Value> {
+    (from..(from + n).min(total())).map(record).collect()
+}
+
+async fn offset(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    let at = q.get("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+    Json(json!({ "items": page(at, PAGE) }))
+}
+
+async fn cursor(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    let at: usize = q.get("cursor").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let next = if at + PAGE < total() {
+        json!((at + PAGE).to_string())
+    } else {
+        Value::Null
+    };
+    Json(json!({ "items": page(at, PAGE), "next": next }))
+}
+
+const MAPPING: &str = r#"
+[mapping]
+name = "bench-records"
+[provider.paths]
+name = "/supplier/name"
+[countries]
+layout = "records"
+[countries.fields.country]
+path = "/country"
+[countries.fields.operating_model]
+path = "/model"
+values.own_entity = ["Own local company"]
+keywords.on_demand_partner = [["partner", "demand"]]
+[countries.fields.ior_role]
+path = "/importerOfRecord"
+values.provider_is_ior = ["We act as IOR"]
+[countries.fields.liability]
+path = "/liability"
+values.full = ["Unlimited"]
+values.capped = ["Limited"]
+[countries.fields.executions_24m]
+path = "/shipments24m"
+[countries.fields.regulatory_pathway]
+path = "/route"
+values.defined_repeatable = ["Established procedure"]
+[countries.fields.evidence]
+path = "/evidence/level"
+values.documented = ["Docs on file"]
+"#;
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn child(scheme: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = rt.block_on(async {
+        let app = Router::new()
+            .route("/offset", get(offset))
+            .route("/cursor", get(cursor));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let pagination = match scheme {
+        "offset" => format!("{{ type = \"offset\", page_size = {PAGE} }}"),
+        _ => "{ type = \"cursor\", cursor_path = \"/next\" }".to_owned(),
+    };
+    let text = format!(
+        "[connector]\nname = \"bench\"\nbase_url = \"http://{addr}\"\n[[streams]]\nname = \"s\"\npath = \"/{scheme}\"\nrecords = \"/items\"\npagination = {pagination}\n"
+    );
+    let connector = Connector::from_source(&Source::new("bench.toml", text)).unwrap();
+    let mapping = Mapping::from_source(&Source::new("bench-mapping.toml", MAPPING)).unwrap();
+    let client = Client::new(connector, Redactor::default()).unwrap();
+    let stream = client.connector().streams[0].clone();
+    let started = Instant::now();
+    let out = rt.block_on(read_stream(&client, &stream, None, None)).unwrap();
+    let read = started.elapsed().as_secs_f64();
+    let doc = JsonDocument {
+        path: "bench".into(),
+        value: Value::Array(out.records),
+    };
+    let extracted = extract_records(&doc, &mapping).unwrap();
+    let total_s = started.elapsed().as_secs_f64();
+    let assessments: usize = extracted.responses.iter().map(|r| r.assessments.len()).sum();
+    println!(
+        "{scheme} {read:.3} {total_s:.3} {assessments} {} {}",
+        out.pages,
+        peak_rss_kib()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--scheme") {
+        child(&args[i + 1]);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let n = total();
+    for scheme in ["offset", "cursor"] {
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args(["--scheme", scheme])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let line = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (read, all): (f64, f64) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        println!(
+            "{scheme:>6}: {n} records in {} pages: read {read:.2}s ({:.0} records/s), read + mapped {all:.2}s ({:.0} records/s), {} assessments, peak RSS {} MiB",
+            f[4],
+            n as f64 / read,
+            n as f64 / all,
+            f[3],
+            f[5].parse::<u64>().unwrap_or(0) / 1024
+        );
+    }
+}
