@@ -37,9 +37,9 @@ fn record(i: usize) -> Value {
     json!({
         "supplier": { "name": format!("Supplier {}", i / 8) },
         "country": countries[i % 8],
-        "model": if i % 3 == 0 { "Own local company" } else { "Partner found on demand" },
+        "model": if i.is_multiple_of(3) { "Own local company" } else { "Partner found on demand" },
         "importerOfRecord": "We act as IOR",
-        "liability": if i % 2 == 0 { "Unlimited" } else { "Limited" },
+        "liability": if i.is_multiple_of(2) { "Unlimited" } else { "Limited" },
         "shipments24m": (i % 15) as u64,
         "route": "Established procedure",
         "evidence": { "level": "Docs on file" }
