@@ -436,6 +436,15 @@ fn url(src: &Source, key: &str, text: &str) -> Result<reqwest::Url, ConfigError>
     Ok(u)
 }
 
+/// A setting that may come from the environment (`${env:D365_URL}`); not a
+/// secret: resolved when the file is loaded, and shown in messages.
+fn from_env(src: &Source, key: &str, text: &str) -> Result<String, ConfigError> {
+    SecretRef::new(text)
+        .resolve(&super::secret::Redactor::default())
+        .map(|s| s.expose().to_owned())
+        .map_err(|e| src.error(key, e.0))
+}
+
 fn secret(src: &Source, key: &str, text: &str) -> Result<SecretRef, ConfigError> {
     let r = SecretRef::new(text);
     r.check().map_err(|e| src.error(key, e.0))?;
@@ -457,10 +466,11 @@ impl Connector {
         }
         // The base URL may come from the environment (not a secret: it is
         // resolved now and shows in messages).
-        let base_text = SecretRef::new(raw.connector.base_url.as_str())
-            .resolve(&super::secret::Redactor::default())
-            .map_err(|e| src.error("connector.base_url", e.0))?;
-        let base_url = url(src, "connector.base_url", base_text.expose())?;
+        let base_url = url(
+            src,
+            "connector.base_url",
+            &from_env(src, "connector.base_url", &raw.connector.base_url)?,
+        )?;
         let headers = raw
             .connector
             .headers
@@ -493,10 +503,14 @@ impl Connector {
                 client_auth,
                 extra_params,
             } => Auth::ClientCredentials {
-                token_url: url(src, "auth.token_url", &token_url)?,
+                token_url: url(src, "auth.token_url", &from_env(src, "auth.token_url", &token_url)?)?,
                 client_id: secret(src, "auth.client_id", &client_id)?,
                 client_secret: secret(src, "auth.client_secret", &client_secret)?,
-                scopes,
+                scopes: scopes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| from_env(src, &format!("auth.scopes[{i}]"), s))
+                    .collect::<Result<_, _>>()?,
                 in_body: match client_auth.as_str() {
                     "basic" => false,
                     "body" => true,
@@ -630,7 +644,7 @@ impl Connector {
                 .collect();
             streams.push(Stream {
                 name: s.name,
-                path: s.path,
+                path: from_env(src, &format!("{at}.path"), &s.path)?,
                 records: pointer(src, &format!("{at}.records"), &s.records)?,
                 query,
                 pagination,

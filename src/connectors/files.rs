@@ -79,6 +79,12 @@ pub async fn fetch_files(
             .and_then(Value::as_str)
             .unwrap_or("attachment")
             .to_owned();
+        // A file stream is for workbooks: folders, PDFs and the like in the
+        // same listing are passed over.
+        if !crate::sources::is_spreadsheet_name(std::path::Path::new(&name)) {
+            tracing::debug!(connector = %client.connector().name, stream = %stream.name, %name, "not a spreadsheet; skipped");
+            continue;
+        }
         let bytes = if let Some(p) = &spec.content {
             let text = record
                 .pointer(p)

@@ -181,6 +181,107 @@ async fn secure(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<Has
     Json(json!({ "data": { "items": slice(param(&q, "offset"), param(&q, "limit")) } })).into_response()
 }
 
+/// Entra ID's token endpoint: client id and secret in the form body, and a
+/// `.default` scope.
+async fn entra_token(State(s): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+        && form.get("client_id").map(String::as_str) == Some("app-1")
+        && form.get("client_secret").map(String::as_str) == Some("app-secret-1")
+        && form.get("scope").is_some_and(|sc| sc.ends_with("/.default"));
+    if !ok {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}))).into_response();
+    }
+    let mut st = s.lock().unwrap();
+    st.tokens_issued += 1;
+    let t = format!("entra-{}", st.tokens_issued);
+    st.valid_token = Some(t.clone());
+    Json(json!({"token_type": "Bearer", "expires_in": 3599, "access_token": t})).into_response()
+}
+
+fn bearer_ok(s: &Shared, headers: &HeaderMap) -> bool {
+    let auth = headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or("");
+    s.lock()
+        .unwrap()
+        .valid_token
+        .as_ref()
+        .is_some_and(|t| auth == format!("Bearer {t}"))
+}
+
+/// Dataverse `accounts`: pages sized by `Prefer: odata.maxpagesize`, next
+/// page by `@odata.nextLink` with a `$skiptoken`.
+async fn dataverse(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if !bearer_ok(&s, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": "0x80072243", "message": "invalid token"}})),
+        )
+            .into_response();
+    }
+    let size: usize = headers
+        .get("prefer")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|p| p.split("odata.maxpagesize=").nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5000)
+        .min(2);
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+    let skip = param(&q, "$skiptoken");
+    let value: Vec<Value> = (skip..(skip + size).min(TOTAL))
+        .map(|i| json!({"accountid": format!("00000000-0000-0000-0000-00000000000{i}"), "name": format!("Supplier {i}")}))
+        .collect();
+    let mut body = json!({"@odata.context": format!("http://{host}/api/data/v9.2/$metadata#accounts"), "value": value});
+    if skip + size < TOTAL {
+        body["@odata.nextLink"] = json!(format!(
+            "http://{host}/api/data/v9.2/accounts?$skiptoken={}",
+            skip + size
+        ));
+    }
+    Json(body).into_response()
+}
+
+/// Graph `children` of a drive folder: a sub-folder, a PDF and two
+/// workbooks, over two pages; each file with a pre-authenticated download URL.
+async fn graph_children(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !bearer_ok(&s, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})),
+        )
+            .into_response();
+    }
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+    let dl = |n: usize| format!("http://{host}/download/{n}");
+    if q.contains_key("$skiptoken") {
+        return Json(json!({"value": [
+            {"id": "4", "name": "swiftfreight-logistics.xlsx", "file": {}, "@microsoft.graph.downloadUrl": dl(2)}
+        ]}))
+        .into_response();
+    }
+    Json(json!({
+        "value": [
+            {"id": "1", "name": "Archive", "folder": {"childCount": 3}},
+            {"id": "2", "name": "contract.pdf", "file": {}, "@microsoft.graph.downloadUrl": dl(9)},
+            {"id": "3", "name": "meridian-trade-compliance.xlsx", "file": {}, "@microsoft.graph.downloadUrl": dl(1)}
+        ],
+        "@odata.nextLink": format!("http://{host}/v1.0/drives/D1/root:/IOR:/children?$skiptoken=2")
+    }))
+    .into_response()
+}
+
+async fn download(axum::extract::Path(n): axum::extract::Path<usize>) -> Response {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workbooks");
+    let file = match n {
+        1 => root.join("meridian-trade-compliance.xlsx"),
+        2 => root.join("swiftfreight-logistics.xlsx"),
+        _ => return (StatusCode::NOT_FOUND, "").into_response(),
+    };
+    std::fs::read(file).unwrap().into_response()
+}
+
 /// Starts the API on 127.0.0.1 with a free port, on its own thread.
 pub fn start() -> (SocketAddr, Shared) {
     let state: Shared = Arc::default();
@@ -197,6 +298,10 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/keyed/suppliers", get(keyed))
         .route("/oauth/token", post(token))
         .route("/secure/suppliers", get(secure))
+        .route("/tenant/oauth2/v2.0/token", post(entra_token))
+        .route("/api/data/v9.2/accounts", get(dataverse))
+        .route("/v1.0/drives/{drive}/{*rest}", get(graph_children))
+        .route("/download/{n}", get(download))
         .with_state(state.clone());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

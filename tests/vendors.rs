@@ -1,0 +1,105 @@
+//! The shipped vendor connector definitions against local servers in their
+//! vendors' shapes: Dataverse's OData paging with an Entra ID token,
+//! Graph's drive listing with download URLs.
+
+#[path = "support/api.rs"]
+mod api;
+mod common;
+
+fn iorready_with(env: &[(&str, String)], args: &[&str]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("iorready").unwrap();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+fn connectors() -> String {
+    common::root().join("connectors").display().to_string()
+}
+
+#[test]
+fn dynamics365_reads_supplier_accounts_page_by_page_with_an_entra_token() {
+    let (addr, state) = api::start();
+    let env = [
+        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
+        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+        ("D365_CLIENT_ID", "app-1".to_owned()),
+        ("D365_CLIENT_SECRET", "app-secret-1".to_owned()),
+        ("D365_SCOPE", format!("http://{addr}/.default")),
+    ];
+    let o = iorready_with(
+        &env,
+        &["connector", "--connectors", &connectors(), "read", "dynamics365"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 5, "every account over three pages: {lines:?}");
+    assert!(lines[4].contains("Supplier 4"));
+    assert_eq!(state.lock().unwrap().tokens_issued, 1);
+}
+
+#[test]
+fn dynamics365_check_reports_a_wrong_secret_without_showing_it() {
+    let (addr, _) = api::start();
+    let env = [
+        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
+        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+        ("D365_CLIENT_ID", "app-1".to_owned()),
+        ("D365_CLIENT_SECRET", "not-the-secret-42".to_owned()),
+        ("D365_SCOPE", format!("http://{addr}/.default")),
+    ];
+    let o = iorready_with(
+        &env,
+        &["connector", "--connectors", &connectors(), "check", "dynamics365"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("[FAIL] token") && out.contains("AADSTS7000215"), "{out}");
+    assert!(!out.contains("not-the-secret-42"), "{out}");
+}
+
+#[test]
+fn microsoft_graph_workbooks_in_a_folder_are_downloaded_and_scored() {
+    let (addr, _) = api::start();
+    let env = [
+        ("GRAPH_URL", format!("http://{addr}/v1.0/")),
+        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+        ("GRAPH_CLIENT_ID", "app-1".to_owned()),
+        ("GRAPH_CLIENT_SECRET", "app-secret-1".to_owned()),
+        ("GRAPH_DRIVE_ID", "D1".to_owned()),
+        ("GRAPH_FOLDER", "IOR".to_owned()),
+    ];
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("r.json");
+    let o = iorready_with(
+        &env,
+        &[
+            "score",
+            "--connector",
+            "microsoft-graph",
+            "--connectors-dir",
+            &connectors(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--as-of",
+            "2026-11-24",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let names: Vec<&str> = result["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Meridian Trade Compliance", "SwiftFreight Logistics"],
+        "the folder and the PDF are passed over"
+    );
+}
