@@ -53,6 +53,11 @@ pub fn check(dir: &Path, name: &str) -> Result<ExitCode> {
             client_id,
             client_secret,
             ..
+        }
+        | Auth::RefreshToken {
+            client_id,
+            client_secret,
+            ..
         } => refs.extend([client_id, client_secret]),
     }
     for r in refs {
@@ -66,7 +71,10 @@ pub fn check(dir: &Path, name: &str) -> Result<ExitCode> {
         step(false, "streams", "none defined");
         return Ok(ExitCode::from(1));
     };
-    let oauth = matches!(connector.auth, Auth::ClientCredentials { .. });
+    let oauth = matches!(
+        connector.auth,
+        Auth::ClientCredentials { .. } | Auth::RefreshToken { .. }
+    );
     let client = Client::new(connector, redactor)?;
     let rt = runtime()?;
     match rt.block_on(read_stream(&client, &stream, None, Some(1))) {

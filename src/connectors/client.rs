@@ -127,16 +127,22 @@ impl Client {
 
     /// The current access token for OAuth2, obtained or renewed as needed.
     async fn bearer(&self, force: bool) -> Result<Option<String>, ConnectorError> {
-        let Auth::ClientCredentials {
-            token_url,
-            client_id,
-            client_secret,
-            scopes,
-            in_body,
-            extra_params,
-        } = &self.connector.auth
-        else {
-            return Ok(None);
+        let (token_url, client_id, client_secret, in_body) = match &self.connector.auth {
+            Auth::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                in_body,
+                ..
+            }
+            | Auth::RefreshToken {
+                token_url,
+                client_id,
+                client_secret,
+                in_body,
+                ..
+            } => (token_url, client_id, client_secret, *in_body),
+            _ => return Ok(None),
         };
         let mut guard = self.token.lock().await;
         if let Some(t) = guard.as_ref() {
@@ -150,18 +156,11 @@ impl Client {
         let client = BasicClient::new(ClientId::new(id.expose().to_owned()))
             .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
             .set_token_uri(TokenUrl::from_url(token_url.clone()))
-            .set_auth_type(if *in_body {
+            .set_auth_type(if in_body {
                 AuthType::RequestBody
             } else {
                 AuthType::BasicAuth
             });
-        let mut request = client.exchange_client_credentials();
-        for s in scopes {
-            request = request.add_scope(Scope::new(s.clone()));
-        }
-        for (k, v) in extra_params {
-            request = request.add_extra_param(k.clone(), v.clone());
-        }
         // The token endpoint must not redirect: a redirect could carry the
         // client secret elsewhere.
         let http = reqwest::Client::builder()
@@ -169,10 +168,56 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| fail(e.to_string()))?;
-        let response = request
-            .request_async(&http)
-            .await
-            .map_err(|e| fail(format!("token request failed: {}", describe_token_error(&e))))?;
+        let response = match &self.connector.auth {
+            Auth::ClientCredentials {
+                scopes, extra_params, ..
+            } => {
+                let mut request = client.exchange_client_credentials();
+                for s in scopes {
+                    request = request.add_scope(Scope::new(s.clone()));
+                }
+                for (k, v) in extra_params {
+                    request = request.add_extra_param(k.clone(), v.clone());
+                }
+                request.request_async(&http).await
+            }
+            Auth::RefreshToken {
+                refresh_token_file,
+                scopes,
+                ..
+            } => {
+                let current = std::fs::read_to_string(refresh_token_file).map_err(|e| {
+                    fail(format!(
+                        "cannot read the refresh token file {}: {e}",
+                        refresh_token_file.display()
+                    ))
+                })?;
+                let current = current.trim().to_owned();
+                self.redactor.add(&current);
+                let rt = oauth2::RefreshToken::new(current);
+                let mut request = client.exchange_refresh_token(&rt);
+                for s in scopes {
+                    request = request.add_scope(Scope::new(s.clone()));
+                }
+                request.request_async(&http).await
+            }
+            _ => return Ok(None),
+        }
+        .map_err(|e| fail(format!("token request failed: {}", describe_token_error(&e))))?;
+        if let (Auth::RefreshToken { refresh_token_file, .. }, Some(next)) =
+            (&self.connector.auth, response.refresh_token())
+        {
+            // Saved before the access token is used: a single-use refresh
+            // token that was spent must never be lost.
+            let next = next.secret();
+            self.redactor.add(next);
+            save_refresh_token(refresh_token_file, next).map_err(|e| {
+                fail(format!(
+                    "cannot save the rotated refresh token to {}: {e}",
+                    refresh_token_file.display()
+                ))
+            })?;
+        }
         self.tokens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let value = response.access_token().secret().clone();
         self.redactor.add(&value);
@@ -217,7 +262,7 @@ impl Client {
             request = request.header(name.as_str(), v.expose());
         }
         request = match &self.connector.auth {
-            Auth::None | Auth::ClientCredentials { .. } => request,
+            Auth::None | Auth::ClientCredentials { .. } | Auth::RefreshToken { .. } => request,
             Auth::Basic { username, password } => {
                 let u = username
                     .resolve(&self.redactor)
@@ -322,7 +367,10 @@ impl Client {
                 Ok(response) => {
                     let status = response.status();
                     if status == StatusCode::UNAUTHORIZED
-                        && matches!(self.connector.auth, Auth::ClientCredentials { .. })
+                        && matches!(
+                            self.connector.auth,
+                            Auth::ClientCredentials { .. } | Auth::RefreshToken { .. }
+                        )
                         && !reauthenticated
                     {
                         // The token expired early or was revoked: one new
@@ -369,6 +417,28 @@ impl Client {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Writes a refresh token to a temporary file beside `path` (readable by
+/// this user only), flushes it and renames it into place.
+fn save_refresh_token(path: &std::path::Path, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".iorready-token-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(token.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Exponential backoff with full jitter: up to base x 2^attempt.

@@ -84,6 +84,16 @@ enum RawAuth {
         #[serde(default)]
         extra_params: BTreeMap<String, String>,
     },
+    Oauth2RefreshToken {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        refresh_token_file: String,
+        #[serde(default)]
+        scopes: Vec<String>,
+        #[serde(default = "basic")]
+        client_auth: String,
+    },
 }
 
 fn header() -> String {
@@ -321,6 +331,23 @@ pub enum Auth {
         /// Extra form parameters (an audience, a resource).
         extra_params: Vec<(String, String)>,
     },
+    /// OAuth2 refresh token, rotated: each new refresh token is saved to
+    /// `refresh_token_file` (atomically) before the access token is used.
+    RefreshToken {
+        /// The token endpoint.
+        token_url: reqwest::Url,
+        /// Client id.
+        client_id: SecretRef,
+        /// Client secret.
+        client_secret: SecretRef,
+        /// Where the current refresh token is kept (readable by the service
+        /// user only).
+        refresh_token_file: PathBuf,
+        /// Scopes requested.
+        scopes: Vec<String>,
+        /// True: client id and secret in the body; false: HTTP Basic.
+        in_body: bool,
+    },
 }
 
 /// Timeouts, retries and pacing.
@@ -517,6 +544,25 @@ impl Connector {
                     other => return Err(src.error("auth.client_auth", format!("'{other}': expected basic or body"))),
                 },
                 extra_params: extra_params.into_iter().collect(),
+            },
+            RawAuth::Oauth2RefreshToken {
+                token_url,
+                client_id,
+                client_secret,
+                refresh_token_file,
+                scopes,
+                client_auth,
+            } => Auth::RefreshToken {
+                token_url: url(src, "auth.token_url", &from_env(src, "auth.token_url", &token_url)?)?,
+                client_id: secret(src, "auth.client_id", &client_id)?,
+                client_secret: secret(src, "auth.client_secret", &client_secret)?,
+                refresh_token_file: PathBuf::from(from_env(src, "auth.refresh_token_file", &refresh_token_file)?),
+                scopes,
+                in_body: match client_auth.as_str() {
+                    "basic" => false,
+                    "body" => true,
+                    other => return Err(src.error("auth.client_auth", format!("'{other}': expected basic or body"))),
+                },
             },
         };
         let l = raw.limits;
