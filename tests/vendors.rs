@@ -1,10 +1,13 @@
 //! The shipped vendor connector definitions against local servers in their
 //! vendors' shapes: Dataverse's OData paging with an Entra ID token,
-//! Graph's drive listing with download URLs.
+//! Graph's drive listing with download URLs, Coupa's 50-record offset
+//! pages with its rate limit.
 
 #[path = "support/api.rs"]
 mod api;
 mod common;
+#[path = "support/coupa.rs"]
+mod coupa;
 
 fn iorready_with(env: &[(&str, String)], args: &[&str]) -> std::process::Output {
     let mut cmd = assert_cmd::Command::cargo_bin("iorready").unwrap();
@@ -102,4 +105,76 @@ fn microsoft_graph_workbooks_in_a_folder_are_downloaded_and_scored() {
         ["Meridian Trade Compliance", "SwiftFreight Logistics"],
         "the folder and the PDF are passed over"
     );
+}
+
+fn coupa_env(addr: std::net::SocketAddr, secret: &str) -> [(&'static str, String); 4] {
+    [
+        ("COUPA_URL", format!("http://{addr}/api/")),
+        ("COUPA_TOKEN_URL", format!("http://{addr}/oauth2/token")),
+        ("COUPA_CLIENT_ID", "coupa-client".to_owned()),
+        ("COUPA_CLIENT_SECRET", secret.to_owned()),
+    ]
+}
+
+#[test]
+fn coupa_reads_every_active_supplier_fifty_a_page_through_a_rate_limit() {
+    let (addr, state) = coupa::start();
+    let o = iorready_with(
+        &coupa_env(addr, "coupa-secret-1"),
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "coupa",
+            "--stream",
+            "suppliers",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), coupa::SUPPLIERS, "every supplier over three pages");
+    assert!(out.lines().last().unwrap().contains("Supplier 120 Ltd"), "{out}");
+    let st = state.lock().unwrap();
+    assert!(st.throttled, "the 429 was met");
+    assert_eq!(
+        (st.supplier_requests, st.tokens_issued),
+        (4, 1),
+        "3 pages + 1 retry, one token"
+    );
+}
+
+#[test]
+fn coupa_supplier_information_records_are_read() {
+    let (addr, _) = coupa::start();
+    let o = iorready_with(
+        &coupa_env(addr, "coupa-secret-1"),
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "coupa",
+            "--stream",
+            "supplier_information",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+}
+
+#[test]
+fn coupa_check_reports_a_wrong_secret_in_coupas_words_without_showing_it() {
+    let (addr, _) = coupa::start();
+    let o = iorready_with(
+        &coupa_env(addr, "wrong-secret-77"),
+        &["connector", "--connectors", &connectors(), "check", "coupa"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("[FAIL] token") && out.contains("Client authentication failed"),
+        "{out}"
+    );
+    assert!(!out.contains("wrong-secret-77"), "{out}");
 }

@@ -485,6 +485,16 @@ fn api_message(body: &str) -> String {
                 _ => {}
             }
         }
+        // Coupa: {"errors": {"error": ["..."]}}; others: {"errors": ["..."]}.
+        if let Some(errors) = v.get("errors") {
+            let list = errors.get("error").unwrap_or(errors);
+            if let Some(items) = list.as_array() {
+                let texts: Vec<&str> = items.iter().filter_map(|e| e.as_str()).collect();
+                if !texts.is_empty() {
+                    return excerpt(&texts.join("; "));
+                }
+            }
+        }
     }
     if body.trim().is_empty() {
         "(no body)".into()
@@ -543,6 +553,10 @@ mod tests {
     #[test]
     fn the_apis_own_message_is_quoted() {
         assert_eq!(api_message(r#"{"message":"Supplier not found"}"#), "Supplier not found");
+        assert_eq!(
+            api_message(r#"{"errors":{"error":["Rate limit exceeded","try later"]}}"#),
+            "Rate limit exceeded; try later"
+        );
         assert_eq!(
             api_message(r#"{"error":{"code":"x","message":"Throttled"}}"#),
             "Throttled"

@@ -303,6 +303,11 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/v1.0/drives/{drive}/{*rest}", get(graph_children))
         .route("/download/{n}", get(download))
         .with_state(state.clone());
+    (serve(app), state)
+}
+
+/// Serves `app` on 127.0.0.1 with a free port, on its own thread.
+pub fn serve(app: Router) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -315,5 +320,5 @@ pub fn start() -> (SocketAddr, Shared) {
             axum::serve(listener, app).await.unwrap();
         });
     });
-    (rx.recv().unwrap(), state)
+    rx.recv().unwrap()
 }

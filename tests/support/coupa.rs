@@ -1,0 +1,149 @@
+//! A local API in Coupa's shape (Core API, JSON): an OAuth2 token endpoint
+//! at `/oauth2/token` (client id and secret in the form, `core.*` scopes),
+//! `/api/suppliers` and `/api/supplier_information` as root JSON arrays
+//! paged by `offset` with at most 50 records per page, hyphenated keys,
+//! XML unless `Accept: application/json`, errors as
+//! `{"errors": {"error": [...]}}`, and a 429 with `Retry-After` on the
+//! second page of suppliers the first time it is asked for.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde_json::{json, Value};
+
+/// What the test can look at afterwards.
+#[derive(Default)]
+pub struct CoupaState {
+    pub tokens_issued: u64,
+    pub valid_token: Option<String>,
+    /// Supplier pages asked for, including the one answered 429.
+    pub supplier_requests: u64,
+    pub throttled: bool,
+}
+
+pub type Shared = Arc<Mutex<CoupaState>>;
+
+/// Active suppliers in the instance.
+pub const SUPPLIERS: usize = 120;
+const PAGE_CAP: usize = 50;
+
+fn denied(message: &str) -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"errors": {"error": [message]}}))).into_response()
+}
+
+async fn token(State(s): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str);
+    if field("grant_type") != Some("client_credentials")
+        || field("client_id") != Some("coupa-client")
+        || field("client_secret") != Some("coupa-secret-1")
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client", "error_description": "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."})),
+        )
+            .into_response();
+    }
+    if !field("scope")
+        .unwrap_or("")
+        .split(' ')
+        .any(|sc| sc == "core.supplier.read")
+    {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_scope"}))).into_response();
+    }
+    let mut st = s.lock().unwrap();
+    st.tokens_issued += 1;
+    let t = format!("coupa-{}", st.tokens_issued);
+    st.valid_token = Some(t.clone());
+    Json(json!({"access_token": t, "token_type": "bearer", "expires_in": 86399})).into_response()
+}
+
+/// Checks the token and the Accept header; `None` when the request may go on.
+fn refuse(s: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let authorised = s
+        .lock()
+        .unwrap()
+        .valid_token
+        .as_ref()
+        .is_some_and(|t| h("authorization") == format!("Bearer {t}"));
+    if !authorised {
+        return Some(denied("Unauthorized: invalid or expired access token"));
+    }
+    if !h("accept").contains("application/json") {
+        // Coupa answers XML unless JSON is asked for.
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><suppliers type=\"array\"/>";
+        return Some(([("content-type", "application/xml")], xml).into_response());
+    }
+    None
+}
+
+fn page(q: &HashMap<String, String>, total: usize, record: impl Fn(usize) -> Value) -> Json<Value> {
+    let n = |k: &str| q.get(k).and_then(|v| v.parse::<usize>().ok());
+    let from = n("offset").unwrap_or(0);
+    let limit = n("limit").unwrap_or(PAGE_CAP).min(PAGE_CAP);
+    Json(Value::Array((from..(from + limit).min(total)).map(record).collect()))
+}
+
+async fn suppliers(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Some(r) = refuse(&s, &headers) {
+        return r;
+    }
+    {
+        let mut st = s.lock().unwrap();
+        st.supplier_requests += 1;
+        if q.get("offset").map(String::as_str) == Some("50") && !st.throttled {
+            st.throttled = true;
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                Json(json!({"errors": {"error": ["Rate limit exceeded"]}})),
+            )
+                .into_response();
+        }
+    }
+    if q.get("status").map(String::as_str) != Some("active") {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errors": {"error": ["expected status=active"]}})),
+        )
+            .into_response();
+    }
+    page(&q, SUPPLIERS, |i| {
+        json!({"id": i + 1, "name": format!("Supplier {}", i + 1), "display-name": format!("Supplier {} Ltd", i + 1),
+               "status": "active", "number": format!("S-{:04}", i + 1), "updated-at": "2026-10-01T09:30:00+00:00"})
+    })
+    .into_response()
+}
+
+async fn supplier_information(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = refuse(&s, &headers) {
+        return r;
+    }
+    page(&q, 3, |i| {
+        json!({"id": 900 + i, "name": format!("Supplier {}", i + 1), "status": "approved",
+               "supplier": {"id": i + 1}, "updated-at": "2026-10-02T12:00:00+00:00"})
+    })
+    .into_response()
+}
+
+/// Starts the Coupa-shaped API on loopback.
+pub fn start() -> (SocketAddr, Shared) {
+    let state: Shared = Arc::default();
+    let app = Router::new()
+        .route("/oauth2/token", post(token))
+        .route("/api/suppliers", get(suppliers))
+        .route("/api/supplier_information", get(supplier_information))
+        .with_state(state.clone());
+    (super::api::serve(app), state)
+}
