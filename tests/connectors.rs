@@ -1,6 +1,7 @@
 //! The connector engine against a local API: every paging scheme, retries
 //! with Retry-After, OAuth2 client credentials with a cached token
-//! refreshed once when it expires mid-read, and no secret in any error.
+//! refreshed once when it expires mid-read, session login, and no secret
+//! in any error.
 
 #[path = "support/api.rs"]
 mod api;
@@ -210,4 +211,50 @@ fn connector_check_and_read_work_from_the_command_line() {
     let o = common::iorready(&["connector", "--connectors", d, "read", "local", "--limit", "3"]);
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+}
+
+fn session(addr: &str, password_var: &str, password: &str, lifetime: u64) -> Connector {
+    std::env::set_var(password_var, password);
+    connector(
+        addr,
+        &format!(
+            "[auth]\ntype = \"session\"\nlogin_url = \"http://{addr}/session/login\"\nusername = \"ior\"\npassword = \"${{env:{password_var}}}\"\nusername_field = \"login\"\npassword_field = \"secret\"\ntoken_path = \"/session/token\"\nlifetime_seconds = {lifetime}\nheader = \"X-Session\"\nprefix = \"\"\n{FAST}[[streams]]\nname = \"s\"\npath = \"/session/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n"
+        ),
+    )
+}
+
+#[test]
+fn a_session_login_is_made_once_and_its_token_sent_in_the_configured_header() {
+    let (addr, _) = api::start();
+    let (out, requests, tokens) = read(session(&addr.to_string(), "IORREADY_TEST_SESSION_ONCE", "pw-1", 600)).unwrap();
+    assert_eq!(ids(&out), [0, 1, 2, 3, 4]);
+    assert_eq!((requests, tokens), (3, 1));
+}
+
+#[test]
+fn a_session_that_ends_in_the_middle_of_a_read_is_reopened_once() {
+    let (addr, state) = api::start();
+    state.lock().unwrap().revoke_after = Some(1);
+    let (out, _, tokens) = read(session(&addr.to_string(), "IORREADY_TEST_SESSION_END", "pw-1", 600)).unwrap();
+    assert_eq!(ids(&out), [0, 1, 2, 3, 4], "no record lost or repeated");
+    assert_eq!(tokens, 2);
+}
+
+#[test]
+fn a_refused_session_login_is_reported_with_the_apis_words_without_the_password() {
+    let (addr, _) = api::start();
+    let e = read(session(
+        &addr.to_string(),
+        "IORREADY_TEST_SESSION_BAD",
+        "pw-wrong-31337",
+        600,
+    ))
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("login refused") && text.contains("invalid credentials"),
+        "{text}"
+    );
+    assert!(!text.contains("pw-wrong-31337"), "{text}");
+    assert_eq!(e.stream, "auth");
 }

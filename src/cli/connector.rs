@@ -59,6 +59,7 @@ pub fn check(dir: &Path, name: &str) -> Result<ExitCode> {
             client_secret,
             ..
         } => refs.extend([client_id, client_secret]),
+        Auth::Session { username, password, .. } => refs.extend([username, password]),
     }
     for r in refs {
         if let Err(e) = r.resolve(&redactor) {
@@ -71,10 +72,7 @@ pub fn check(dir: &Path, name: &str) -> Result<ExitCode> {
         step(false, "streams", "none defined");
         return Ok(ExitCode::from(1));
     };
-    let oauth = matches!(
-        connector.auth,
-        Auth::ClientCredentials { .. } | Auth::RefreshToken { .. }
-    );
+    let oauth = connector.auth.obtains_token();
     let client = Client::new(connector, redactor)?;
     let rt = runtime()?;
     match rt.block_on(read_stream(&client, &stream, None, Some(1))) {

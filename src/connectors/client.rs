@@ -161,13 +161,7 @@ impl Client {
             } else {
                 AuthType::BasicAuth
             });
-        // The token endpoint must not redirect: a redirect could carry the
-        // client secret elsewhere.
-        let http = reqwest::Client::builder()
-            .timeout(self.connector.limits.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
+        let http = self.token_http().map_err(fail)?;
         let response = match &self.connector.auth {
             Auth::ClientCredentials {
                 scopes, extra_params, ..
@@ -230,6 +224,77 @@ impl Client {
         Ok(Some(value))
     }
 
+    /// The HTTP client for token and login requests, which must not
+    /// redirect: a redirect could carry the credentials elsewhere.
+    fn token_http(&self) -> Result<reqwest::Client, String> {
+        reqwest::Client::builder()
+            .timeout(self.connector.limits.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The current session token, from a login when there is none, it
+    /// has run out, or `force` (after a 401).
+    async fn session(&self, force: bool) -> Result<Option<String>, ConnectorError> {
+        let Auth::Session {
+            login_url,
+            username,
+            password,
+            username_field,
+            password_field,
+            token_path,
+            lifetime,
+            ..
+        } = &self.connector.auth
+        else {
+            return Ok(None);
+        };
+        let mut guard = self.token.lock().await;
+        if let Some(t) = guard.as_ref() {
+            if !force && Instant::now() + EXPIRY_MARGIN.min(*lifetime / 2) < t.expires {
+                return Ok(Some(t.value.clone()));
+            }
+        }
+        let fail = |m: String| self.error("auth", &Method::POST, login_url, m);
+        let user = username.resolve(&self.redactor).map_err(|e| fail(e.0))?;
+        let pass = password.resolve(&self.redactor).map_err(|e| fail(e.0))?;
+        let mut body = serde_json::Map::new();
+        body.insert(username_field.clone(), user.expose().into());
+        body.insert(password_field.clone(), pass.expose().into());
+        let http = self.token_http().map_err(fail)?;
+        let response = http
+            .post(login_url.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| fail(format!("the login request failed: {e}")))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| fail(format!("reading the login answer failed: {e}")))?;
+        if !status.is_success() {
+            return Err(fail(format!("login refused: HTTP {status}: {}", api_message(&text))));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| fail(format!("the login answer is not JSON: {e}")))?;
+        let value = answer
+            .pointer(token_path)
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| fail(format!("the login answer has no token at {token_path}")))?
+            .to_owned();
+        self.redactor.add(&value);
+        self.tokens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *guard = Some(Token {
+            value: value.clone(),
+            expires: Instant::now() + *lifetime,
+        });
+        tracing::debug!(connector = %self.connector.name, lifetime_s = lifetime.as_secs(), "session opened");
+        Ok(Some(value))
+    }
+
     /// Waits for the pacing slot of `requests_per_second`.
     async fn pace(&self) {
         let Some(rps) = self.connector.limits.requests_per_second else {
@@ -263,6 +328,13 @@ impl Client {
         }
         request = match &self.connector.auth {
             Auth::None | Auth::ClientCredentials { .. } | Auth::RefreshToken { .. } => request,
+            Auth::Session { header, prefix, .. } => {
+                let token = self.session(false).await?.unwrap_or_default();
+                let mut hv = HeaderValue::from_str(&format!("{prefix}{token}"))
+                    .map_err(|_| self.error(stream, method, url, "the session token is not a valid header value"))?;
+                hv.set_sensitive(true);
+                request.header(header.clone(), hv)
+            }
             Auth::Basic { username, password } => {
                 let u = username
                     .resolve(&self.redactor)
@@ -366,17 +438,12 @@ impl Client {
             let retry_in = match outcome {
                 Ok(response) => {
                     let status = response.status();
-                    if status == StatusCode::UNAUTHORIZED
-                        && matches!(
-                            self.connector.auth,
-                            Auth::ClientCredentials { .. } | Auth::RefreshToken { .. }
-                        )
-                        && !reauthenticated
-                    {
+                    if status == StatusCode::UNAUTHORIZED && self.connector.auth.obtains_token() && !reauthenticated {
                         // The token expired early or was revoked: one new
                         // token, one more try; never a token per request.
                         reauthenticated = true;
                         self.bearer(true).await?;
+                        self.session(true).await?;
                         continue;
                     }
                     if status.is_success() {

@@ -94,6 +94,42 @@ enum RawAuth {
         #[serde(default = "basic")]
         client_auth: String,
     },
+    Session {
+        login_url: String,
+        username: String,
+        password: String,
+        #[serde(default = "username_field")]
+        username_field: String,
+        #[serde(default = "password_field")]
+        password_field: String,
+        token_path: String,
+        #[serde(default = "session_lifetime")]
+        lifetime_seconds: u64,
+        #[serde(default = "authorization")]
+        header: String,
+        #[serde(default = "bearer_prefix")]
+        prefix: String,
+    },
+}
+
+fn username_field() -> String {
+    "username".into()
+}
+
+fn password_field() -> String {
+    "password".into()
+}
+
+fn session_lifetime() -> u64 {
+    900
+}
+
+fn authorization() -> String {
+    "Authorization".into()
+}
+
+fn bearer_prefix() -> String {
+    "Bearer ".into()
 }
 
 fn header() -> String {
@@ -348,6 +384,38 @@ pub enum Auth {
         /// True: client id and secret in the body; false: HTTP Basic.
         in_body: bool,
     },
+    /// Session login: a JSON login request whose answer holds a token that
+    /// is then sent in a header until its lifetime runs out.
+    Session {
+        /// Where the login is POSTed.
+        login_url: reqwest::Url,
+        /// User name.
+        username: SecretRef,
+        /// Password.
+        password: SecretRef,
+        /// The login body's field names for the user name and password.
+        username_field: String,
+        /// See `username_field`.
+        password_field: String,
+        /// JSON pointer to the token in the login answer.
+        token_path: String,
+        /// How long a session lasts.
+        lifetime: Duration,
+        /// The header the token is sent in.
+        header: reqwest::header::HeaderName,
+        /// Put before the token in the header (`Bearer `, `Token `, or none).
+        prefix: String,
+    },
+}
+
+impl Auth {
+    /// True for the kinds that obtain a token and renew it on a 401.
+    pub fn obtains_token(&self) -> bool {
+        matches!(
+            self,
+            Auth::ClientCredentials { .. } | Auth::RefreshToken { .. } | Auth::Session { .. }
+        )
+    }
 }
 
 /// Timeouts, retries and pacing.
@@ -564,6 +632,36 @@ impl Connector {
                     other => return Err(src.error("auth.client_auth", format!("'{other}': expected basic or body"))),
                 },
             },
+            RawAuth::Session {
+                login_url,
+                username,
+                password,
+                username_field,
+                password_field,
+                token_path,
+                lifetime_seconds,
+                header,
+                prefix,
+            } => {
+                if !token_path.starts_with('/') {
+                    return Err(src.error("auth.token_path", "must be a JSON pointer such as \"/token\""));
+                }
+                if lifetime_seconds == 0 {
+                    return Err(src.error("auth.lifetime_seconds", "must be at least 1"));
+                }
+                Auth::Session {
+                    login_url: url(src, "auth.login_url", &from_env(src, "auth.login_url", &login_url)?)?,
+                    username: secret(src, "auth.username", &username)?,
+                    password: secret(src, "auth.password", &password)?,
+                    username_field,
+                    password_field,
+                    token_path,
+                    lifetime: Duration::from_secs(lifetime_seconds),
+                    header: reqwest::header::HeaderName::from_bytes(header.as_bytes())
+                        .map_err(|_| src.error("auth.header", format!("'{header}' is not a header name")))?,
+                    prefix,
+                }
+            }
         };
         let l = raw.limits;
         if l.timeout_seconds == 0 || l.timeout_seconds > 3600 {

@@ -158,14 +158,39 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<Has
 }
 
 async fn secure(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let auth = headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or("");
+    guarded(&s, &q, |t| auth == format!("Bearer {t}"))
+}
+
+/// A login answering `{"session": {"token": ...}}` for user `ior` with
+/// password `pw-1`, given as `login` and `secret`.
+async fn session_login(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
+    if body["login"] != "ior" || body["secret"] != "pw-1" {
+        return (StatusCode::FORBIDDEN, Json(json!({"message": "invalid credentials"}))).into_response();
+    }
+    let mut st = s.lock().unwrap();
+    st.tokens_issued += 1;
+    let t = format!("sess-{}", st.tokens_issued);
+    st.valid_token = Some(t.clone());
+    Json(json!({"session": {"token": t, "user": "ior"}})).into_response()
+}
+
+/// Suppliers behind the session token, sent bare in `X-Session`.
+async fn session_suppliers(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let sent = headers.get("x-session").and_then(|h| h.to_str().ok()).unwrap_or("");
+    guarded(&s, &q, |t| sent == t)
+}
+
+/// A page of suppliers if `valid` accepts the current token; counts pages
+/// and revokes the token after `revoke_after` of them.
+fn guarded(s: &Shared, q: &HashMap<String, String>, valid: impl Fn(&str) -> bool) -> Response {
     let mut st = s.lock().unwrap();
     st.requests += 1;
-    let valid = st.valid_token.as_ref().is_some_and(|t| auth == format!("Bearer {t}"));
+    let valid = st.valid_token.as_deref().is_some_and(valid);
     if !valid {
         return (
             StatusCode::UNAUTHORIZED,
@@ -178,7 +203,7 @@ async fn secure(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<Has
     if st.revoke_after == Some(st.secure_pages) {
         st.valid_token = None;
     }
-    Json(json!({ "data": { "items": slice(param(&q, "offset"), param(&q, "limit")) } })).into_response()
+    Json(json!({ "data": { "items": slice(param(q, "offset"), param(q, "limit")) } })).into_response()
 }
 
 /// Entra ID's token endpoint: client id and secret in the form body, and a
@@ -298,6 +323,8 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/keyed/suppliers", get(keyed))
         .route("/oauth/token", post(token))
         .route("/secure/suppliers", get(secure))
+        .route("/session/login", post(session_login))
+        .route("/session/suppliers", get(session_suppliers))
         .route("/tenant/oauth2/v2.0/token", post(entra_token))
         .route("/api/data/v9.2/accounts", get(dataverse))
         .route("/v1.0/drives/{drive}/{*rest}", get(graph_children))
