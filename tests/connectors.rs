@@ -195,6 +195,14 @@ fn a_connector_file_with_a_mistake_names_the_line_and_key() {
 }
 
 #[test]
+fn an_upload_write_back_of_the_summary_is_refused_naming_the_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n[[writeback]]\nname = \"w\"\nwhat = \"summary\"\nupload = \"PUT\"\npath = \"/f\"\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("writeback[0].upload"), "{e}");
+    assert!(e.message.contains("only the annotated workbook"), "{e}");
+}
+
+#[test]
 fn connector_check_and_read_work_from_the_command_line() {
     let (addr, _) = api::start();
     let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,17 @@ fn iorready_with(env: &[(&str, String)], args: &[&str]) -> std::process::Output 
     cmd.args(args).output().unwrap()
 }
 
+fn graph_env(addr: std::net::SocketAddr) -> [(&'static str, String); 6] {
+    [
+        ("GRAPH_URL", format!("http://{addr}/v1.0/")),
+        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+        ("GRAPH_CLIENT_ID", "app-1".to_owned()),
+        ("GRAPH_CLIENT_SECRET", "app-secret-1".to_owned()),
+        ("GRAPH_DRIVE_ID", "D1".to_owned()),
+        ("GRAPH_FOLDER", "IOR".to_owned()),
+    ]
+}
+
 fn connectors() -> String {
     common::root().join("connectors").display().to_string()
 }
@@ -63,16 +74,9 @@ fn dynamics365_check_reports_a_wrong_secret_without_showing_it() {
 }
 
 #[test]
-fn microsoft_graph_workbooks_in_a_folder_are_downloaded_and_scored() {
-    let (addr, _) = api::start();
-    let env = [
-        ("GRAPH_URL", format!("http://{addr}/v1.0/")),
-        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
-        ("GRAPH_CLIENT_ID", "app-1".to_owned()),
-        ("GRAPH_CLIENT_SECRET", "app-secret-1".to_owned()),
-        ("GRAPH_DRIVE_ID", "D1".to_owned()),
-        ("GRAPH_FOLDER", "IOR".to_owned()),
-    ];
+fn microsoft_graph_workbooks_in_a_folder_are_downloaded_scored_and_uploaded_back() {
+    let (addr, state) = api::start();
+    let env = graph_env(addr);
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("r.json");
     let o = iorready_with(
@@ -105,6 +109,53 @@ fn microsoft_graph_workbooks_in_a_folder_are_downloaded_and_scored() {
         ["Meridian Trade Compliance", "SwiftFreight Logistics"],
         "the folder and the PDF are passed over"
     );
+    let st = state.lock().unwrap();
+    let uploaded: Vec<&str> = st.uploads.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(
+        uploaded,
+        [
+            "D1/root:/IOR/iorready/meridian-trade-compliance.annotated.xlsx:/content",
+            "D1/root:/IOR/iorready/swiftfreight-logistics.annotated.xlsx:/content"
+        ]
+    );
+    for (_, kind, bytes) in &st.uploads {
+        assert_eq!(
+            kind,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert!(bytes.starts_with(b"PK"), "the workbook's own bytes, not base64 or JSON");
+    }
+}
+
+#[test]
+fn microsoft_graph_dry_run_says_what_it_would_upload_and_uploads_nothing() {
+    let (addr, state) = api::start();
+    let out = tempfile::tempdir().unwrap();
+    let o = iorready_with(
+        &graph_env(addr),
+        &[
+            "score",
+            "--connector",
+            "microsoft-graph",
+            "--connectors-dir",
+            &connectors(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--dry-run",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("would upload annotated workbook 'meridian-trade-compliance.annotated.xlsx': PUT"),
+        "{text}"
+    );
+    assert!(state.lock().unwrap().uploads.is_empty());
 }
 
 fn coupa_env(addr: std::net::SocketAddr, secret: &str) -> [(&'static str, String); 4] {

@@ -382,9 +382,38 @@ impl Client {
         url: Url,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, ConnectorError> {
+        self.send(stream, method, url, Body::Json(body)).await
+    }
+
+    /// Sends a file's bytes as they are, with its content type; retried
+    /// like `send_json`.
+    pub async fn send_bytes(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<serde_json::Value, ConnectorError> {
+        self.send(stream, method, url, Body::Bytes(bytes, content_type)).await
+    }
+
+    async fn send(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        body: Body<'_>,
+    ) -> Result<serde_json::Value, ConnectorError> {
         let mut attempt = 0u32;
         loop {
-            let request = self.authorized(stream, &method, &url).await?.json(body);
+            let request = self.authorized(stream, &method, &url).await?;
+            let request = match body {
+                Body::Json(v) => request.json(v),
+                Body::Bytes(b, content_type) => request
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(b.to_vec()),
+            };
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let response = request
                 .send()
@@ -535,6 +564,13 @@ fn excerpt(text: &str) -> String {
     } else {
         t
     }
+}
+
+/// What a write sends.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Json(&'a serde_json::Value),
+    Bytes(&'a [u8], &'a str),
 }
 
 /// The API's own error message: a `message`, `error_description` or

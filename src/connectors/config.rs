@@ -32,9 +32,10 @@ struct RawWriteback {
     path: String,
     #[serde(default)]
     find: BTreeMap<String, String>,
-    create: String,
-    update: String,
-    update_path: String,
+    create: Option<String>,
+    update: Option<String>,
+    update_path: Option<String>,
+    upload: Option<String>,
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -304,24 +305,41 @@ pub enum WritebackKind {
     Summary,
 }
 
-/// One write-back: find the record written last time; update it, or create
-/// it when there is none, so re-runs never duplicate.
+/// How a write-back writes.
+#[derive(Debug, Clone)]
+pub enum WritebackMode {
+    /// Find the record written last time; update it (PUT to `update_path`
+    /// with the `update` template), or create it (POST to the path with the
+    /// `create` template) when there is none, so re-runs never duplicate.
+    Record {
+        /// Query finding the existing record.
+        find: Vec<(String, String)>,
+        /// JSON body template for a new record.
+        create: String,
+        /// JSON body template for an update.
+        update: String,
+        /// Path of the existing record (`{found:/id}`).
+        update_path: String,
+    },
+    /// The annotated workbook's bytes sent as they are with this method to
+    /// the path, which names the file: writing it again replaces it.
+    Upload {
+        /// PUT or POST.
+        method: reqwest::Method,
+    },
+}
+
+/// One write-back.
 #[derive(Debug, Clone)]
 pub struct Writeback {
     /// Its name, for messages.
     pub name: String,
     /// What it writes.
     pub what: WritebackKind,
-    /// Where records are searched and created (POST).
+    /// Where records are searched and created, or where the file goes.
     pub path: String,
-    /// Query finding the existing record.
-    pub find: Vec<(String, String)>,
-    /// JSON body template for a new record.
-    pub create: String,
-    /// JSON body template for an update (PUT to `update_path`).
-    pub update: String,
-    /// Path of the existing record (`{found:/id}`).
-    pub update_path: String,
+    /// How it writes.
+    pub mode: WritebackMode,
     /// False: read only.
     pub enabled: bool,
 }
@@ -809,21 +827,48 @@ impl Connector {
                     ))
                 }
             };
-            for (key, body) in [("create", &w.create), ("update", &w.update)] {
-                // The template must be JSON once its placeholders are filled.
-                let probe = body.replace(['{', '}'], "");
-                if !body.trim_start().starts_with('{') || probe.is_empty() {
-                    return Err(src.error(&format!("{at}.{key}"), "expected a JSON object template"));
+            let mode = match (w.upload, w.create, w.update, w.update_path) {
+                (Some(method), None, None, None) if w.find.is_empty() => {
+                    if what != WritebackKind::Annotated {
+                        return Err(src.error(&format!("{at}.upload"), "only the annotated workbook is uploaded"));
+                    }
+                    let method = match method.to_ascii_uppercase().as_str() {
+                        "PUT" => reqwest::Method::PUT,
+                        "POST" => reqwest::Method::POST,
+                        _ => {
+                            return Err(src.error(&format!("{at}.upload"), format!("'{method}': expected PUT or POST")))
+                        }
+                    };
+                    WritebackMode::Upload { method }
                 }
-            }
+                (Some(_), ..) => {
+                    return Err(src.error(
+                        &format!("{at}.upload"),
+                        "an upload takes no find, create, update or update_path",
+                    ))
+                }
+                (None, Some(create), Some(update), Some(update_path)) => {
+                    for (key, body) in [("create", &create), ("update", &update)] {
+                        // The template must be JSON once its placeholders are filled.
+                        let probe = body.replace(['{', '}'], "");
+                        if !body.trim_start().starts_with('{') || probe.is_empty() {
+                            return Err(src.error(&format!("{at}.{key}"), "expected a JSON object template"));
+                        }
+                    }
+                    WritebackMode::Record {
+                        find: w.find.into_iter().collect(),
+                        create,
+                        update,
+                        update_path,
+                    }
+                }
+                _ => return Err(src.error(&at, "give either upload, or create, update and update_path")),
+            };
             writeback.push(Writeback {
                 name: w.name,
                 what,
-                path: w.path,
-                find: w.find.into_iter().collect(),
-                create: w.create,
-                update: w.update,
-                update_path: w.update_path,
+                path: from_env(src, &format!("{at}.path"), &w.path)?,
+                mode,
                 enabled: w.enabled,
             });
         }

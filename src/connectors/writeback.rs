@@ -1,15 +1,15 @@
 //! Write-back: after scoring, put the annotated workbook and the tier
 //! summary back where people look (an attachment and a note on the supplier
-//! in the ERP). Each write first looks for what it wrote last time and
-//! updates it, so re-runs never duplicate; `dry_run` only says what would
-//! be written.
+//! in the ERP, a file in a shared folder). Each record write first looks for
+//! what it wrote last time and updates it, and each upload names its file,
+//! so re-runs never duplicate; `dry_run` only says what would be written.
 
 use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
 
 use super::client::{Client, ConnectorError};
-use super::config::{Writeback, WritebackKind};
+use super::config::{Writeback, WritebackKind, WritebackMode};
 use super::paging::fill;
 
 /// What one scored workbook writes back.
@@ -115,13 +115,40 @@ async fn write_one(
         Ok(url)
     };
     let path = expand(&w.path, vars, None, parent, false).map_err(fail)?;
-    let find: Vec<(String, String)> = w
-        .find
+    let stream = format!("writeback {}", w.name);
+    let what = match w.what {
+        WritebackKind::Annotated => format!("annotated workbook '{}'", item.file_name),
+        WritebackKind::Summary => "tier summary".to_owned(),
+    };
+    let (find, create, update, update_path) = match &w.mode {
+        WritebackMode::Upload { method } => {
+            let url = url_of(&path, &[])?;
+            if dry_run {
+                return Ok(format!("would upload {what}: {method} {url}"));
+            }
+            client
+                .send_bytes(
+                    &stream,
+                    method.clone(),
+                    url.clone(),
+                    &item.content,
+                    content_type(&item.file_name),
+                )
+                .await?;
+            return Ok(format!("uploaded {what}: {method} {url}"));
+        }
+        WritebackMode::Record {
+            find,
+            create,
+            update,
+            update_path,
+        } => (find, create, update, update_path),
+    };
+    let find: Vec<(String, String)> = find
         .iter()
         .map(|(k, v)| expand(v, vars, None, parent, false).map(|v| (k.clone(), v)))
         .collect::<Result<_, _>>()
         .map_err(fail)?;
-    let stream = format!("writeback {}", w.name);
     let found = if find.is_empty() {
         None
     } else {
@@ -131,17 +158,13 @@ async fn write_one(
             _ => None,
         }
     };
-    let what = match w.what {
-        WritebackKind::Annotated => format!("annotated workbook '{}'", item.file_name),
-        WritebackKind::Summary => "tier summary".to_owned(),
-    };
     let (method, target, template) = match &found {
         Some(record) => (
             Method::PUT,
-            expand(&w.update_path, vars, Some(record), parent, false).map_err(fail)?,
-            &w.update,
+            expand(update_path, vars, Some(record), parent, false).map_err(fail)?,
+            update,
         ),
-        None => (Method::POST, path.clone(), &w.create),
+        None => (Method::POST, path.clone(), create),
     };
     let body_text = expand(template, vars, found.as_ref(), parent, true).map_err(fail)?;
     let body: Value = serde_json::from_str(&body_text).map_err(|e| {
@@ -157,4 +180,14 @@ async fn write_one(
     }
     client.send_json(&stream, method.clone(), url.clone(), &body).await?;
     Ok(format!("{verb}d {what}: {method} {url}"))
+}
+
+/// The media type of an uploaded workbook, from its extension.
+fn content_type(file_name: &str) -> &'static str {
+    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("xlsm") => "application/vnd.ms-excel.sheet.macroEnabled.12",
+        _ => "application/octet-stream",
+    }
 }

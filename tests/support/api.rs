@@ -25,6 +25,8 @@ pub struct ApiState {
     pub revoke_after: Option<u64>,
     pub secure_pages: u64,
     pub flaky_calls: u64,
+    /// Files uploaded to the Graph drive: path, content type, bytes.
+    pub uploads: Vec<(String, String, Vec<u8>)>,
 }
 
 pub type Shared = Arc<Mutex<ApiState>>;
@@ -297,6 +299,34 @@ async fn graph_children(
     .into_response()
 }
 
+/// Graph's simple upload: `PUT .../root:/<path>:/content` with the bytes.
+async fn graph_upload(
+    State(s): State<Shared>,
+    axum::extract::Path((drive, rest)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !bearer_ok(&s, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})),
+        )
+            .into_response();
+    }
+    let kind = headers
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut st = s.lock().unwrap();
+    st.uploads.push((format!("{drive}/{rest}"), kind, body.to_vec()));
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": format!("up-{}", st.uploads.len()), "size": body.len()})),
+    )
+        .into_response()
+}
+
 async fn download(axum::extract::Path(n): axum::extract::Path<usize>) -> Response {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workbooks");
     let file = match n {
@@ -327,7 +357,7 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/session/suppliers", get(session_suppliers))
         .route("/tenant/oauth2/v2.0/token", post(entra_token))
         .route("/api/data/v9.2/accounts", get(dataverse))
-        .route("/v1.0/drives/{drive}/{*rest}", get(graph_children))
+        .route("/v1.0/drives/{drive}/{*rest}", get(graph_children).put(graph_upload))
         .route("/download/{n}", get(download))
         .with_state(state.clone());
     (serve(app), state)
