@@ -266,3 +266,82 @@ fn a_refused_session_login_is_reported_with_the_apis_words_without_the_password(
     assert!(!text.contains("pw-wrong-31337"), "{text}");
     assert_eq!(e.stream, "auth");
 }
+
+#[test]
+fn a_request_that_times_out_is_retried_then_reported_as_timed_out() {
+    let (addr, state) = api::start();
+    let c = connector(
+        &addr.to_string(),
+        "[limits]\ntimeout_seconds = 1\nmax_retries = 1\nbackoff_base_ms = 10\n[[streams]]\nname = \"s\"\npath = \"/slow/suppliers\"\n",
+    );
+    let e = read(c).unwrap_err();
+    assert!(
+        e.message.contains("timed out") && e.message.contains("after 1 retries"),
+        "{e}"
+    );
+    assert_eq!(state.lock().unwrap().requests, 2);
+}
+
+#[test]
+fn an_answer_larger_than_the_limit_is_refused_not_read_into_memory() {
+    let (addr, _) = api::start();
+    let c = connector(
+        &addr.to_string(),
+        "[limits]\nmax_body_mb = 1\n[[streams]]\nname = \"s\"\npath = \"/huge/suppliers\"\n",
+    );
+    let e = read(c).unwrap_err();
+    assert!(e.message.contains("larger than 1 MB"), "{e}");
+}
+
+/// A server that promises 1,000 bytes, sends a few and hangs up, `cut`
+/// times, then answers properly; returns its address and a connection count.
+fn cutting_server(cut: usize) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let mut conn = conn.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request);
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let full = r#"[{"id": 0}, {"id": 1}]"#;
+            let reply = if n < cut {
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n[{\"id\": 0},".to_owned()
+            } else {
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{full}", full.len())
+            };
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn a_body_cut_short_is_read_again_and_the_result_is_complete() {
+    let (addr, count) = cutting_server(1);
+    let (out, _, _) = read(connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/\"\n"),
+    ))
+    .unwrap();
+    assert_eq!(ids(&out), [0, 1]);
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_body_always_cut_short_ends_in_an_error_naming_the_request() {
+    let (addr, _) = cutting_server(usize::MAX);
+    let c = connector(
+        &addr.to_string(),
+        &format!("[limits]\nmax_retries = 2\nbackoff_base_ms = 10\n[[streams]]\nname = \"s\"\npath = \"/\"\n"),
+    );
+    let e = read(c).unwrap_err();
+    assert!(
+        e.message.contains("cut short") && e.message.contains("after 2 retries"),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&format!("GET http://{addr}/")), "{e}");
+}

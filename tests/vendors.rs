@@ -229,3 +229,27 @@ fn coupa_check_reports_a_wrong_secret_in_coupas_words_without_showing_it() {
     );
     assert!(!out.contains("wrong-secret-77"), "{out}");
 }
+
+#[test]
+fn microsoft_graph_listing_that_fails_part_way_writes_nothing_back() {
+    let (addr, state) = api::start();
+    state.lock().unwrap().graph_page2_denied = true;
+    let out = tempfile::tempdir().unwrap();
+    let o = iorready_with(
+        &graph_env(addr),
+        &[
+            "score",
+            "--connector",
+            "microsoft-graph",
+            "--connectors-dir",
+            &connectors(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Access denied") && err.contains("questionnaires"), "{err}");
+    assert!(state.lock().unwrap().uploads.is_empty(), "no partial write-back");
+}

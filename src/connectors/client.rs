@@ -477,26 +477,41 @@ impl Client {
                     }
                     if status.is_success() {
                         let headers = response.headers().clone();
-                        let bytes = response
-                            .bytes()
-                            .await
-                            .map_err(|e| self.error(stream, &method, &url, format!("reading the body failed: {e}")))?;
-                        return Ok((headers, bytes.to_vec()));
+                        match read_body(response, limits.max_body_bytes).await {
+                            Ok(bytes) => return Ok((headers, bytes)),
+                            Err(None) => {
+                                let mb = limits.max_body_bytes / (1024 * 1024);
+                                let message = format!("the answer is larger than {mb} MB (limits.max_body_mb)");
+                                return Err(self.error(stream, &method, &url, message));
+                            }
+                            Err(Some(e)) => {
+                                // A body cut short (the connection dropped): a
+                                // GET is safe to send again.
+                                let message = format!("reading the body failed (cut short?): {e}");
+                                if attempt >= limits.max_retries {
+                                    let message = format!("{message} (after {attempt} retries)");
+                                    return Err(self.error(stream, &method, &url, message));
+                                }
+                                tracing::warn!(connector = %self.connector.name, stream, "retrying: {}", self.redactor.scrub(&message));
+                                None
+                            }
+                        }
+                    } else {
+                        let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                        let wait = retry_after(response.headers());
+                        let body = response.text().await.unwrap_or_default();
+                        let message = format!("HTTP {status}: {}", api_message(&body));
+                        if !retryable || attempt >= limits.max_retries {
+                            let tries = if retryable {
+                                format!(" (after {} retries)", attempt)
+                            } else {
+                                String::new()
+                            };
+                            return Err(self.error(stream, &method, &url, format!("{message}{tries}")));
+                        }
+                        tracing::warn!(connector = %self.connector.name, stream, status = status.as_u16(), "retrying: {}", self.redactor.scrub(&message));
+                        wait.map(|w| w.min(limits.retry_after_cap))
                     }
-                    let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                    let wait = retry_after(response.headers());
-                    let body = response.text().await.unwrap_or_default();
-                    let message = format!("HTTP {status}: {}", api_message(&body));
-                    if !retryable || attempt >= limits.max_retries {
-                        let tries = if retryable {
-                            format!(" (after {} retries)", attempt)
-                        } else {
-                            String::new()
-                        };
-                        return Err(self.error(stream, &method, &url, format!("{message}{tries}")));
-                    }
-                    tracing::warn!(connector = %self.connector.name, stream, status = status.as_u16(), "retrying: {}", self.redactor.scrub(&message));
-                    wait.map(|w| w.min(limits.retry_after_cap))
                 }
                 Err(e) => {
                     let kind = if e.is_timeout() { "timed out" } else { "failed" };
@@ -513,6 +528,23 @@ impl Client {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Reads a response body of at most `max` bytes: `Err(None)` when it is
+/// larger (by its Content-Length or as it arrives), `Err(Some)` when the
+/// connection fails part-way.
+async fn read_body(mut response: reqwest::Response, max: u64) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    if response.content_length().is_some_and(|n| n > max) {
+        return Err(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Some)? {
+        if body.len() as u64 + chunk.len() as u64 > max {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Writes a refresh token to a temporary file beside `path` (readable by

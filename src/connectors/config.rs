@@ -156,6 +156,8 @@ struct RawLimits {
     requests_per_second: Option<f64>,
     #[serde(default = "default_max_pages")]
     max_pages: u32,
+    #[serde(default = "default_max_body_mb")]
+    max_body_mb: u64,
 }
 
 impl Default for RawLimits {
@@ -167,6 +169,7 @@ impl Default for RawLimits {
             backoff_base_ms: default_backoff(),
             requests_per_second: None,
             max_pages: default_max_pages(),
+            max_body_mb: default_max_body_mb(),
         }
     }
 }
@@ -183,6 +186,10 @@ fn default_retry_cap() -> u64 {
 fn default_backoff() -> u64 {
     500
 }
+fn default_max_body_mb() -> u64 {
+    512
+}
+
 fn default_max_pages() -> u32 {
     100_000
 }
@@ -451,6 +458,8 @@ pub struct Limits {
     pub requests_per_second: Option<f64>,
     /// A stream reading more pages than this is stopped with an error.
     pub max_pages: u32,
+    /// The largest response body read (a page or a downloaded file).
+    pub max_body_bytes: u64,
 }
 
 /// A stream of records.
@@ -700,6 +709,7 @@ impl Connector {
             backoff_base: Duration::from_millis(l.backoff_base_ms),
             requests_per_second: l.requests_per_second,
             max_pages: l.max_pages.max(1),
+            max_body_bytes: l.max_body_mb.clamp(1, 16 * 1024) * 1024 * 1024,
         };
         if raw.streams.is_empty() {
             return Err(src.error("streams", "define at least one [[streams]]"));

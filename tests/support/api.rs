@@ -25,6 +25,8 @@ pub struct ApiState {
     pub revoke_after: Option<u64>,
     pub secure_pages: u64,
     pub flaky_calls: u64,
+    /// Graph refuses the folder listing's second page.
+    pub graph_page2_denied: bool,
     /// Files uploaded to the Graph drive: path, content type, bytes.
     pub uploads: Vec<(String, String, Vec<u8>)>,
 }
@@ -127,6 +129,19 @@ async fn broken() -> Response {
         Json(json!({ "message": "database unavailable" })),
     )
         .into_response()
+}
+
+async fn slow(State(s): State<Shared>) -> Response {
+    s.lock().unwrap().requests += 1;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    Json(json!(slice(0, 2))).into_response()
+}
+
+/// Two megabytes of records in one page.
+async fn huge() -> Response {
+    let filler = "x".repeat(1000);
+    let records: Vec<Value> = (0..2048).map(|i| json!({"id": i, "note": filler})).collect();
+    Json(json!(records)).into_response()
 }
 
 async fn invalid_json() -> Response {
@@ -283,6 +298,13 @@ async fn graph_children(
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
     let dl = |n: usize| format!("http://{host}/download/{n}");
     if q.contains_key("$skiptoken") {
+        if s.lock().unwrap().graph_page2_denied {
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": {"code": "accessDenied", "message": "Access denied"}})),
+            )
+                .into_response();
+        }
         return Json(json!({"value": [
             {"id": "4", "name": "swiftfreight-logistics.xlsx", "file": {}, "@microsoft.graph.downloadUrl": dl(2)}
         ]}))
@@ -350,6 +372,8 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/flaky/suppliers", get(flaky))
         .route("/broken/suppliers", get(broken))
         .route("/invalid/suppliers", get(invalid_json))
+        .route("/slow/suppliers", get(slow))
+        .route("/huge/suppliers", get(huge))
         .route("/keyed/suppliers", get(keyed))
         .route("/oauth/token", post(token))
         .route("/secure/suppliers", get(secure))
