@@ -336,7 +336,7 @@ fn a_body_always_cut_short_ends_in_an_error_naming_the_request() {
     let (addr, _) = cutting_server(usize::MAX);
     let c = connector(
         &addr.to_string(),
-        &format!("[limits]\nmax_retries = 2\nbackoff_base_ms = 10\n[[streams]]\nname = \"s\"\npath = \"/\"\n"),
+        "[limits]\nmax_retries = 2\nbackoff_base_ms = 10\n[[streams]]\nname = \"s\"\npath = \"/\"\n",
     );
     let e = read(c).unwrap_err();
     assert!(
