@@ -253,3 +253,36 @@ fn microsoft_graph_listing_that_fails_part_way_writes_nothing_back() {
     assert!(err.contains("Access denied") && err.contains("questionnaires"), "{err}");
     assert!(state.lock().unwrap().uploads.is_empty(), "no partial write-back");
 }
+
+#[test]
+fn coupa_suppliers_answered_in_xml_are_read_as_records() {
+    let (addr, _) = coupa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(common::root().join("connectors/coupa.toml")).unwrap();
+    let xml = shipped
+        .replace(r#""Accept" = "application/json""#, r#""Accept" = "application/xml""#)
+        .replace(
+            "path = \"suppliers\"\n",
+            "path = \"suppliers\"\nrecords = \"/suppliers\"\n",
+        );
+    assert_ne!(xml, shipped);
+    std::fs::write(dir.path().join("coupa.toml"), xml).unwrap();
+    let o = iorready_with(
+        &coupa_env(addr, "coupa-secret-1"),
+        &[
+            "connector",
+            "--connectors",
+            dir.path().to_str().unwrap(),
+            "read",
+            "coupa",
+            "--stream",
+            "suppliers",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), coupa::SUPPLIERS);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["display-name"], "Supplier 1 Ltd & Co");
+    assert_eq!(first["tax-id"], serde_json::Value::Null);
+}

@@ -437,10 +437,27 @@ impl Client {
         }
     }
 
-    /// Sends `GET url` and parses the JSON body.
+    /// Sends `GET url` and parses the JSON body (or XML, read as JSON:
+    /// see `xml`).
     pub async fn get_json(&self, stream: &str, url: Url) -> Result<Page, ConnectorError> {
         let (headers, bytes) = self.get(stream, url.clone()).await?;
         let text = String::from_utf8_lossy(&bytes);
+        let xml = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("xml"))
+            || text.trim_start().starts_with("<?xml");
+        if xml {
+            let body = super::xml::to_json(&text).map_err(|e| {
+                self.error(
+                    stream,
+                    &Method::GET,
+                    &url,
+                    format!("the XML answer cannot be read: {e}"),
+                )
+            })?;
+            return Ok(Page { headers, body });
+        }
         let body = serde_json::from_str(&text).map_err(|e| {
             self.error(
                 stream,

@@ -8,9 +8,10 @@ mod files;
 mod paging;
 mod secret;
 mod writeback;
+mod xml;
 
 pub use client::{Client, ConnectorError, Page};
-pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind};
+pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
 pub use files::{fetch_files, read_tree, ConnectorFile};
 pub use paging::{fill, read_stream, ReadOutcome};
 pub use secret::{Redactor, Secret, SecretError, SecretRef};

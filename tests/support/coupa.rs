@@ -3,7 +3,8 @@
 //! `/api/suppliers` and `/api/supplier_information` as root JSON arrays
 //! paged by `offset` with at most 50 records per page, hyphenated keys,
 //! XML unless `Accept: application/json`, errors as
-//! `{"errors": {"error": [...]}}`, and a 429 with `Retry-After` on the
+//! `{"errors": {"error": [...]}}` (suppliers also in Coupa's XML when
+//! JSON is not asked for), and a 429 with `Retry-After` on the
 //! second page of suppliers the first time it is asked for.
 #![allow(dead_code)]
 
@@ -76,12 +77,27 @@ fn refuse(s: &Shared, headers: &HeaderMap) -> Option<Response> {
     if !authorised {
         return Some(denied("Unauthorized: invalid or expired access token"));
     }
-    if !h("accept").contains("application/json") {
-        // Coupa answers XML unless JSON is asked for.
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><suppliers type=\"array\"/>";
-        return Some(([("content-type", "application/xml")], xml).into_response());
-    }
     None
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+/// Coupa's XML for a page of suppliers (its default without
+/// `Accept: application/json`).
+fn suppliers_xml(from: usize, to: usize) -> Response {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<suppliers type=\"array\">\n");
+    for i in from + 1..=to {
+        xml.push_str(&format!(
+            "  <supplier>\n    <id type=\"integer\">{i}</id>\n    <name>Supplier {i}</name>\n    <display-name>Supplier {i} Ltd &amp; Co</display-name>\n    <status>active</status>\n    <tax-id nil=\"true\"/>\n  </supplier>\n"
+        ));
+    }
+    xml.push_str("</suppliers>\n");
+    ([("content-type", "application/xml")], xml).into_response()
 }
 
 fn page(q: &HashMap<String, String>, total: usize, record: impl Fn(usize) -> Value) -> Json<Value> {
@@ -114,6 +130,12 @@ async fn suppliers(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<
             Json(json!({"errors": {"error": ["expected status=active"]}})),
         )
             .into_response();
+    }
+    if !wants_json(&headers) {
+        let n = |k: &str| q.get(k).and_then(|v| v.parse::<usize>().ok());
+        let from = n("offset").unwrap_or(0);
+        let to = (from + n("limit").unwrap_or(PAGE_CAP).min(PAGE_CAP)).min(SUPPLIERS);
+        return suppliers_xml(from, to.max(from));
     }
     page(&q, SUPPLIERS, |i| {
         json!({"id": i + 1, "name": format!("Supplier {}", i + 1), "display-name": format!("Supplier {} Ltd", i + 1),
