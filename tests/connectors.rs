@@ -345,3 +345,10 @@ fn a_body_always_cut_short_ends_in_an_error_naming_the_request() {
     );
     assert!(e.to_string().contains(&format!("GET http://{addr}/")), "{e}");
 }
+
+#[test]
+fn a_since_placeholder_without_an_incremental_setting_is_refused_naming_the_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nquery = { \"$filter\" = \"modifiedon ge {since}\" }\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("streams[0].query"), "{e}");
+}

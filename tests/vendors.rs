@@ -50,6 +50,8 @@ fn dynamics365_reads_supplier_accounts_page_by_page_with_an_entra_token() {
     let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 5, "every account over three pages: {lines:?}");
     assert!(lines[4].contains("Supplier 4"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cursor reached: 2026-11-05T08:00:00Z"), "{err}");
     assert_eq!(state.lock().unwrap().tokens_issued, 1);
 }
 
@@ -285,4 +287,56 @@ fn coupa_suppliers_answered_in_xml_are_read_as_records() {
     let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(first["display-name"], "Supplier 1 Ltd & Co");
     assert_eq!(first["tax-id"], serde_json::Value::Null);
+}
+
+#[test]
+fn coupa_reads_only_suppliers_changed_since_the_cursor_less_the_look_back() {
+    let (addr, _) = coupa::start();
+    // Supplier 60 changed at 10:30; 10 minutes of look-back reach back to
+    // supplier 50 (10:20).
+    let since = coupa::updated_at(60);
+    let o = iorready_with(
+        &coupa_env(addr, "coupa-secret-1"),
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "coupa",
+            "--stream",
+            "suppliers",
+            "--since",
+            &since,
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), coupa::SUPPLIERS - 49);
+    assert!(out.lines().next().unwrap().contains("\"Supplier 50\""), "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("cursor reached: {}", coupa::updated_at(120))),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_read_cut_short_by_a_limit_does_not_move_the_cursor() {
+    let (addr, _) = coupa::start();
+    let o = iorready_with(
+        &coupa_env(addr, "coupa-secret-1"),
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "coupa",
+            "--stream",
+            "suppliers",
+            "--limit",
+            "5",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cursor unchanged"));
 }

@@ -95,28 +95,49 @@ pub fn check(dir: &Path, name: &str) -> Result<ExitCode> {
     }
 }
 
+/// What `connector read` reads.
+pub struct ReadOptions<'a> {
+    /// The stream; default the first.
+    pub stream: Option<&'a str>,
+    /// Stop after this many records.
+    pub limit: Option<usize>,
+    /// For an incremental stream, the cursor to read from.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Reads a stream and prints its records (JSON lines), then what the
 /// connector's mapping makes of them.
-pub fn read(
-    dir: &Path,
-    name: &str,
-    stream: Option<&str>,
-    limit: Option<usize>,
-    mappings: &MappingSet,
-) -> Result<ExitCode> {
+pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &MappingSet) -> Result<ExitCode> {
     let connector = Connector::find(dir, name)?;
     let stream = connector
-        .stream(stream)
+        .stream(options.stream)
         .cloned()
-        .with_context(|| format!("connector '{name}' has no stream {}", stream.unwrap_or("")))?;
+        .with_context(|| format!("connector '{name}' has no stream {}", options.stream.unwrap_or("")))?;
     let mapping_name = connector.mapping.clone();
     let client = Client::new(connector, Redactor::default())?;
-    let tree = runtime()?.block_on(read_tree(&client, &stream, limit))?;
+    if let Some(since) = options.since {
+        anyhow::ensure!(
+            stream.incremental.is_some(),
+            "stream '{}' of connector '{name}' is not incremental: --since does not apply",
+            stream.name
+        );
+        client.resume_from(&stream.name, since);
+    }
+    let tree = runtime()?.block_on(read_tree(&client, &stream, options.limit))?;
     let records: Vec<serde_json::Value> = tree.into_iter().map(|(_, r)| r).collect();
     for record in &records {
         println!("{record}");
     }
     eprintln!("{} record(s) from stream '{}'", records.len(), stream.name);
+    if let Some(inc) = &stream.incremental {
+        match client.cursor_reached(&stream.name) {
+            Some(at) => eprintln!(
+                "cursor reached: {} (changes after it are for the next read)",
+                inc.format(at)
+            ),
+            None => eprintln!("cursor unchanged (no records, or the read was cut short by --limit)"),
+        }
+    }
     if let Some(mapping_name) = mapping_name {
         let mapping = mappings
             .mappings()

@@ -78,6 +78,11 @@ enum ConnectorCommand {
         /// Stop after this many records.
         #[arg(long)]
         limit: Option<usize>,
+        /// For an incremental stream: read the changes since this date-time
+        /// (RFC 3339, e.g. 2026-11-01T00:00:00Z) as if it were the saved
+        /// cursor.
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
 }
 
@@ -230,9 +235,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Connector { connectors, command } => match command {
             ConnectorCommand::Check { name } => connector::check(&connectors, &name),
-            ConnectorCommand::Read { name, stream, limit } => {
-                connector::read(&connectors, &name, stream.as_deref(), limit, &known_mappings()?)
-            }
+            ConnectorCommand::Read {
+                name,
+                stream,
+                limit,
+                since,
+            } => connector::read(
+                &connectors,
+                &name,
+                connector::ReadOptions {
+                    stream: stream.as_deref(),
+                    limit,
+                    since: since.map(|s| s.to_utc()),
+                },
+                &known_mappings()?,
+            ),
         },
         Command::Mapping(MappingCommand::Suggest { workbook, out }) => {
             let wb = iorready::sources::read_workbook(&workbook)?;

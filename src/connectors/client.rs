@@ -3,8 +3,10 @@
 //! and 5xx honouring `Retry-After` up to a cap, exponential backoff with
 //! jitter otherwise, pacing, timeouts; every message scrubbed of secrets.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use rand::Rng;
@@ -64,6 +66,10 @@ pub struct Client {
     pub requests: std::sync::atomic::AtomicU64,
     /// Tokens obtained.
     pub tokens: std::sync::atomic::AtomicU64,
+    /// Saved cursors of incremental streams, by stream name.
+    resume: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
+    /// The cursors complete reads reached, by stream name.
+    reached: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl Client {
@@ -88,7 +94,43 @@ impl Client {
             pace: Mutex::new(None),
             requests: Default::default(),
             tokens: Default::default(),
+            resume: Default::default(),
+            reached: Default::default(),
         })
+    }
+
+    /// Reads of the incremental `stream` ask for changes since `cursor`
+    /// (less its look-back) instead of since its start.
+    pub fn resume_from(&self, stream: &str, cursor: DateTime<Utc>) {
+        // A poisoned lock only means another thread panicked mid-insert;
+        // the map itself is still whole.
+        let mut map = self.resume.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(stream.to_owned(), cursor);
+    }
+
+    /// The saved cursor of `stream`, if any.
+    pub fn saved_cursor(&self, stream: &str) -> Option<DateTime<Utc>> {
+        self.resume
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(stream)
+            .copied()
+    }
+
+    /// The latest modification among the records of every complete read
+    /// of `stream` so far: what to save once those records are stored.
+    pub fn cursor_reached(&self, stream: &str) -> Option<DateTime<Utc>> {
+        self.reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(stream)
+            .copied()
+    }
+
+    pub(crate) fn note_cursor(&self, stream: &str, at: DateTime<Utc>) {
+        let mut map = self.reached.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(stream.to_owned()).or_insert(at);
+        *entry = (*entry).max(at);
     }
 
     /// The connector definition.

@@ -207,6 +207,23 @@ struct RawStream {
     pagination: RawPagination,
     parent: Option<String>,
     file: Option<RawFile>,
+    incremental: Option<RawIncremental>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncremental {
+    cursor_field: String,
+    #[serde(default = "rfc3339_format")]
+    format: String,
+    param: Option<String>,
+    start: String,
+    #[serde(default)]
+    lookback_minutes: u32,
+}
+
+fn rfc3339_format() -> String {
+    "%Y-%m-%dT%H:%M:%SZ".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -480,6 +497,8 @@ pub struct Stream {
     pub parent: Option<String>,
     /// For a file stream: where each record's file is.
     pub file: Option<FileSpec>,
+    /// Only records changed since a cursor.
+    pub incremental: Option<super::incremental::Incremental>,
 }
 
 /// Where a record's file (a workbook attachment, a drive item) is.
@@ -560,6 +579,42 @@ fn url(src: &Source, key: &str, text: &str) -> Result<reqwest::Url, ConfigError>
 
 /// A setting that may come from the environment (`${env:D365_URL}`); not a
 /// secret: resolved when the file is loaded, and shown in messages.
+fn incremental(
+    src: &Source,
+    at: &str,
+    raw: RawIncremental,
+    in_query: bool,
+) -> Result<super::incremental::Incremental, ConfigError> {
+    let key = |k: &str| format!("{at}.incremental.{k}");
+    let cursor_field = pointer(src, &key("cursor_field"), &raw.cursor_field)?;
+    if cursor_field.is_empty() {
+        return Err(src.error(&key("cursor_field"), "a JSON pointer such as \"/updated-at\""));
+    }
+    if raw.param.is_some() == in_query {
+        return Err(src.error(
+            &key("param"),
+            "give either param, or '{since}' in a query value (a filter expression), not both",
+        ));
+    }
+    let mut inc = super::incremental::Incremental {
+        cursor_field,
+        format: raw.format,
+        param: raw.param,
+        start: chrono::DateTime::UNIX_EPOCH,
+        lookback: chrono::Duration::minutes(i64::from(raw.lookback_minutes)),
+    };
+    if chrono::format::StrftimeItems::new(&inc.format).parse().is_err() {
+        return Err(src.error(
+            &key("format"),
+            format!("'{}' is not a chrono date-time format", inc.format),
+        ));
+    }
+    inc.start = inc
+        .parse(&raw.start)
+        .ok_or_else(|| src.error(&key("start"), format!("'{}' is not a date-time", raw.start)))?;
+    Ok(inc)
+}
+
 fn from_env(src: &Source, key: &str, text: &str) -> Result<String, ConfigError> {
     SecretRef::new(text)
         .resolve(&super::secret::Redactor::default())
@@ -806,7 +861,7 @@ impl Connector {
                 }
                 None => None,
             };
-            let query = s
+            let query: Vec<(String, String)> = s
                 .query
                 .into_iter()
                 .flat_map(|(k, v)| match v {
@@ -814,6 +869,14 @@ impl Connector {
                     QueryValue::Many(many) => many.into_iter().map(|v| (k.clone(), v)).collect(),
                 })
                 .collect();
+            let in_query = query.iter().any(|(_, v)| v.contains("{since}"));
+            let incremental = match s.incremental {
+                Some(i) => Some(incremental(src, &at, i, in_query)?),
+                None if in_query => {
+                    return Err(src.error(&format!("{at}.query"), "'{since}' needs an [incremental] setting"));
+                }
+                None => None,
+            };
             streams.push(Stream {
                 name: s.name,
                 path: from_env(src, &format!("{at}.path"), &s.path)?,
@@ -822,6 +885,7 @@ impl Connector {
                 pagination,
                 parent: s.parent,
                 file,
+                incremental,
             });
         }
         let mut writeback = Vec::new();

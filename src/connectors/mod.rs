@@ -5,6 +5,7 @@
 mod client;
 mod config;
 mod files;
+mod incremental;
 mod paging;
 mod secret;
 mod writeback;
@@ -13,6 +14,7 @@ mod xml;
 pub use client::{Client, ConnectorError, Page};
 pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
 pub use files::{fetch_files, read_tree, ConnectorFile};
+pub use incremental::Incremental;
 pub use paging::{fill, read_stream, ReadOutcome};
 pub use secret::{Redactor, Secret, SecretError, SecretRef};
 pub use writeback::{write_back, WritebackItem};

@@ -98,12 +98,25 @@ pub async fn read_stream(
         message,
     };
     let path = fill(&stream.path, parent).map_err(template_error)?;
-    let query: Vec<(String, String)> = stream
+    let since = stream
+        .incremental
+        .as_ref()
+        .map(|inc| inc.format(inc.since(client.saved_cursor(&stream.name))));
+    let mut query: Vec<(String, String)> = stream
         .query
         .iter()
-        .map(|(k, v)| fill(v, parent).map(|v| (k.clone(), v)))
+        .map(|(k, v)| {
+            let v = match &since {
+                Some(since) => v.replace("{since}", since),
+                None => v.clone(),
+            };
+            fill(&v, parent).map(|v| (k.clone(), v))
+        })
         .collect::<Result<_, _>>()
         .map_err(template_error)?;
+    if let (Some(param), Some(since)) = (stream.incremental.as_ref().and_then(|i| i.param.as_ref()), &since) {
+        query.push((param.clone(), since.clone()));
+    }
     let first = base.join(path.trim_start_matches('/')).map_err(|e| ConnectorError {
         connector: connector.name.clone(),
         stream: stream.name.clone(),
@@ -248,6 +261,13 @@ pub async fn read_stream(
             }
         };
         if !more {
+            // Only a read to the end moves the cursor: one cut short by
+            // `limit` may have left older changes unread.
+            if let Some(inc) = &stream.incremental {
+                if let Some(at) = inc.reached(&out.records).map_err(error)? {
+                    client.note_cursor(&stream.name, at);
+                }
+            }
             return Ok(out);
         }
     }

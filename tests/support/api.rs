@@ -267,9 +267,22 @@ async fn dataverse(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<
         .unwrap_or(5000)
         .min(2);
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+    if let Some(f) = q.get("$filter") {
+        let since = f
+            .strip_prefix("customertypecode eq 11 and modifiedon ge ")
+            .unwrap_or("");
+        if chrono::DateTime::parse_from_rfc3339(since).is_err() {
+            let message = format!("Syntax error in $filter '{f}'");
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"code": "0x80060888", "message": message}})),
+            )
+                .into_response();
+        }
+    }
     let skip = param(&q, "$skiptoken");
     let value: Vec<Value> = (skip..(skip + size).min(TOTAL))
-        .map(|i| json!({"accountid": format!("00000000-0000-0000-0000-00000000000{i}"), "name": format!("Supplier {i}")}))
+        .map(|i| json!({"accountid": format!("00000000-0000-0000-0000-00000000000{i}"), "name": format!("Supplier {i}"), "modifiedon": format!("2026-11-0{}T08:00:00Z", i + 1)}))
         .collect();
     let mut body = json!({"@odata.context": format!("http://{host}/api/data/v9.2/$metadata#accounts"), "value": value});
     if skip + size < TOTAL {

@@ -93,7 +93,8 @@ fn suppliers_xml(from: usize, to: usize) -> Response {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<suppliers type=\"array\">\n");
     for i in from + 1..=to {
         xml.push_str(&format!(
-            "  <supplier>\n    <id type=\"integer\">{i}</id>\n    <name>Supplier {i}</name>\n    <display-name>Supplier {i} Ltd &amp; Co</display-name>\n    <status>active</status>\n    <tax-id nil=\"true\"/>\n  </supplier>\n"
+            "  <supplier>\n    <id type=\"integer\">{i}</id>\n    <name>Supplier {i}</name>\n    <display-name>Supplier {i} Ltd &amp; Co</display-name>\n    <status>active</status>\n    <tax-id nil=\"true\"/>\n    <updated-at type=\"dateTime\">{}</updated-at>\n  </supplier>\n",
+            updated_at(i)
         ));
     }
     xml.push_str("</suppliers>\n");
@@ -137,11 +138,30 @@ async fn suppliers(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<
         let to = (from + n("limit").unwrap_or(PAGE_CAP).min(PAGE_CAP)).min(SUPPLIERS);
         return suppliers_xml(from, to.max(from));
     }
-    page(&q, SUPPLIERS, |i| {
+    // Supplier n was last changed n minutes after 09:30 on 1 October 2026.
+    let changed = |i: usize| updated_at(i + 1);
+    let since = q.get("updated_at[gt_or_eq]").cloned();
+    let matching: Vec<usize> = (0..SUPPLIERS)
+        .filter(|&i| since.as_ref().is_none_or(|s| changed(i).as_str() >= s.as_str()))
+        .collect();
+    page(&q, matching.len(), |k| {
+        let i = matching[k];
         json!({"id": i + 1, "name": format!("Supplier {}", i + 1), "display-name": format!("Supplier {} Ltd", i + 1),
-               "status": "active", "number": format!("S-{:04}", i + 1), "updated-at": "2026-10-01T09:30:00+00:00"})
+               "status": "active", "number": format!("S-{:04}", i + 1), "updated-at": changed(i)})
     })
     .into_response()
+}
+
+/// Supplier `n`'s `updated-at`, in Coupa's format (all in UTC, so the
+/// text compares like the time).
+pub fn updated_at(n: usize) -> String {
+    let minutes = 9 * 60 + 30 + n;
+    format!(
+        "2026-10-{:02}T{:02}:{:02}:00+00:00",
+        1 + minutes / (24 * 60),
+        (minutes / 60) % 24,
+        minutes % 60
+    )
 }
 
 async fn supplier_information(
