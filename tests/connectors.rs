@@ -352,3 +352,36 @@ fn a_since_placeholder_without_an_incremental_setting_is_refused_naming_the_key(
     let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
     assert!(e.to_string().contains("streams[0].query"), "{e}");
 }
+
+fn parent_and_children(addr: &str, concurrency: u32) -> Vec<u64> {
+    let c = connector(
+        addr,
+        &format!("[limits]\nconcurrency = {concurrency}\n[[streams]]\nname = \"suppliers\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 10 }}\n[[streams]]\nname = \"answers\"\nparent = \"suppliers\"\npath = \"/slowchild/{{parent:/id}}\"\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[1].clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let tree = rt
+        .block_on(iorready::connectors::read_tree(&client, &stream, None))
+        .unwrap();
+    tree.iter().map(|(_, r)| r["id"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn child_streams_are_read_in_parallel_up_to_the_concurrency_in_the_parents_order() {
+    let (addr, state) = api::start();
+    let ids = parent_and_children(&addr.to_string(), 3);
+    assert_eq!(ids, [0, 1, 10, 11, 20, 21, 30, 31, 40, 41]);
+    assert_eq!(state.lock().unwrap().max_in_flight, 3);
+}
+
+#[test]
+fn a_concurrency_of_one_sends_one_request_at_a_time() {
+    let (addr, state) = api::start();
+    assert_eq!(parent_and_children(&addr.to_string(), 1).len(), 10);
+    assert_eq!(state.lock().unwrap().max_in_flight, 1);
+}

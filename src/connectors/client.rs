@@ -66,6 +66,8 @@ pub struct Client {
     pub requests: std::sync::atomic::AtomicU64,
     /// Tokens obtained.
     pub tokens: std::sync::atomic::AtomicU64,
+    /// One permit per request allowed in flight (`limits.concurrency`).
+    in_flight: tokio::sync::Semaphore,
     /// Saved cursors of incremental streams, by stream name.
     resume: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
     /// The cursors complete reads reached, by stream name.
@@ -86,6 +88,7 @@ impl Client {
                 url: "-".into(),
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
+        let permits = connector.limits.concurrency;
         Ok(Self {
             connector,
             http,
@@ -94,6 +97,7 @@ impl Client {
             pace: Mutex::new(None),
             requests: Default::default(),
             tokens: Default::default(),
+            in_flight: tokio::sync::Semaphore::new(permits),
             resume: Default::default(),
             reached: Default::default(),
         })
@@ -449,6 +453,8 @@ impl Client {
     ) -> Result<serde_json::Value, ConnectorError> {
         let mut attempt = 0u32;
         loop {
+            // The semaphore is never closed, so acquiring only waits.
+            let permit = self.in_flight.acquire().await.ok();
             let request = self.authorized(stream, &method, &url).await?;
             let request = match body {
                 Body::Json(v) => request.json(v),
@@ -475,6 +481,7 @@ impl Client {
             }
             attempt += 1;
             let wait = wait.unwrap_or_else(|| backoff(self.connector.limits.backoff_base, attempt));
+            drop(permit);
             tokio::time::sleep(wait.min(self.connector.limits.retry_after_cap)).await;
         }
     }
@@ -520,6 +527,8 @@ impl Client {
         let mut reauthenticated = false;
         loop {
             self.pace().await;
+            // The semaphore is never closed, so acquiring only waits.
+            let permit = self.in_flight.acquire().await.ok();
             let request = self.authorized(stream, &method, &url).await?;
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = request.send().await;
@@ -584,6 +593,8 @@ impl Client {
             };
             let wait = retry_in.unwrap_or_else(|| backoff(limits.backoff_base, attempt));
             attempt += 1;
+            // Waiting out a retry does not hold a request slot.
+            drop(permit);
             tokio::time::sleep(wait).await;
         }
     }

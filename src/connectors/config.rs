@@ -158,6 +158,8 @@ struct RawLimits {
     max_pages: u32,
     #[serde(default = "default_max_body_mb")]
     max_body_mb: u64,
+    #[serde(default = "default_concurrency")]
+    concurrency: u32,
 }
 
 impl Default for RawLimits {
@@ -170,6 +172,7 @@ impl Default for RawLimits {
             requests_per_second: None,
             max_pages: default_max_pages(),
             max_body_mb: default_max_body_mb(),
+            concurrency: default_concurrency(),
         }
     }
 }
@@ -186,6 +189,10 @@ fn default_retry_cap() -> u64 {
 fn default_backoff() -> u64 {
     500
 }
+fn default_concurrency() -> u32 {
+    1
+}
+
 fn default_max_body_mb() -> u64 {
     512
 }
@@ -477,6 +484,9 @@ pub struct Limits {
     pub max_pages: u32,
     /// The largest response body read (a page or a downloaded file).
     pub max_body_bytes: u64,
+    /// Requests in flight at once (child streams are read in parallel up
+    /// to this).
+    pub concurrency: usize,
 }
 
 /// A stream of records.
@@ -765,6 +775,7 @@ impl Connector {
             requests_per_second: l.requests_per_second,
             max_pages: l.max_pages.max(1),
             max_body_bytes: l.max_body_mb.clamp(1, 16 * 1024) * 1024 * 1024,
+            concurrency: l.concurrency.clamp(1, 64) as usize,
         };
         if raw.streams.is_empty() {
             return Err(src.error("streams", "define at least one [[streams]]"));

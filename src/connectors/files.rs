@@ -2,6 +2,7 @@
 //! items), fetched so they can be scored like files from a folder.
 
 use base64::Engine;
+use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::client::{Client, ConnectorError};
@@ -45,13 +46,29 @@ pub async fn read_tree(
         })?;
     let parents = Box::pin(read_tree(client, &parent_stream, None)).await?;
     let mut out = Vec::new();
-    for (_, parent) in parents {
-        let left = limit.map(|l| l.saturating_sub(out.len()));
-        if left == Some(0) {
-            break;
+    if limit.is_some() || client.connector().limits.concurrency == 1 {
+        // One parent after another, stopping as soon as `limit` is met.
+        for (_, parent) in parents {
+            let left = limit.map(|l| l.saturating_sub(out.len()));
+            if left == Some(0) {
+                break;
+            }
+            let children = read_stream(client, stream, Some(&parent), left).await?;
+            out.extend(children.records.into_iter().map(|r| (Some(parent.clone()), r)));
         }
-        let children = read_stream(client, stream, Some(&parent), left).await?;
-        out.extend(children.records.into_iter().map(|r| (Some(parent.clone()), r)));
+        return Ok(out);
+    }
+    // Several parents' children at once, up to the connector's concurrency,
+    // kept in the parents' order; the first failure ends the read.
+    let reads = futures_util::stream::iter(parents.into_iter().map(|(_, parent)| async move {
+        let children = read_stream(client, stream, Some(&parent), None).await?;
+        Ok::<_, ConnectorError>((parent, children.records))
+    }))
+    .buffered(client.connector().limits.concurrency);
+    futures_util::pin_mut!(reads);
+    while let Some(read) = reads.next().await {
+        let (parent, records) = read?;
+        out.extend(records.into_iter().map(|r| (Some(parent.clone()), r)));
     }
     Ok(out)
 }

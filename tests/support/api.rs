@@ -25,6 +25,9 @@ pub struct ApiState {
     pub revoke_after: Option<u64>,
     pub secure_pages: u64,
     pub flaky_calls: u64,
+    /// Child requests being answered now, and the most at once.
+    pub in_flight: u64,
+    pub max_in_flight: u64,
     /// Graph refuses the folder listing's second page.
     pub graph_page2_denied: bool,
     /// Files uploaded to the Graph drive: path, content type, bytes.
@@ -135,6 +138,18 @@ async fn slow(State(s): State<Shared>) -> Response {
     s.lock().unwrap().requests += 1;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     Json(json!(slice(0, 2))).into_response()
+}
+
+/// A parent's children, answered slowly so that parallel requests overlap.
+async fn slow_child(State(s): State<Shared>, axum::extract::Path(id): axum::extract::Path<u64>) -> Json<Value> {
+    {
+        let mut st = s.lock().unwrap();
+        st.in_flight += 1;
+        st.max_in_flight = st.max_in_flight.max(st.in_flight);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    s.lock().unwrap().in_flight -= 1;
+    Json(json!([{ "id": id * 10 }, { "id": id * 10 + 1 }]))
 }
 
 /// Two megabytes of records in one page.
@@ -386,6 +401,7 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/broken/suppliers", get(broken))
         .route("/invalid/suppliers", get(invalid_json))
         .route("/slow/suppliers", get(slow))
+        .route("/slowchild/{id}", get(slow_child))
         .route("/huge/suppliers", get(huge))
         .route("/keyed/suppliers", get(keyed))
         .route("/oauth/token", post(token))
