@@ -8,7 +8,7 @@ mod api;
 mod common;
 
 use iorready::config::Source;
-use iorready::connectors::{read_stream, Client, Connector, ConnectorError, ReadOutcome, Redactor};
+use iorready::connectors::{Client, Connector, ConnectorError, ReadOutcome, Redactor};
 
 fn connector(base: &str, body: &str) -> Connector {
     let text = format!("[connector]\nname = \"test\"\nbase_url = \"http://{base}\"\n{body}");
@@ -16,15 +16,7 @@ fn connector(base: &str, body: &str) -> Connector {
 }
 
 fn read(c: Connector) -> Result<(ReadOutcome, u64, u64), ConnectorError> {
-    let client = Client::new(c, Redactor::default()).unwrap();
-    let stream = client.connector().streams[0].clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let out = rt.block_on(read_stream(&client, &stream, None, None))?;
-    let ordering = std::sync::atomic::Ordering::Relaxed;
-    Ok((out, client.requests.load(ordering), client.tokens.load(ordering)))
+    common::read_connector(c)
 }
 
 fn ids(out: &ReadOutcome) -> Vec<u64> {

@@ -4,11 +4,13 @@
 //! single-use token is never lost, a token expiring in the middle of a
 //! paginated read, and a wrong secret.
 
+mod common;
+
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
 use iorready::config::Source;
-use iorready::connectors::{read_stream, Client, Connector, ConnectorError, Redactor};
+use iorready::connectors::{Connector, ConnectorError};
 
 struct Server {
     child: Child,
@@ -62,15 +64,9 @@ fn connector(server: &Server, auth: &str) -> Connector {
 }
 
 fn read(c: Connector) -> Result<(Vec<u64>, u64), ConnectorError> {
-    let client = Client::new(c, Redactor::default()).unwrap();
-    let stream = client.connector().streams[0].clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let out = rt.block_on(read_stream(&client, &stream, None, None))?;
+    let (out, _, tokens) = common::read_connector(c)?;
     let ids = out.records.iter().map(|r| r["id"].as_u64().unwrap()).collect();
-    Ok((ids, client.tokens.load(std::sync::atomic::Ordering::Relaxed)))
+    Ok((ids, tokens))
 }
 
 fn client_credentials(server: &Server, secret_var: &str) -> String {

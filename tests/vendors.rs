@@ -28,6 +28,24 @@ fn graph_env(addr: std::net::SocketAddr) -> [(&'static str, String); 6] {
     ]
 }
 
+/// `iorready score --connector microsoft-graph --out OUT -q ARGS...`.
+fn graph_score(env: &[(&str, String)], out: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let dir = connectors();
+    let out = out.to_str().unwrap();
+    let mut all = vec![
+        "score",
+        "--connector",
+        "microsoft-graph",
+        "--connectors-dir",
+        &dir,
+        "--out",
+        out,
+        "-q",
+    ];
+    all.extend_from_slice(args);
+    iorready_with(env, &all)
+}
+
 fn connectors() -> String {
     common::root().join("connectors").display().to_string()
 }
@@ -81,22 +99,10 @@ fn microsoft_graph_workbooks_in_a_folder_are_downloaded_scored_and_uploaded_back
     let env = graph_env(addr);
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("r.json");
-    let o = iorready_with(
+    let o = graph_score(
         &env,
-        &[
-            "score",
-            "--connector",
-            "microsoft-graph",
-            "--connectors-dir",
-            &connectors(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-            "--as-of",
-            "2026-11-24",
-            "-q",
-        ],
+        out.path(),
+        &["--json", json.to_str().unwrap(), "--as-of", "2026-11-24"],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
@@ -133,20 +139,7 @@ fn microsoft_graph_workbooks_in_a_folder_are_downloaded_scored_and_uploaded_back
 fn microsoft_graph_dry_run_says_what_it_would_upload_and_uploads_nothing() {
     let (addr, state) = api::start();
     let out = tempfile::tempdir().unwrap();
-    let o = iorready_with(
-        &graph_env(addr),
-        &[
-            "score",
-            "--connector",
-            "microsoft-graph",
-            "--connectors-dir",
-            &connectors(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "--dry-run",
-            "-q",
-        ],
-    );
+    let o = graph_score(&graph_env(addr), out.path(), &["--dry-run"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = format!(
         "{}{}",
@@ -169,23 +162,22 @@ fn coupa_env(addr: std::net::SocketAddr, secret: &str) -> [(&'static str, String
     ]
 }
 
+/// `iorready connector read coupa --stream STREAM ARGS...` with the right
+/// secret and the definitions in `dir`; asserts that it succeeds and
+/// returns stdout and stderr.
+fn coupa_read(addr: std::net::SocketAddr, dir: &str, stream: &str, args: &[&str]) -> (String, String) {
+    let mut all = vec!["connector", "--connectors", dir, "read", "coupa", "--stream", stream];
+    all.extend_from_slice(args);
+    let o = iorready_with(&coupa_env(addr, "coupa-secret-1"), &all);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    (String::from_utf8_lossy(&o.stdout).into_owned(), err)
+}
+
 #[test]
 fn coupa_reads_every_active_supplier_fifty_a_page_through_a_rate_limit() {
     let (addr, state) = coupa::start();
-    let o = iorready_with(
-        &coupa_env(addr, "coupa-secret-1"),
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "coupa",
-            "--stream",
-            "suppliers",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout);
+    let (out, _) = coupa_read(addr, &connectors(), "suppliers", &[]);
     assert_eq!(out.lines().count(), coupa::SUPPLIERS, "every supplier over three pages");
     assert!(out.lines().last().unwrap().contains("Supplier 120 Ltd"), "{out}");
     let st = state.lock().unwrap();
@@ -200,20 +192,8 @@ fn coupa_reads_every_active_supplier_fifty_a_page_through_a_rate_limit() {
 #[test]
 fn coupa_supplier_information_records_are_read() {
     let (addr, _) = coupa::start();
-    let o = iorready_with(
-        &coupa_env(addr, "coupa-secret-1"),
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "coupa",
-            "--stream",
-            "supplier_information",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+    let (out, _) = coupa_read(addr, &connectors(), "supplier_information", &[]);
+    assert_eq!(out.lines().count(), 3);
 }
 
 #[test]
@@ -237,19 +217,7 @@ fn microsoft_graph_listing_that_fails_part_way_writes_nothing_back() {
     let (addr, state) = api::start();
     state.lock().unwrap().graph_page2_denied = true;
     let out = tempfile::tempdir().unwrap();
-    let o = iorready_with(
-        &graph_env(addr),
-        &[
-            "score",
-            "--connector",
-            "microsoft-graph",
-            "--connectors-dir",
-            &connectors(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "-q",
-        ],
-    );
+    let o = graph_score(&graph_env(addr), out.path(), &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("Access denied") && err.contains("questionnaires"), "{err}");
@@ -269,20 +237,7 @@ fn coupa_suppliers_answered_in_xml_are_read_as_records() {
         );
     assert_ne!(xml, shipped);
     std::fs::write(dir.path().join("coupa.toml"), xml).unwrap();
-    let o = iorready_with(
-        &coupa_env(addr, "coupa-secret-1"),
-        &[
-            "connector",
-            "--connectors",
-            dir.path().to_str().unwrap(),
-            "read",
-            "coupa",
-            "--stream",
-            "suppliers",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout);
+    let (out, _) = coupa_read(addr, dir.path().to_str().unwrap(), "suppliers", &[]);
     assert_eq!(out.lines().count(), coupa::SUPPLIERS);
     let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(first["display-name"], "Supplier 1 Ltd & Co");
@@ -295,25 +250,9 @@ fn coupa_reads_only_suppliers_changed_since_the_cursor_less_the_look_back() {
     // Supplier 60 changed at 10:30; 10 minutes of look-back reach back to
     // supplier 50 (10:20).
     let since = coupa::updated_at(60);
-    let o = iorready_with(
-        &coupa_env(addr, "coupa-secret-1"),
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "coupa",
-            "--stream",
-            "suppliers",
-            "--since",
-            &since,
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout);
+    let (out, err) = coupa_read(addr, &connectors(), "suppliers", &["--since", &since]);
     assert_eq!(out.lines().count(), coupa::SUPPLIERS - 49);
     assert!(out.lines().next().unwrap().contains("\"Supplier 50\""), "{out}");
-    let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(&format!("cursor reached: {}", coupa::updated_at(120))),
         "{err}"
@@ -323,20 +262,6 @@ fn coupa_reads_only_suppliers_changed_since_the_cursor_less_the_look_back() {
 #[test]
 fn a_read_cut_short_by_a_limit_does_not_move_the_cursor() {
     let (addr, _) = coupa::start();
-    let o = iorready_with(
-        &coupa_env(addr, "coupa-secret-1"),
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "coupa",
-            "--stream",
-            "suppliers",
-            "--limit",
-            "5",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cursor unchanged"));
+    let (_, err) = coupa_read(addr, &connectors(), "suppliers", &["--limit", "5"]);
+    assert!(err.contains("cursor unchanged"), "{err}");
 }

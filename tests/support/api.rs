@@ -309,6 +309,15 @@ async fn dataverse(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<
     Json(body).into_response()
 }
 
+/// Graph's answer to a missing or expired token.
+fn graph_unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})),
+    )
+        .into_response()
+}
+
 /// Graph `children` of a drive folder: a sub-folder, a PDF and two
 /// workbooks, over two pages; each file with a pre-authenticated download URL.
 async fn graph_children(
@@ -317,11 +326,7 @@ async fn graph_children(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if !bearer_ok(&s, &headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})),
-        )
-            .into_response();
+        return graph_unauthorized();
     }
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
     let dl = |n: usize| format!("http://{host}/download/{n}");
@@ -357,11 +362,7 @@ async fn graph_upload(
     body: axum::body::Bytes,
 ) -> Response {
     if !bearer_ok(&s, &headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})),
-        )
-            .into_response();
+        return graph_unauthorized();
     }
     let kind = headers
         .get("content-type")
