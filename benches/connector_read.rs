@@ -6,6 +6,8 @@
 //! Run: `cargo bench --bench connector_read`
 //! Size: `IORREADY_BENCH_RECORDS=100000`, page size 500.
 
+mod support;
+
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::Instant;
@@ -18,6 +20,7 @@ use iorready::connectors::{read_stream, Client, Connector, Redactor};
 use iorready::mapping::{extract_records, Mapping};
 use iorready::sources::JsonDocument;
 use serde_json::{json, Value};
+use support::{env_usize, peak_rss_kib};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,10 +28,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const PAGE: usize = 500;
 
 fn total() -> usize {
-    std::env::var("IORREADY_BENCH_RECORDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+    env_usize("IORREADY_BENCH_RECORDS", 100_000)
 }
 
 /// One supplier-country record as an ERP export would hold it.
@@ -94,17 +94,6 @@ values.defined_repeatable = ["Established procedure"]
 path = "/evidence/level"
 values.documented = ["Docs on file"]
 "#;
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn child(scheme: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -13,6 +13,8 @@
 //! Sizes: `IORREADY_BENCH_PROVIDERS=500 IORREADY_BENCH_COUNTRIES=80`;
 //! `IORREADY_BENCH_DIR=path` keeps the generated workbooks there.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -26,6 +28,7 @@ use iorready::scoring::Profile;
 use iorready::sources::CellValue;
 use iorready::template::{write_questionnaire, Questionnaire};
 use rayon::prelude::*;
+use support::{env_usize, peak_rss_kib};
 
 /// The allocator the `iorready` binary uses, so the figures are the binary's.
 #[global_allocator]
@@ -101,21 +104,6 @@ fn questionnaire(i: usize, countries: &[Country]) -> Questionnaire {
         rows,
         ..Questionnaire::default()
     }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {

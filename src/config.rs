@@ -93,6 +93,19 @@ impl Source {
         })
     }
 
+    /// `text` if it is a JSON pointer (empty for the whole document, or
+    /// starting with `/`), else an error about `key`.
+    pub fn json_pointer(&self, key: &str, text: &str) -> Result<String, ConfigError> {
+        if text.is_empty() || text.starts_with('/') {
+            Ok(text.to_owned())
+        } else {
+            Err(self.error(
+                key,
+                format!("'{text}' is not a JSON pointer; expected one starting with /, such as /data/items"),
+            ))
+        }
+    }
+
     /// An error about `key` (dotted path), with its line when the key is
     /// written in the file.
     pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {

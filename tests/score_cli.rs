@@ -204,22 +204,6 @@ fn the_portfolio_has_the_matrix_roll_up_flags_and_chart() {
     );
 }
 
-fn assessments_of(json: &serde_json::Value) -> Vec<(String, String, String, Vec<String>)> {
-    json["providers"][0]["assessments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                a["country"].to_string(),
-                a["score"].to_string(),
-                a["tier"].to_string(),
-                flag_codes(a),
-            )
-        })
-        .collect()
-}
-
 /// The same answers saved as xls (BIFF8), ods and xlsb score exactly as the
 /// xlsx does: text answers (Atlas) and date cells (Meridian).
 #[test]

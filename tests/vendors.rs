@@ -46,6 +46,16 @@ fn graph_score(env: &[(&str, String)], out: &std::path::Path, args: &[&str]) -> 
     iorready_with(env, &all)
 }
 
+fn d365_env(addr: std::net::SocketAddr, secret: &str) -> [(&'static str, String); 5] {
+    [
+        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
+        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+        ("D365_CLIENT_ID", "app-1".to_owned()),
+        ("D365_CLIENT_SECRET", secret.to_owned()),
+        ("D365_SCOPE", format!("http://{addr}/.default")),
+    ]
+}
+
 fn connectors() -> String {
     common::root().join("connectors").display().to_string()
 }
@@ -53,13 +63,7 @@ fn connectors() -> String {
 #[test]
 fn dynamics365_reads_supplier_accounts_page_by_page_with_an_entra_token() {
     let (addr, state) = api::start();
-    let env = [
-        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
-        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
-        ("D365_CLIENT_ID", "app-1".to_owned()),
-        ("D365_CLIENT_SECRET", "app-secret-1".to_owned()),
-        ("D365_SCOPE", format!("http://{addr}/.default")),
-    ];
+    let env = d365_env(addr, "app-secret-1");
     let o = iorready_with(
         &env,
         &["connector", "--connectors", &connectors(), "read", "dynamics365"],
@@ -76,13 +80,7 @@ fn dynamics365_reads_supplier_accounts_page_by_page_with_an_entra_token() {
 #[test]
 fn dynamics365_check_reports_a_wrong_secret_without_showing_it() {
     let (addr, _) = api::start();
-    let env = [
-        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
-        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
-        ("D365_CLIENT_ID", "app-1".to_owned()),
-        ("D365_CLIENT_SECRET", "not-the-secret-42".to_owned()),
-        ("D365_SCOPE", format!("http://{addr}/.default")),
-    ];
+    let env = d365_env(addr, "not-the-secret-42");
     let o = iorready_with(
         &env,
         &["connector", "--connectors", &connectors(), "check", "dynamics365"],

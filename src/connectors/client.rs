@@ -539,8 +539,10 @@ impl Client {
                         // The token expired early or was revoked: one new
                         // token, one more try; never a token per request.
                         reauthenticated = true;
-                        self.bearer(true).await?;
-                        self.session(true).await?;
+                        match self.connector.auth {
+                            Auth::Session { .. } => self.session(true).await?,
+                            _ => self.bearer(true).await?,
+                        };
                         continue;
                     }
                     if status.is_success() {

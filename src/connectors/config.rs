@@ -568,17 +568,6 @@ pub enum Pagination {
     },
 }
 
-fn pointer(src: &Source, key: &str, p: &str) -> Result<String, ConfigError> {
-    if p.is_empty() || p.starts_with('/') {
-        Ok(p.to_owned())
-    } else {
-        Err(src.error(
-            key,
-            format!("'{p}' is not a JSON pointer; expected one starting with /"),
-        ))
-    }
-}
-
 fn url(src: &Source, key: &str, text: &str) -> Result<reqwest::Url, ConfigError> {
     let u = reqwest::Url::parse(text).map_err(|e| src.error(key, format!("'{text}' is not a URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") {
@@ -596,7 +585,7 @@ fn incremental(
     in_query: bool,
 ) -> Result<super::incremental::Incremental, ConfigError> {
     let key = |k: &str| format!("{at}.incremental.{k}");
-    let cursor_field = pointer(src, &key("cursor_field"), &raw.cursor_field)?;
+    let cursor_field = src.json_pointer(&key("cursor_field"), &raw.cursor_field)?;
     if cursor_field.is_empty() {
         return Err(src.error(&key("cursor_field"), "a JSON pointer such as \"/updated-at\""));
     }
@@ -824,7 +813,7 @@ impl Connector {
                     Pagination::Cursor {
                         cursor_param,
                         cursor_path: cursor_path
-                            .map(|p| pointer(src, &format!("{at}.pagination.cursor_path"), &p))
+                            .map(|p| src.json_pointer(&format!("{at}.pagination.cursor_path"), &p))
                             .transpose()?,
                         cursor_header,
                         size: size_param.zip(page_size),
@@ -839,7 +828,7 @@ impl Connector {
                     }
                     Pagination::NextLink {
                         next_path: next_path
-                            .map(|p| pointer(src, &format!("{at}.pagination.next_path"), &p))
+                            .map(|p| src.json_pointer(&format!("{at}.pagination.next_path"), &p))
                             .transpose()?,
                         link_header,
                     }
@@ -862,12 +851,15 @@ impl Connector {
                         ));
                     }
                     Some(FileSpec {
-                        name: pointer(src, &format!("{at}.file.name"), &f.name)?,
+                        name: src.json_pointer(&format!("{at}.file.name"), &f.name)?,
                         content: f
                             .content
-                            .map(|p| pointer(src, &format!("{at}.file.content"), &p))
+                            .map(|p| src.json_pointer(&format!("{at}.file.content"), &p))
                             .transpose()?,
-                        url: f.url.map(|p| pointer(src, &format!("{at}.file.url"), &p)).transpose()?,
+                        url: f
+                            .url
+                            .map(|p| src.json_pointer(&format!("{at}.file.url"), &p))
+                            .transpose()?,
                     })
                 }
                 None => None,
@@ -891,7 +883,7 @@ impl Connector {
             streams.push(Stream {
                 name: s.name,
                 path: from_env(src, &format!("{at}.path"), &s.path)?,
-                records: pointer(src, &format!("{at}.records"), &s.records)?,
+                records: src.json_pointer(&format!("{at}.records"), &s.records)?,
                 query,
                 pagination,
                 parent: s.parent,

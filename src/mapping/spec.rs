@@ -410,18 +410,6 @@ fn check_answer(
     }
 }
 
-/// A JSON pointer: empty (the whole document) or starting with `/`.
-fn pointer(src: &Source, key: &str, text: &str) -> Result<String, ConfigError> {
-    if text.is_empty() || text.starts_with('/') {
-        Ok(text.to_owned())
-    } else {
-        Err(src.error(
-            key,
-            format!("'{text}' is not a JSON pointer; expected one starting with /, such as /data/items"),
-        ))
-    }
-}
-
 fn provider_field(src: &Source, key: &str, name: &str) -> Result<ProviderField, ConfigError> {
     name.parse().map_err(|_| {
         let all: Vec<String> = ProviderField::iter().map(|f| f.to_string()).collect();
@@ -582,7 +570,7 @@ impl Mapping {
                     .paths
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| pointer(src, &format!("recognise.paths[{i}]"), p))
+                    .map(|(i, p)| src.json_pointer(&format!("recognise.paths[{i}]"), p))
                     .collect::<Result<_, _>>()?,
             },
             provider,
@@ -643,7 +631,7 @@ fn resolve_provider(src: &Source, raw: &RawProvider) -> Result<ProviderSpec, Con
     for (key, path) in &raw.paths {
         let at = format!("provider.paths.{key}");
         spec.paths
-            .push((provider_field(src, &at, key)?, pointer(src, &at, path)?));
+            .push((provider_field(src, &at, key)?, src.json_pointer(&at, path)?));
     }
     for (key, headers) in &raw.columns {
         let at = format!("provider.columns.{key}");
@@ -725,11 +713,11 @@ fn resolve_countries(src: &Source, raw: &RawCountries, defaults: &AnswerDefaults
             }
         }
         RawLayout::Records => Layout::Records {
-            records: pointer(src, "countries.records", raw.records.as_deref().unwrap_or(""))?,
+            records: src.json_pointer("countries.records", raw.records.as_deref().unwrap_or(""))?,
             country_list: raw
                 .country_list
                 .as_deref()
-                .map(|p| pointer(src, "countries.country_list", p))
+                .map(|p| src.json_pointer("countries.country_list", p))
                 .transpose()?,
         },
     };
@@ -936,7 +924,7 @@ fn resolve_field(
         path: raw
             .path
             .as_deref()
-            .map(|p| pointer(src, &format!("{at}.path"), p))
+            .map(|p| src.json_pointer(&format!("{at}.path"), p))
             .transpose()?,
     })
 }

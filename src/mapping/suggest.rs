@@ -473,18 +473,41 @@ fn table_body(sheet: &Sheet, row: u32, header_rows: u32, guesses: &[Guess], voca
         toml_str(&sheet.name),
         row + 1
     );
-    for g in guesses {
-        let answers = distinct(
+    push_field_sections(&mut s, guesses, vocab, |g| {
+        distinct(
             sheet
                 .cells
                 .iter()
                 .filter(|((r, c), _)| *r > row && *c == g.col)
                 .map(|(_, v)| v.display()),
-        );
+        )
+    });
+    s
+}
+
+/// One section per guessed field, each showing the distinct answers
+/// `answers_of` finds for it (see `distinct`).
+fn push_field_sections(
+    s: &mut String,
+    guesses: &[Guess],
+    vocab: &Vocabulary<'_>,
+    answers_of: impl Fn(&Guess) -> Vec<String>,
+) {
+    for g in guesses {
+        let answers = answers_of(g);
         let reviewed = (g.score < 1.0).then_some((g.score, g.known.as_str()));
         s.push_str(&field_section(g.field, &g.text, reviewed, &answers, vocab));
     }
-    s
+}
+
+/// Up to two field labels matched exactly: what recognises the layout.
+fn confident_headers(guesses: &[Guess]) -> Vec<String> {
+    guesses
+        .iter()
+        .filter(|g| g.score >= 1.0)
+        .take(2)
+        .map(|g| g.text.clone())
+        .collect()
 }
 
 fn matrix_body(wb: &Workbook, vocab: &Vocabulary<'_>) -> Option<(String, String, Vec<String>)> {
@@ -530,23 +553,15 @@ fn matrix_body(wb: &Workbook, vocab: &Vocabulary<'_>) -> Option<(String, String,
         header_row + 1
     );
     // In a matrix `match_row` saw rows, not columns: `col` holds the row.
-    for g in &guesses {
-        let answers = distinct(
+    push_field_sections(&mut s, &guesses, vocab, |g| {
+        distinct(
             countries
                 .iter()
                 .filter_map(|c| sheet.get(g.col, *c))
                 .map(CellValue::display),
-        );
-        let reviewed = (g.score < 1.0).then_some((g.score, g.known.as_str()));
-        s.push_str(&field_section(g.field, &g.text, reviewed, &answers, vocab));
-    }
-    let headers = guesses
-        .iter()
-        .filter(|g| g.score >= 1.0)
-        .take(2)
-        .map(|g| g.text.clone())
-        .collect();
-    Some((s, sheet.name.clone(), headers))
+        )
+    });
+    Some((s, sheet.name.clone(), confident_headers(&guesses)))
 }
 
 fn sheets_body(wb: &Workbook, vocab: &Vocabulary<'_>) -> Option<(String, Vec<String>)> {
@@ -596,23 +611,15 @@ fn sheets_body(wb: &Workbook, vocab: &Vocabulary<'_>) -> Option<(String, Vec<Str
         toml_str(&column_letters(question_col)),
         toml_str(&column_letters(answer_col))
     );
-    for g in &guesses {
-        let answers = distinct(
+    push_field_sections(&mut s, &guesses, vocab, |g| {
+        distinct(
             country_sheets
                 .iter()
                 .filter_map(|sh| sh.get(g.col, answer_col))
                 .map(CellValue::display),
-        );
-        let reviewed = (g.score < 1.0).then_some((g.score, g.known.as_str()));
-        s.push_str(&field_section(g.field, &g.text, reviewed, &answers, vocab));
-    }
-    let headers = guesses
-        .iter()
-        .filter(|g| g.score >= 1.0)
-        .take(2)
-        .map(|g| g.text.clone())
-        .collect();
-    Some((s, headers))
+        )
+    });
+    Some((s, confident_headers(&guesses)))
 }
 
 /// Provider details from a question/answer sheet, if one is found.

@@ -176,3 +176,21 @@ pub fn read_connector(
     let ordering = std::sync::atomic::Ordering::Relaxed;
     Ok((out, client.requests.load(ordering), client.tokens.load(ordering)))
 }
+
+/// The first provider's assessments in a result JSON: country, score, tier
+/// and flag codes of each.
+pub fn assessments_of(json: &serde_json::Value) -> Vec<(String, String, String, Vec<String>)> {
+    json["providers"][0]["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["country"].to_string(),
+                a["score"].to_string(),
+                a["tier"].to_string(),
+                flag_codes(a),
+            )
+        })
+        .collect()
+}
