@@ -165,6 +165,8 @@ fn child(phase: &str, dir: &Path, out: &Path) {
                 profile: Profile::builtin().unwrap(),
                 mappings: MappingSet::builtin().unwrap(),
                 jobs: 0,
+                memory: None,
+                stop: None,
             };
             let s = run_score(&req, &()).unwrap();
             assert!(s.errors.is_empty(), "{:?}", s.errors.first());

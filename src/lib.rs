@@ -5,12 +5,16 @@
 //! The pipeline reads top-down: [`sources`] find and read workbooks,
 //! [`mapping`] turns cells into the [`model`], [`scoring`] decides tiers,
 //! coverage classes and flags, and [`sinks`] write annotated workbooks, the
-//! portfolio and JSON. [`pipeline`] ties them together for one run.
+//! portfolio and JSON. [`pipeline`] ties them together for one run;
+//! [`daemon`] runs configured jobs on a schedule and remembers, in its
+//! state, what each run did ([`history`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod connectors;
+pub mod daemon;
+pub mod history;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;

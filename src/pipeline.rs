@@ -7,10 +7,13 @@
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
+use crate::history::Change;
 use crate::mapping::{extract, extract_records, MappingSet};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{write_annotated, write_json, write_portfolio, AnnotateInput, SinkError, Spool};
@@ -37,6 +40,85 @@ pub struct ScoreRequest {
     pub mappings: MappingSet,
     /// Worker threads (0: one per core).
     pub jobs: usize,
+    /// What earlier runs remember of the inputs (the daemon's state), so an
+    /// unchanged input is neither rescored nor rewritten.
+    pub memory: Option<Arc<dyn InputMemory>>,
+    /// Set to stop starting new inputs (a shutdown): inputs not started are
+    /// left for the next run, the one being written is finished.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl ScoreRequest {
+    /// A request with no memory of earlier runs.
+    pub fn new(
+        inputs: Vec<PathBuf>,
+        out_dir: PathBuf,
+        as_of: NaiveDate,
+        profile: Profile,
+        mappings: MappingSet,
+    ) -> Self {
+        Self {
+            inputs,
+            out_dir,
+            json: None,
+            as_of,
+            profile,
+            mappings,
+            jobs: 0,
+            memory: None,
+            stop: None,
+        }
+    }
+}
+
+/// What an input came to in an earlier run, kept by an [`InputMemory`].
+pub enum Recalled {
+    /// Scored: its providers' summaries, its JSON entries and Flags rows as
+    /// the spool holds them, and whether it has an annotated copy.
+    Scored {
+        /// The providers.
+        summaries: Vec<ProviderSummary>,
+        /// JSON entries, one per line.
+        json: Vec<u8>,
+        /// Flags rows, one per line.
+        flags: Vec<u8>,
+        /// Whether the annotated copy was written.
+        annotated: bool,
+    },
+    /// Not scored, with the message.
+    Failed(String),
+}
+
+/// What an input came to in this run, for an [`InputMemory`] to keep.
+pub enum Remembered<'a> {
+    /// Scored.
+    Scored {
+        /// The results.
+        results: &'a [ProviderResult],
+        /// JSON entries, one per line.
+        json: &'a [u8],
+        /// Flags rows, one per line.
+        flags: &'a [u8],
+        /// Whether the annotated copy was written.
+        annotated: bool,
+    },
+    /// Not scored, with the message.
+    Failed(&'a str),
+}
+
+/// Memory of earlier runs: lets a scheduled run skip inputs whose content
+/// (and the settings that score them) did not change, and say what moved.
+pub trait InputMemory: Send + Sync {
+    /// The outcome kept for `input` if it is unchanged and its annotated
+    /// copy `output` is still in place; `None` to score it.
+    fn recall(&self, input: &Path, output: &Path) -> Option<Recalled>;
+    /// Keeps what `input` came to in this run.
+    fn remember(&self, input: &Path, outcome: Remembered<'_>) -> Result<(), String>;
+    /// True when nothing was rescored or removed and the previous run's
+    /// portfolio and JSON are complete: they need not be written again.
+    fn outputs_current(&self) -> bool;
+    /// What moved since the previous complete run.
+    fn changes(&self) -> Result<Vec<Change>, String>;
 }
 
 /// What a run did.
@@ -53,6 +135,15 @@ pub struct RunSummary {
     pub errors: Vec<(String, String)>,
     /// The portfolio workbook.
     pub portfolio: PathBuf,
+    /// Inputs taken unchanged from an earlier run.
+    pub unchanged: usize,
+    /// Inputs left for the next run because the run was asked to stop.
+    pub left: usize,
+    /// False when nothing changed and the portfolio and JSON were left as
+    /// they were.
+    pub outputs_written: bool,
+    /// What moved since the previous run, when the run remembers it.
+    pub changes: Option<Vec<Change>>,
 }
 
 /// A run that could not start or finish.
@@ -78,6 +169,9 @@ pub enum RunError {
     /// The worker pool could not start.
     #[error("cannot start workers: {0}")]
     Pool(String),
+    /// The memory of earlier runs failed.
+    #[error("run state: {0}")]
+    Memory(String),
 }
 
 /// True for the files iorready itself writes, so that a run whose output
@@ -144,36 +238,40 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         .map_err(|e| RunError::Pool(e.to_string()))?;
     // Each worker scores a workbook, writes its annotated copy, spools its
     // share of the JSON and Flags sheet, and keeps only the summary.
-    let outcomes: Vec<Result<(Vec<ProviderSummary>, bool), String>> = pool.install(|| {
+    let unchanged = AtomicUsize::new(0);
+    let outcomes: Vec<Option<Outcome>> = pool.install(|| {
         inputs
             .par_iter()
             .zip(outputs.par_iter())
             .enumerate()
             .map(|(index, (input, output))| {
+                if req.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                    return None;
+                }
                 let outcome = if canonical_inputs.contains(&canonical_target(output)) {
                     Err(format!(
                         "{}: refusing to write the annotated copy over an input",
                         output.display()
                     ))
+                } else if let Some(recalled) = req.memory.as_ref().and_then(|m| m.recall(input, output)) {
+                    unchanged.fetch_add(1, Ordering::Relaxed);
+                    reuse(recalled, index, input, &spool)
                 } else {
-                    score_input(input, output, req).and_then(|(results, annotated)| {
-                        spool
-                            .put(index, &results, req.json.is_some())
-                            .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
-                        Ok((results.iter().map(ProviderResult::summary).collect(), annotated))
-                    })
+                    score_and_remember(index, input, output, req, &spool)
                 };
                 progress.done();
-                outcome
+                Some(outcome)
             })
             .collect()
     });
+    let left = outcomes.iter().filter(|o| o.is_none()).count();
     let mut results = Vec::new();
     let mut annotated = Vec::new();
     let mut annotated_for = Vec::new();
     let mut errors = Vec::new();
     let mut scored = Vec::new();
     for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
+        let Some(outcome) = outcome else { continue };
         match outcome {
             Ok((r, wrote)) => {
                 results.extend(r);
@@ -190,21 +288,33 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         }
     }
     let portfolio = req.out_dir.join(PORTFOLIO_NAME);
-    let (written, json) = pool.join(
-        || {
-            let mut rows = scored.iter().flat_map(|&i| match spool.flag_rows(i) {
-                Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            });
-            write_portfolio(&portfolio, &results, &mut rows, &errors, req.as_of, &req.profile)
-        },
-        || match &req.json {
-            Some(path) => write_json(path, req.as_of, &req.profile.name, &spool, &scored, &errors),
-            None => Ok(()),
-        },
-    );
-    written?;
-    json?;
+    let unchanged = unchanged.into_inner();
+    // With nothing rescored, removed or left, the outputs on disk are
+    // already this run's outputs.
+    let (changes, write) = match &req.memory {
+        Some(memory)
+            if left == 0
+                && memory.outputs_current()
+                && portfolio.is_file()
+                && req.json.as_ref().is_none_or(|j| j.is_file()) =>
+        {
+            (Some(Vec::new()), false)
+        }
+        Some(memory) => (Some(memory.changes().map_err(RunError::Memory)?), true),
+        None => (None, true),
+    };
+    if write {
+        write_run_outputs(
+            req,
+            &pool,
+            &spool,
+            &portfolio,
+            &results,
+            &scored,
+            &errors,
+            changes.as_deref(),
+        )?;
+    }
     Ok(RunSummary {
         scored_inputs: scored.len(),
         results,
@@ -212,7 +322,99 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         annotated_for,
         errors,
         portfolio,
+        unchanged,
+        left,
+        outputs_written: write,
+        changes,
     })
+}
+
+/// Writes the portfolio and the JSON result, side by side.
+#[allow(clippy::too_many_arguments)] // the run's pieces, passed through once
+fn write_run_outputs(
+    req: &ScoreRequest,
+    pool: &rayon::ThreadPool,
+    spool: &Spool,
+    portfolio: &Path,
+    results: &[ProviderSummary],
+    scored: &[usize],
+    errors: &[(String, String)],
+    changes: Option<&[Change]>,
+) -> Result<(), RunError> {
+    let (written, json) = pool.join(
+        || {
+            let mut rows = scored.iter().flat_map(|&i| match spool.flag_rows(i) {
+                Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            });
+            write_portfolio(portfolio, results, &mut rows, errors, req.as_of, &req.profile, changes)
+        },
+        || match &req.json {
+            Some(path) => write_json(path, req.as_of, &req.profile.name, spool, scored, errors, changes),
+            None => Ok(()),
+        },
+    );
+    written?;
+    json?;
+    Ok(())
+}
+
+/// What one input came to: its providers' summaries and whether it has an
+/// annotated copy, or the message saying why it was not scored.
+type Outcome = Result<(Vec<ProviderSummary>, bool), String>;
+
+/// Puts an input's remembered pieces in the spool, as if just scored.
+fn reuse(recalled: Recalled, index: usize, input: &Path, spool: &Spool) -> Outcome {
+    match recalled {
+        Recalled::Scored {
+            summaries,
+            json,
+            flags,
+            annotated,
+        } => {
+            spool
+                .put_raw(index, &json, &flags)
+                .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
+            Ok((summaries, annotated))
+        }
+        Recalled::Failed(message) => Err(message),
+    }
+}
+
+/// Scores an input, spools its pieces and, when the run remembers, keeps
+/// them for the next run.
+fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequest, spool: &Spool) -> Outcome {
+    // A run that remembers always keeps the JSON entries: a later run may
+    // want a JSON result this one did not.
+    let want_json = req.json.is_some() || req.memory.is_some();
+    let scored = score_input(input, output, req).and_then(|(results, annotated)| {
+        spool
+            .put(index, &results, want_json)
+            .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
+        Ok((results, annotated))
+    });
+    let Some(memory) = &req.memory else {
+        return scored.map(|(results, annotated)| (results.iter().map(ProviderResult::summary).collect(), annotated));
+    };
+    let kept = match &scored {
+        Ok((results, annotated)) => spool.raw(index).map_err(|e| e.to_string()).and_then(|(json, flags)| {
+            memory.remember(
+                input,
+                Remembered::Scored {
+                    results,
+                    json: &json,
+                    flags: &flags,
+                    annotated: *annotated,
+                },
+            )
+        }),
+        Err(message) => memory.remember(input, Remembered::Failed(message)),
+    };
+    if let Err(e) = kept {
+        // The input is scored again next run; this run's outputs are whole.
+        tracing::warn!(file = %input.display(), "cannot remember this input's result: {e}");
+    }
+    scored.map(|(results, annotated)| (results.iter().map(ProviderResult::summary).collect(), annotated))
 }
 
 /// The canonical path a file would have once written.

@@ -5,12 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use iorready::connectors::{
-    fetch_files, read_stream, read_tree, write_back, Auth, Client, Connector, Redactor, WritebackItem,
-};
+use iorready::connectors::{read_stream, read_tree, write_back_one, Client, Connector, Fetched, Redactor};
 use iorready::mapping::{extract_records, MappingSet};
 use iorready::pipeline::RunSummary;
-use iorready::scoring::ProviderSummary;
 use iorready::sources::JsonDocument;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -43,24 +40,7 @@ pub fn check(dir: &Path, name: &str) -> Result<ExitCode> {
     };
     step(true, "definition", &connector.file.display().to_string());
     let redactor = Redactor::default();
-    let mut refs = connector.headers.iter().map(|(_, v)| v).collect::<Vec<_>>();
-    match &connector.auth {
-        Auth::None => {}
-        Auth::Basic { username, password } => refs.extend([username, password]),
-        Auth::Bearer { token } => refs.push(token),
-        Auth::ApiKey { value, .. } => refs.push(value),
-        Auth::ClientCredentials {
-            client_id,
-            client_secret,
-            ..
-        }
-        | Auth::RefreshToken {
-            client_id,
-            client_secret,
-            ..
-        } => refs.extend([client_id, client_secret]),
-        Auth::Session { username, password, .. } => refs.extend([username, password]),
-    }
+    let refs = connector.secret_refs();
     for r in refs {
         if let Err(e) = r.resolve(&redactor) {
             step(false, "secrets", &e.0);
@@ -166,66 +146,13 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
     Ok(ExitCode::SUCCESS)
 }
 
-/// A workbook fetched from a connector, remembered for write-back.
-pub struct Fetched {
-    /// The connector's name.
-    pub connector: String,
-    /// Where it was saved for scoring.
-    pub path: std::path::PathBuf,
-    /// The supplier record it belongs to.
-    pub parent: Option<serde_json::Value>,
-}
-
 /// Fetches the workbooks of every file stream of the named connectors into
 /// `dir`, one sub-folder per connector.
 pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Result<Vec<Fetched>> {
     let rt = runtime()?;
     let mut fetched = Vec::new();
     for name in names {
-        let connector = Connector::find(connectors, name)?;
-        let folder = dir.join(iorready::model::slug(name));
-        std::fs::create_dir_all(&folder)?;
-        let streams: Vec<_> = connector.streams.iter().filter(|s| s.file.is_some()).cloned().collect();
-        if streams.is_empty() {
-            anyhow::bail!("connector '{name}' has no file stream (a stream with `file`) to score");
-        }
-        let client = Client::new(connector, Redactor::default())?;
-        for stream in &streams {
-            for (i, file) in rt.block_on(fetch_files(&client, stream, None))?.into_iter().enumerate() {
-                let parent = file
-                    .parent
-                    .as_ref()
-                    .and_then(|p| p.get("id"))
-                    .map(|id| id.to_string().trim_matches('"').to_owned())
-                    .unwrap_or_else(|| i.to_string());
-                let safe: String = file
-                    .name
-                    .chars()
-                    .map(|c| {
-                        if c.is_alphanumeric() || ".-_ ".contains(c) {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                // One folder per supplier keeps the file's own name, which the
-                // annotated copy (and its write-back) is named after.
-                let dir = folder.join(&parent);
-                std::fs::create_dir_all(&dir)?;
-                let mut path = dir.join(&safe);
-                if path.exists() {
-                    path = dir.join(format!("{i}-{safe}"));
-                }
-                std::fs::write(&path, &file.bytes)?;
-                fetched.push(Fetched {
-                    connector: name.clone(),
-                    path,
-                    parent: file.parent,
-                });
-            }
-        }
-        tracing::info!(connector = %name, files = fetched.len(), "workbooks fetched");
+        fetched.extend(rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir))?);
     }
     Ok(fetched)
 }
@@ -241,43 +168,8 @@ pub fn write_back_results(
 ) -> Result<Vec<String>> {
     let rt = runtime()?;
     let mut lines = Vec::new();
-    let mut names: Vec<&str> = fetched.iter().map(|f| f.connector.as_str()).collect();
-    names.dedup();
-    for name in names {
-        let connector = Connector::find(connectors, name)?;
-        if connector.writeback.iter().all(|w| !w.enabled) {
-            continue;
-        }
-        let client = Client::new(connector, Redactor::default())?;
-        let mut items = Vec::new();
-        for f in fetched.iter().filter(|f| f.connector == name) {
-            let Some((_, annotated)) = summary.annotated_for.iter().find(|(input, _)| *input == f.path) else {
-                continue;
-            };
-            let providers: Vec<&ProviderSummary> = summary.results.iter().filter(|r| r.source == f.path).collect();
-            let text = providers
-                .iter()
-                .map(|p| {
-                    let r = &p.rollup;
-                    format!(
-                        "{}: {} ready, {} conditional, {} coverage only, {} not capable, {} not offered; {} countries claimed",
-                        p.name, r.ready, r.conditional, r.coverage_only, r.not_capable, r.not_offered, r.countries_claimed
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" | ");
-            let file_name = annotated
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            items.push(WritebackItem {
-                parent: f.parent.clone(),
-                file_name: file_name.clone(),
-                content: std::fs::read(annotated)?,
-                summary: format!("iorready: readiness as of {as_of}. {text} (annotated workbook: {file_name})"),
-            });
-        }
-        lines.extend(rt.block_on(write_back(&client, &items, dry_run))?);
+    for f in fetched {
+        lines.extend(rt.block_on(write_back_one(connectors, f, summary, as_of, dry_run))?);
     }
     Ok(lines)
 }

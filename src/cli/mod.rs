@@ -3,6 +3,7 @@
 //! or configuration error.
 
 mod connector;
+mod jobs;
 mod report;
 
 use std::io::IsTerminal;
@@ -27,12 +28,65 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Log lines as text (for a terminal) or JSON (one object per line, for
+    /// a log collector).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the jobs file and everything it references (connectors,
+    /// mappings, profiles), offline unless --online.
+    Validate {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also check each connector against its API (token, first page).
+        #[arg(long)]
+        online: bool,
+    },
+    /// Run the jobs once (or one with --job) and exit: for cron, systemd
+    /// timers and Kubernetes CronJobs.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this job.
+        #[arg(long)]
+        job: Option<String>,
+        /// Score as of this date (YYYY-MM-DD); default today in the job's
+        /// time zone.
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Keep running, firing each job on its schedule, until SIGTERM or
+    /// SIGINT.
+    Daemon {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Each job's last and next run.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// A provider's tiers over time (by provider id or name).
+    History {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The provider's id or name.
+        provider: String,
+        /// Only this country (ISO alpha-2).
+        #[arg(long)]
+        country: Option<String>,
+    },
     /// Score questionnaire workbooks: annotated copies, a portfolio workbook
     /// and optionally a JSON result.
     Score(ScoreArgs),
@@ -107,6 +161,13 @@ enum MappingCommand {
 }
 
 #[derive(Debug, clap::Args)]
+struct ConfigArg {
+    /// The jobs file.
+    #[arg(long, default_value = "iorready.toml")]
+    config: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
 struct ScoreArgs {
     /// Workbooks, or folders searched for xlsx, xlsm, xlsb, xls and ods;
     /// JSON documents of records.
@@ -163,12 +224,13 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 const DEFAULT_MAPPINGS: &str = "mappings";
 
 /// Exit statuses.
-const PARTIAL: u8 = 1;
-const USAGE: u8 = 2;
+pub(crate) const PARTIAL: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let service = matches!(cli.command, Command::Daemon { .. } | Command::Run { .. });
+    init_logging(cli.verbose, cli.log_format, service);
     install_panic_hook();
     match run(cli) {
         Ok(code) => code,
@@ -179,19 +241,24 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat, service: bool) {
     let default = match verbose {
+        // A service is watched through its logs: its runs show by default.
+        0 if service => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
 }
 
 /// A panic inside one workbook's reader is caught and reported against the
@@ -219,6 +286,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => score(args),
+        Command::Validate { config, online } => jobs::validate(&config.config, online, connector::check),
+        Command::Run { config, job, as_of } => jobs::run(&config.config, job.as_deref(), as_of),
+        Command::Daemon { config } => jobs::daemon(&config.config),
+        Command::Status { config } => jobs::status(&config.config),
+        Command::History {
+            config,
+            provider,
+            country,
+        } => jobs::history(&config.config, &provider, country.as_deref()),
         Command::Mapping(MappingCommand::Check { mapping, workbook }) => {
             let mapping = Mapping::load(&mapping)?;
             let report = if iorready::sources::is_json_name(&workbook) {
@@ -362,6 +438,8 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         profile,
         mappings,
         jobs: args.jobs,
+        memory: None,
+        stop: None,
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);

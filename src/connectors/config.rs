@@ -458,6 +458,26 @@ pub enum Auth {
 }
 
 impl Auth {
+    /// The secret references the authentication uses.
+    pub fn secret_refs(&self) -> Vec<&SecretRef> {
+        match self {
+            Auth::None => Vec::new(),
+            Auth::Basic { username, password } | Auth::Session { username, password, .. } => vec![username, password],
+            Auth::Bearer { token } => vec![token],
+            Auth::ApiKey { value, .. } => vec![value],
+            Auth::ClientCredentials {
+                client_id,
+                client_secret,
+                ..
+            }
+            | Auth::RefreshToken {
+                client_id,
+                client_secret,
+                ..
+            } => vec![client_id, client_secret],
+        }
+    }
+
     /// True for the kinds that obtain a token and renew it on a 401.
     pub fn obtains_token(&self) -> bool {
         matches!(
@@ -969,6 +989,24 @@ impl Connector {
             Some(n) => self.streams.iter().find(|s| s.name == n),
             None => self.streams.first(),
         }
+    }
+
+    /// Every secret reference of the connector (headers and
+    /// authentication).
+    pub fn secret_refs(&self) -> Vec<&SecretRef> {
+        let mut refs: Vec<&SecretRef> = self.headers.iter().map(|(_, v)| v).collect();
+        refs.extend(self.auth.secret_refs());
+        refs
+    }
+
+    /// Why each secret reference that does not resolve here fails (an unset
+    /// variable, an unreadable file); the values are never returned.
+    pub fn unresolvable_secrets(&self) -> Vec<String> {
+        let redactor = super::Redactor::default();
+        self.secret_refs()
+            .into_iter()
+            .filter_map(|r| r.resolve(&redactor).err().map(|e| e.0))
+            .collect()
     }
 
     /// Finds the connector named `name` among `dir/*.toml`.

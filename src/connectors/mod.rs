@@ -4,6 +4,7 @@
 
 mod client;
 mod config;
+mod exchange;
 mod files;
 mod incremental;
 mod paging;
@@ -13,6 +14,7 @@ mod xml;
 
 pub use client::{Client, ConnectorError, Page};
 pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
+pub use exchange::{fetch_workbooks, write_back_one, ExchangeError, Fetched};
 pub use files::{fetch_files, read_tree, ConnectorFile};
 pub use incremental::Incremental;
 pub use paging::{fill, read_stream, ReadOutcome};

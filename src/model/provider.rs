@@ -65,7 +65,7 @@ pub enum ProviderField {
 
 /// Something wrong with one row that did not stop the workbook: a row with
 /// answers but no country, a country nobody knows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RowIssue {
     /// Where (`Countries!A57`).
     pub cell: String,

@@ -4,12 +4,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The origin of one answer: the workbook and the cell (`Countries!E7`).
 ///
 /// Row and column are kept zero-based so sinks can annotate the very cell.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceRef {
     /// The input file, as the user named it.
     pub file: Arc<str>,

@@ -17,6 +17,7 @@ use crate::model::SourceRef;
     PartialOrd,
     Ord,
     Serialize,
+    serde::Deserialize,
     Display,
     EnumString,
     IntoStaticStr,
@@ -114,7 +115,7 @@ pub enum Severity {
 }
 
 /// One raised flag.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Flag {
     /// The code.
     pub code: FlagCode,

@@ -1,12 +1,12 @@
 //! The provider roll-up: "150 countries claimed, 23 ready".
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::assess::{Assessed, CoverageClass, Tier};
 use crate::model::Provider;
 
 /// Counts per tier and coverage class for one provider.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rollup {
     /// The headline figure, or the number of rows with coverage.
     pub countries_claimed: u32,
@@ -65,7 +65,7 @@ impl Rollup {
 
 /// What a run keeps of a scored provider once its workbook is written: small
 /// enough to hold for thousands of providers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProviderSummary {
     /// Stable id.
     pub id: String,

@@ -182,6 +182,7 @@ pub fn write_json(
     spool: &Spool,
     indices: &[usize],
     errors: &[(String, String)],
+    changes: Option<&[crate::history::Change]>,
 ) -> Result<(), SinkError> {
     let io = |source| SinkError::Io {
         path: path.to_owned(),
@@ -234,6 +235,11 @@ pub fn write_json(
             .collect();
         let errors = serde_json::to_vec(&errors).map_err(enc)?;
         w.write_all(&errors).map_err(io)?;
+        // Only a run that remembers the previous one knows what changed.
+        if let Some(changes) = changes {
+            w.write_all(b",\n  \"changes\": ").map_err(io)?;
+            serde_json::to_writer(&mut w, changes).map_err(enc)?;
+        }
         w.write_all(b"\n}\n").and_then(|()| w.flush()).map_err(io)
     })
 }

@@ -13,6 +13,7 @@ use strum::IntoEnumIterator;
 use super::spool::FlagRow;
 use super::style::{self, cell_text};
 use super::{write_xlsx_atomically, SinkError};
+use crate::history::Change;
 use crate::model::Country;
 use crate::scoring::{FlagCode, Profile, ProviderSummary, Tier};
 
@@ -29,6 +30,7 @@ pub fn write_portfolio(
     errors: &[(String, String)],
     as_of: NaiveDate,
     profile: &Profile,
+    changes: Option<&[Change]>,
 ) -> Result<(), SinkError> {
     let e = |source| SinkError::Xlsx {
         path: out.to_owned(),
@@ -39,6 +41,9 @@ pub fn write_portfolio(
     matrix(wb.add_worksheet_with_constant_memory().map_err(e)?, summaries, as_of).map_err(e)?;
     rollup(wb.add_worksheet(), summaries).map_err(e)?;
     flags(wb.add_worksheet_with_constant_memory().map_err(e)?, flag_rows, out)?;
+    if let Some(changes) = changes {
+        changes_sheet(wb.add_worksheet(), changes).map_err(e)?;
+    }
     problems(wb.add_worksheet(), summaries, errors).map_err(e)?;
     legend(wb.add_worksheet(), profile).map_err(e)?;
     write_xlsx_atomically(out, &mut wb)
@@ -229,6 +234,46 @@ fn flags(
     }
     ws.set_freeze_panes(1, 0).map_err(e)?;
     ws.autofilter(0, 0, row.max(1), 6).map_err(e)?;
+    Ok(())
+}
+
+/// What moved since the previous run, downgrades first, so the morning's
+/// reading starts with what needs attention.
+fn changes_sheet(ws: &mut Worksheet, changes: &[Change]) -> Result<(), XlsxError> {
+    ws.set_name("Changes")?;
+    style::print_wide(ws);
+    let head = style::header();
+    let headers = ["Provider", "Country", "Change", "From", "To", "In words"];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    if changes.is_empty() {
+        ws.write_string(1, 0, "Nothing moved since the previous run.")?;
+    }
+    let down = rust_xlsxwriter::Format::new().set_font_color(Color::RGB(0x9C0006));
+    let mut ordered: Vec<&Change> = changes.iter().collect();
+    ordered.sort_by_key(|c| !c.kind.is_downgrade());
+    for (i, c) in ordered.into_iter().take(MAX_ROW as usize - 1).enumerate() {
+        let row = i as u32 + 1;
+        let kind = c.kind.id().replace('_', " ");
+        ws.write_string(row, 0, cell_text(&c.provider))?;
+        ws.write_string(row, 1, &c.country)?;
+        if c.kind.is_downgrade() {
+            ws.write_string_with_format(row, 2, kind, &down)?;
+        } else {
+            ws.write_string(row, 2, kind)?;
+        }
+        ws.write_string(row, 3, cell_text(&c.from))?;
+        ws.write_string(row, 4, cell_text(&c.to))?;
+        ws.write_string(row, 5, cell_text(&c.detail))?;
+    }
+    ws.set_column_width(0, 32)?;
+    ws.set_column_width(2, 18)?;
+    ws.set_column_width(3, 22)?;
+    ws.set_column_width(4, 22)?;
+    ws.set_column_width(5, 80)?;
+    ws.autofilter(0, 0, changes.len().max(1) as u32, 5)?;
+    ws.set_freeze_panes(1, 0)?;
     Ok(())
 }
 

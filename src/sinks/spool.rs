@@ -82,6 +82,24 @@ impl Spool {
         w.flush()
     }
 
+    /// The stored pieces of input `index` as bytes (JSON entries, Flags
+    /// rows), for a caller that keeps them between runs.
+    pub fn raw(&self, index: usize) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+        let json = match std::fs::read(self.path(index, "json")) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok((json, std::fs::read(self.path(index, "flags"))?))
+    }
+
+    /// Stores pieces kept from an earlier run for input `index`, as
+    /// [`Spool::raw`] gave them.
+    pub fn put_raw(&self, index: usize, json: &[u8], flags: &[u8]) -> std::io::Result<()> {
+        std::fs::write(self.path(index, "json"), json)?;
+        std::fs::write(self.path(index, "flags"), flags)
+    }
+
     /// The JSON entries of input `index`, one per line (one per provider).
     pub fn json_entries(&self, index: usize) -> std::io::Result<impl BufRead> {
         Ok(BufReader::new(File::open(self.path(index, "json"))?))

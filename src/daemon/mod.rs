@@ -1,0 +1,18 @@
+//! The scheduled service on top of the pipeline: jobs from `iorready.toml`
+//! ([`jobs`]), when they run ([`schedule`]), one run of one job
+//! ([`runner`]), what runs remember ([`state`], [`memory`]), the daemon that
+//! fires them ([`service`]) and its health and metrics endpoint ([`http`]).
+
+pub mod http;
+pub mod jobs;
+pub mod memory;
+pub mod runner;
+pub mod schedule;
+pub mod service;
+pub mod state;
+
+pub use jobs::{Job, JobsConfig};
+pub use runner::{run_job, JobError, JobReport};
+pub use schedule::Schedule;
+pub use service::{serve, DaemonError};
+pub use state::{Outcome, State};

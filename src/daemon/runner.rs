@@ -1,0 +1,315 @@
+//! One run of one job: fetch the connectors' workbooks, score what changed
+//! (remembering the rest), write the annotated copies, portfolio and JSON,
+//! write results back, and record it all in the state. A run killed at any
+//! point leaves outputs whole (renamed into place) and the state as of its
+//! last transaction; the next run finishes what is left.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+
+use super::jobs::Job;
+use super::memory::{settings_fingerprint, JobMemory};
+use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError};
+use crate::connectors::{fetch_workbooks, write_back_one, Fetched};
+use crate::pipeline::{run_score, RunError, RunSummary, ScoreRequest};
+use crate::scoring::DEFAULT_PROFILE;
+
+/// What a job's run came to.
+pub struct JobReport {
+    /// The run's number in the state.
+    pub run_id: i64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The scoring run, when it got that far.
+    pub summary: Option<RunSummary>,
+    /// Why it failed, or what went wrong on the way.
+    pub message: Option<String>,
+    /// Write-back lines.
+    pub written_back: Vec<String>,
+}
+
+/// A run that could not even be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The state refused, or the job is already running elsewhere.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The lock file that keeps a job from overlapping itself, across processes.
+pub fn job_lock_name(job: &str) -> String {
+    format!("job-{job}.lock")
+}
+
+/// Runs `job` once. `stop`, when set, stops starting new inputs (those left
+/// are scored next run). `as_of` defaults to today in the job's time zone.
+pub fn run_job(
+    job: &Job,
+    state_dir: &std::path::Path,
+    state: &Arc<State>,
+    stop: Option<Arc<AtomicBool>>,
+    as_of: Option<NaiveDate>,
+) -> Result<JobReport, JobError> {
+    let _lock = Lock::take(state_dir, &job_lock_name(&job.name), &format!("job '{}'", job.name))?;
+    let run_id = state.begin_run(&job.name)?;
+    let started = std::time::Instant::now();
+    tracing::info!(job = %job.name, run = run_id, "run started");
+    let as_of = as_of.unwrap_or_else(|| Utc::now().with_timezone(&job.schedule.timezone()).date_naive());
+    let mut report = JobReport {
+        run_id,
+        outcome: Outcome::Failed,
+        summary: None,
+        message: None,
+        written_back: Vec::new(),
+    };
+    let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
+    let fail = |report: &mut JobReport, connectors: &[(String, ConnectorCounts)], message: String| {
+        tracing::error!(job = %job.name, run = run_id, "run failed: {message}");
+        report.outcome = Outcome::Failed;
+        report.message = Some(message);
+        state.finish_run(
+            &job.name,
+            run_id,
+            Outcome::Failed,
+            &RunCounts::default(),
+            report.message.as_deref(),
+            None,
+            connectors,
+        )
+    };
+    let (profile, mappings) = match (job.load_profile(), job.load_mappings()) {
+        (Ok(p), Ok(m)) => (p, m),
+        (Err(e), _) | (_, Err(e)) => {
+            fail(&mut report, &connector_counts, e.to_string())?;
+            return Ok(report);
+        }
+    };
+    let settings = settings_fingerprint(&profile_bytes(job), &mapping_bytes(job.mappings.as_deref()), as_of);
+    // A run killed earlier may have left its temporary files; this job's
+    // lock makes them surely nobody else's.
+    sweep(&job.out, ".iorready-");
+    sweep(state_dir, &format!("fetch-{}-", job.name));
+    // Workbooks from connectors land in a folder of the state's file system
+    // that lives for the run.
+    let fetch_dir = match tempfile::Builder::new()
+        .prefix(&format!("fetch-{}-", job.name))
+        .tempdir_in(state_dir)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            fail(&mut report, &connector_counts, format!("{}: {e}", state_dir.display()))?;
+            return Ok(report);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            fail(
+                &mut report,
+                &connector_counts,
+                format!("cannot start the connectors' runtime: {e}"),
+            )?;
+            return Ok(report);
+        }
+    };
+    let mut fetched: Vec<Fetched> = Vec::new();
+    for name in &job.connectors {
+        match rt.block_on(fetch_workbooks(&job.connectors_dir, name, fetch_dir.path())) {
+            Ok(files) => {
+                connector_counts.push((
+                    name.clone(),
+                    ConnectorCounts {
+                        files: files.len(),
+                        ..Default::default()
+                    },
+                ));
+                fetched.extend(files);
+            }
+            Err(e) => {
+                // Without this connector's workbooks the portfolio would
+                // drop its providers: fail the run; the next one retries.
+                connector_counts.push((
+                    name.clone(),
+                    ConnectorCounts {
+                        errors: 1,
+                        ..Default::default()
+                    },
+                ));
+                fail(&mut report, &connector_counts, e.to_string())?;
+                return Ok(report);
+            }
+        }
+    }
+    let mut memory = JobMemory::new(state.clone(), &job.name, run_id, settings, as_of);
+    for f in &fetched {
+        memory = memory.with_key(f.path.clone(), f.key.clone(), job.write_back);
+    }
+    let memory = Arc::new(memory);
+    let mut inputs: Vec<PathBuf> = job.inputs.clone();
+    inputs.extend(fetched.iter().map(|f| f.path.clone()));
+    let mut req = ScoreRequest::new(inputs, job.out.clone(), as_of, profile, mappings);
+    req.json = job.json.clone();
+    req.memory = Some(memory.clone());
+    req.stop = stop;
+    let summary = match run_score(&req, &()) {
+        Ok(s) => s,
+        Err(RunError::NoInputs) => {
+            // An empty inbox is a quiet run, not a failure.
+            let changes = crate::history::diff(&state.standings(&job.name)?, &[]);
+            state.finish_run(
+                &job.name,
+                run_id,
+                Outcome::Ok,
+                &RunCounts::default(),
+                Some("no inputs"),
+                Some((&[], &changes, &[])),
+                &connector_counts,
+            )?;
+            report.outcome = Outcome::Ok;
+            report.message = Some("no inputs".into());
+            return Ok(report);
+        }
+        Err(e) => {
+            fail(&mut report, &connector_counts, e.to_string())?;
+            return Ok(report);
+        }
+    };
+    // Write back what was scored afresh, and what an earlier run scored but
+    // could not write back (it was stopped, or the API failed).
+    let mut write_errors = Vec::new();
+    if job.write_back {
+        let rescored: std::collections::HashSet<PathBuf> = memory.rescored().into_iter().collect();
+        let pending: std::collections::HashSet<String> = state.pending_write_backs(&job.name)?.into_iter().collect();
+        for f in fetched
+            .iter()
+            .filter(|f| rescored.contains(&f.path) || pending.contains(&f.key))
+        {
+            let counts = connector_counts
+                .iter_mut()
+                .find(|(n, _)| *n == f.connector)
+                .map(|(_, c)| c);
+            match rt.block_on(write_back_one(&job.connectors_dir, f, &summary, as_of, false)) {
+                Ok(lines) => {
+                    state.written_back(&job.name, &f.key)?;
+                    if let Some(c) = counts {
+                        c.written += lines.len();
+                    }
+                    report.written_back.extend(lines);
+                }
+                Err(e) => {
+                    if let Some(c) = counts {
+                        c.errors += 1;
+                    }
+                    tracing::warn!(job = %job.name, connector = %f.connector, "write-back failed: {e}");
+                    write_errors.push(e.to_string());
+                }
+            }
+        }
+    }
+    let counts = RunCounts {
+        inputs: summary.scored_inputs + summary.errors.len() + summary.left,
+        scored: memory.rescored().len(),
+        unchanged: summary.unchanged,
+        failed: summary.errors.len(),
+        written_back: report.written_back.len(),
+    };
+    let (outcome, message) = if summary.left > 0 {
+        (
+            Outcome::Interrupted,
+            Some(format!("stopped: {} inputs left for the next run", summary.left)),
+        )
+    } else if !write_errors.is_empty() {
+        (Outcome::Partial, Some(write_errors.join("; ")))
+    } else if !summary.errors.is_empty() {
+        (
+            Outcome::Partial,
+            Some(format!("{} inputs not scored", summary.errors.len())),
+        )
+    } else {
+        (Outcome::Ok, None)
+    };
+    let standings = memory.standings();
+    let seen = memory.seen();
+    let changes = summary.changes.clone().unwrap_or_default();
+    let completed = outcome
+        .completed()
+        .then_some((standings.as_slice(), changes.as_slice(), seen.as_slice()));
+    state.finish_run(
+        &job.name,
+        run_id,
+        outcome,
+        &counts,
+        message.as_deref(),
+        completed,
+        &connector_counts,
+    )?;
+    tracing::info!(
+        job = %job.name,
+        run = run_id,
+        outcome = outcome.id(),
+        inputs = counts.inputs,
+        scored = counts.scored,
+        unchanged = counts.unchanged,
+        failed = counts.failed,
+        changes = changes.len(),
+        written_back = counts.written_back,
+        seconds = started.elapsed().as_secs_f64(),
+        "run finished"
+    );
+    report.outcome = outcome;
+    report.message = message;
+    report.summary = Some(summary);
+    Ok(report)
+}
+
+/// The profile's text and the switches that change it.
+fn profile_bytes(job: &Job) -> Vec<u8> {
+    let mut bytes = match &job.profile {
+        Some(p) => std::fs::read(p).unwrap_or_default(),
+        None => DEFAULT_PROFILE.as_bytes().to_vec(),
+    };
+    bytes.push(u8::from(job.require_provider_compliance));
+    bytes
+}
+
+/// The mapping files' texts, in name order.
+fn mapping_bytes(mappings: Option<&std::path::Path>) -> Vec<Vec<u8>> {
+    let builtin = || vec![crate::mapping::QUESTIONNAIRE_V1.as_bytes().to_vec()];
+    match mappings {
+        None => builtin(),
+        Some(p) if p.is_dir() => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.sort();
+            let mut all = builtin();
+            all.extend(files.iter().filter_map(|f| std::fs::read(f).ok()));
+            all
+        }
+        Some(p) => vec![std::fs::read(p).unwrap_or_default()],
+    }
+}
+
+/// Removes what a killed run left in `dir`: entries whose name starts with
+/// `prefix` (temporary files, spool and fetch folders).
+fn sweep(dir: &std::path::Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => tracing::info!(path = %path.display(), "removed what an interrupted run left"),
+            Err(e) => tracing::warn!(path = %path.display(), "cannot remove what an interrupted run left: {e}"),
+        }
+    }
+}

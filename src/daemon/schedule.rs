@@ -1,0 +1,188 @@
+//! When a job runs: a cron expression in a time zone. Five fields are the
+//! crontab(5) form admins know (minute hour day month weekday, Sunday 0 or
+//! 7); six add seconds in front; `@hourly`, `@daily` and the like work too.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// A job's schedule.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    expr: String,
+    cron: cron::Schedule,
+    tz: Tz,
+}
+
+/// A schedule or time zone that was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError {
+    /// What is wrong, in words.
+    pub message: String,
+    /// True when the time zone, not the expression, is wrong.
+    pub in_timezone: bool,
+}
+
+impl Schedule {
+    /// Parses `expr` in the IANA time zone `tz` (`Europe/Berlin`, `UTC`).
+    pub fn parse(expr: &str, tz: &str) -> Result<Schedule, ScheduleError> {
+        let tz: Tz = tz.parse().map_err(|_| ScheduleError {
+            message: format!("'{tz}' is not an IANA time zone such as Europe/Berlin or UTC"),
+            in_timezone: true,
+        })?;
+        let fields: Vec<&str> = expr.split_whitespace().collect();
+        let full = match fields.len() {
+            _ if expr.trim_start().starts_with('@') => expr.trim().to_owned(),
+            5 => format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], crontab_weekdays(fields[4])),
+            6 => fields.join(" "),
+            n => {
+                return Err(ScheduleError {
+                    message: format!(
+                        "'{expr}' has {n} fields; write five (minute hour day month weekday, as in crontab) or six (seconds first)"
+                    ),
+                    in_timezone: false,
+                })
+            }
+        };
+        let cron = cron::Schedule::from_str(&full).map_err(|e| ScheduleError {
+            message: format!("'{expr}' is not a cron schedule: {e}"),
+            in_timezone: false,
+        })?;
+        if cron.upcoming(tz).next().is_none() {
+            return Err(ScheduleError {
+                message: format!("'{expr}' never fires"),
+                in_timezone: false,
+            });
+        }
+        Ok(Schedule {
+            expr: expr.trim().to_owned(),
+            cron,
+            tz,
+        })
+    }
+
+    /// Midnight UTC daily: stands in for a schedule that was refused while
+    /// the rest of a configuration is checked.
+    pub(crate) fn placeholder() -> Schedule {
+        Schedule {
+            expr: "0 0 * * *".into(),
+            // The expression is a constant known to parse.
+            cron: cron::Schedule::from_str("0 0 0 * * *").unwrap_or_else(|_| unreachable!()),
+            tz: Tz::UTC,
+        }
+    }
+
+    /// The expression as written.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The time zone.
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    /// The first time the schedule fires strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.after(&t.with_timezone(&self.tz)).next().map(|n| n.to_utc())
+    }
+
+    /// True when the schedule fired between `last` (the last run's start)
+    /// and `now`: a run missed while the service was down, to be made up
+    /// once however many slots were missed.
+    pub fn missed(&self, last: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.next_after(last).is_some_and(|n| n <= now)
+    }
+}
+
+/// crontab numbers weekdays 0-7 from Sunday; the `cron` crate 1-7. Names
+/// (MON-FRI) and steps (`*/2`) pass through.
+fn crontab_weekdays(field: &str) -> String {
+    let mut out = String::new();
+    let mut digits = String::new();
+    let mut after_step = false;
+    let flush = |digits: &mut String, out: &mut String, after_step: bool| {
+        if digits.is_empty() {
+            return;
+        }
+        match (after_step, digits.parse::<u32>()) {
+            (false, Ok(n)) if n <= 7 => out.push_str(&((n % 7) + 1).to_string()),
+            _ => out.push_str(digits),
+        }
+        digits.clear();
+    };
+    for c in field.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out, after_step);
+            after_step = c == '/';
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out, after_step);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).single().unwrap()
+    }
+
+    #[test]
+    fn five_fields_are_crontab_minutes_first() {
+        let s = Schedule::parse("*/15 * * * *", "UTC").unwrap();
+        assert_eq!(s.next_after(utc(2026, 12, 1, 7, 1)), Some(utc(2026, 12, 1, 7, 15)));
+    }
+
+    #[test]
+    fn crontab_weekday_numbers_count_from_sunday_zero() {
+        // 2026-12-05 is a Saturday: Monday to Friday at 06:00 means Monday the 7th.
+        let s = Schedule::parse("0 6 * * 1-5", "UTC").unwrap();
+        assert_eq!(s.next_after(utc(2026, 12, 5, 0, 0)), Some(utc(2026, 12, 7, 6, 0)));
+        let sunday = Schedule::parse("0 6 * * 0", "UTC").unwrap();
+        assert_eq!(sunday.next_after(utc(2026, 12, 5, 0, 0)), Some(utc(2026, 12, 6, 6, 0)));
+        let seven = Schedule::parse("0 6 * * 7", "UTC").unwrap();
+        assert_eq!(seven.next_after(utc(2026, 12, 5, 0, 0)), Some(utc(2026, 12, 6, 6, 0)));
+    }
+
+    #[test]
+    fn the_time_zone_decides_the_hour() {
+        let s = Schedule::parse("0 6 * * *", "Europe/Berlin").unwrap();
+        // 06:00 in Berlin in December is 05:00 UTC.
+        assert_eq!(s.next_after(utc(2026, 12, 1, 0, 0)), Some(utc(2026, 12, 1, 5, 0)));
+    }
+
+    #[test]
+    fn six_fields_start_with_seconds() {
+        let s = Schedule::parse("*/5 * * * * *", "UTC").unwrap();
+        let t = utc(2026, 12, 1, 7, 0);
+        assert_eq!(s.next_after(t), Some(t + chrono::Duration::seconds(5)));
+    }
+
+    #[test]
+    fn many_missed_slots_are_one_missed_run() {
+        let s = Schedule::parse("0 * * * *", "UTC").unwrap();
+        assert!(s.missed(utc(2026, 12, 1, 1, 30), utc(2026, 12, 1, 9, 10)));
+        assert!(!s.missed(utc(2026, 12, 1, 9, 0), utc(2026, 12, 1, 9, 10)));
+    }
+
+    #[test]
+    fn a_wrong_expression_says_what_is_expected() {
+        let e = Schedule::parse("every hour", "UTC").unwrap_err();
+        assert!(!e.in_timezone);
+        assert!(e.message.contains("five"), "{}", e.message);
+        assert!(Schedule::parse("61 * * * *", "UTC").is_err());
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_refused() {
+        let e = Schedule::parse("0 6 * * *", "Europe/Atlantis").unwrap_err();
+        assert!(e.in_timezone);
+    }
+}

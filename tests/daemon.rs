@@ -1,0 +1,489 @@
+//! The scheduled service, driven through the real binary: the jobs file and
+//! `validate`, `run` remembering what it scored, the Changes sheet and JSON
+//! section, `history`, `status`, the daemon with `/healthz` and `/metrics`,
+//! and killing it at random moments.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use common::{iorready, sheet};
+use iorready::model::Country;
+use iorready::sources::CellValue;
+use iorready::template::{write_questionnaire, Questionnaire};
+
+fn text(s: &str) -> Option<CellValue> {
+    Some(CellValue::Text(s.to_owned()))
+}
+
+fn date(y: i32, m: u32, d: u32) -> Option<CellValue> {
+    NaiveDate::from_ymd_opt(y, m, d).map(|d| CellValue::Date(d.and_time(chrono::NaiveTime::MIN)))
+}
+
+/// A provider workbook answering for `countries`, each with `model` as its
+/// operating model and otherwise the answers of an established provider.
+fn provider_workbook(path: &Path, name: &str, countries: &[&str], model: &str) {
+    let rows = countries
+        .iter()
+        .map(|c| {
+            let country = Country::from_alpha2(c).unwrap();
+            vec![
+                text(country.name()),
+                text("Yes"),
+                text(model),
+                text("Provider is IOR"),
+                text("Full"),
+                text("Local Entity Ltd"),
+                text("REG-1"),
+                text("LIC-1"),
+                date(2027, 6, 15),
+                Some(CellValue::Number(14.0)),
+                date(2026, 10, 1),
+                text("Defined and repeatable"),
+                text("Provider handles"),
+                text("Provider prefunds"),
+                text("Client recovers"),
+                Some(CellValue::Number(5.0)),
+                text("Verified"),
+                text("Ref"),
+                None,
+            ]
+        })
+        .collect();
+    let q = Questionnaire {
+        provider: [
+            text(name),
+            text(&format!("{name} Ltd")),
+            text("Test"),
+            text("test@example.com"),
+            date(2026, 6, 1),
+            Some(CellValue::Number(countries.len() as f64)),
+        ],
+        rows,
+        ..Questionnaire::default()
+    };
+    write_questionnaire(path, &q).unwrap();
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    /// A folder with `inbox/`, and `iorready.toml` holding one job `inbox`
+    /// plus whatever `extra` adds.
+    fn new(schedule: &str, extra: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("inbox")).unwrap();
+        let config = format!(
+            "[state]\ndir = \"state\"\n{extra}\n[jobs.inbox]\nschedule = \"{schedule}\"\ntimezone = \"UTC\"\ninputs = [\"inbox\"]\nout = \"out\"\njson = \"out/result.json\"\n"
+        );
+        std::fs::write(dir.path().join("iorready.toml"), config).unwrap();
+        Setup { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn config(&self) -> String {
+        self.path("iorready.toml").display().to_string()
+    }
+
+    fn run(&self) -> std::process::Output {
+        let out = iorready(&["run", "--config", &self.config(), "--as-of", "2026-11-24"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.path("out/result.json")).unwrap()).unwrap()
+    }
+
+    fn daemon(&self) -> Child {
+        Command::new(assert_cmd::cargo::cargo_bin("iorready"))
+            .args(["daemon", "--config", &self.config(), "--log-format", "json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
+fn modified(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn validate_reports_every_error_with_file_line_and_key() {
+    let setup = Setup::new("0 6 * * *", "");
+    std::fs::write(
+        setup.path("iorready.toml"),
+        r#"[service]
+listen = "localhost"
+
+[jobs.daily]
+schedule = "every morning"
+inputs = ["missing-folder"]
+out = "out"
+
+[jobs.weekly]
+schedule = "0 6 * * 1"
+timezone = "Europe/Atlantis"
+inputs = ["inbox"]
+out = "out"
+"#,
+    )
+    .unwrap();
+    let out = iorready(&["validate", "--config", &setup.config()]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    for expected in [
+        "iorready.toml:2: key `service.listen`",
+        "iorready.toml:5: key `jobs.daily.schedule`",
+        "iorready.toml:11: key `jobs.weekly.timezone`",
+        "iorready.toml:13: key `jobs.weekly.out`",
+        "key `jobs.daily.inputs[0]`",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn validate_checks_what_the_jobs_reference() {
+    let setup = Setup::new("0 6 * * *", "");
+    let config = std::fs::read_to_string(setup.path("iorready.toml")).unwrap()
+        + "connectors = [\"nowhere\"]\nprofile = \"no-such-profile.toml\"\n";
+    std::fs::write(setup.path("iorready.toml"), config).unwrap();
+    std::fs::remove_dir(setup.path("inbox")).unwrap();
+    let text = stdout(&iorready(&["validate", "--config", &setup.config()]));
+    assert!(text.contains("key `jobs.inbox.inputs[0]`"), "{text}");
+    assert!(text.contains("key `jobs.inbox.connectors[0]`"), "{text}");
+    assert!(text.contains("no-such-profile.toml"), "{text}");
+}
+
+#[test]
+fn validate_accepts_the_readme_example_config() {
+    let out = iorready(&["validate", "--config", "examples/iorready.toml"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("ok: job 'inbox'"), "{}", stdout(&out));
+}
+
+#[test]
+fn an_unchanged_workbook_is_not_rescored_or_rewritten() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE", "FR"], "Own entity");
+    setup.run();
+    let annotated = setup.path("out/a.annotated.xlsx");
+    let portfolio = setup.path("out/portfolio.xlsx");
+    let before = (modified(&annotated), modified(&portfolio));
+    std::thread::sleep(Duration::from_millis(50));
+    let second = stdout(&setup.run());
+    assert!(second.contains("0 scored, 1 unchanged"), "{second}");
+    assert_eq!((modified(&annotated), modified(&portfolio)), before);
+}
+
+#[test]
+fn a_new_workbook_is_scored_and_the_others_are_not() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    let first = modified(&setup.path("out/a.annotated.xlsx"));
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["FR"], "Own entity");
+    let second = stdout(&setup.run());
+    assert!(second.contains("1 scored, 1 unchanged"), "{second}");
+    assert_eq!(modified(&setup.path("out/a.annotated.xlsx")), first);
+    let json = setup.json();
+    let names: Vec<&str> = json["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Alpha", "Beta"]);
+    let kinds: Vec<&str> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["provider_added"]);
+}
+
+#[test]
+fn a_downgrade_from_active_to_passive_is_listed_in_json_and_the_changes_sheet() {
+    let setup = Setup::new("0 6 * * *", "");
+    let wb = setup.path("inbox/a.xlsx");
+    provider_workbook(&wb, "Alpha", &["DE", "FR"], "Own entity");
+    setup.run();
+    provider_workbook(&wb, "Alpha", &["DE", "FR"], "Partner sourced on demand");
+    setup.run();
+    let json = setup.json();
+    let changes = json["changes"].as_array().unwrap();
+    let de: Vec<&str> = changes
+        .iter()
+        .filter(|c| c["country"] == "DE")
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert!(de.contains(&"active_to_passive"), "{changes:?}");
+    assert!(de.contains(&"tier_down"), "{changes:?}");
+    let sheet = sheet(&setup.path("out/portfolio.xlsx"), "Changes");
+    let rows: Vec<String> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("|"))
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("Alpha|DE|active to passive|active|passive|")),
+        "{rows:?}"
+    );
+    // Downgrades come first.
+    assert!(
+        rows[1].contains("tier down") || rows[1].contains("active to passive"),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_removed_workbook_takes_its_provider_out_of_the_portfolio() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["DE"], "Own entity");
+    setup.run();
+    std::fs::remove_file(setup.path("inbox/b.xlsx")).unwrap();
+    setup.run();
+    let json = setup.json();
+    assert_eq!(json["providers"].as_array().unwrap().len(), 1);
+    assert_eq!(json["changes"][0]["kind"], "provider_removed");
+}
+
+#[test]
+fn history_prints_a_providers_tiers_over_time() {
+    let setup = Setup::new("0 6 * * *", "");
+    let wb = setup.path("inbox/a.xlsx");
+    provider_workbook(&wb, "Alpha", &["DE"], "Own entity");
+    setup.run();
+    provider_workbook(&wb, "Alpha", &["DE"], "Forwarding only");
+    setup.run();
+    let out = iorready(&["history", "--config", &setup.config(), "Alpha", "--country", "de"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let tiers: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("DE "))
+        .map(|l| {
+            if l.contains("ready") {
+                "ready"
+            } else if l.contains("not_capable") {
+                "not_capable"
+            } else {
+                "?"
+            }
+        })
+        .collect();
+    assert_eq!(tiers, ["ready", "not_capable"], "{text}");
+}
+
+#[test]
+fn a_second_daemon_on_the_same_state_refuses_to_start() {
+    let setup = Setup::new("0 6 * * *", "");
+    let mut first = setup.daemon();
+    wait_for("the first daemon's lock", Duration::from_secs(20), || {
+        setup.path("state/daemon.lock").is_file()
+            && std::fs::read_to_string(setup.path("state/daemon.lock")).is_ok_and(|s| !s.is_empty())
+    });
+    let second = iorready(&["daemon", "--config", &setup.config()]);
+    assert_eq!(second.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("already running"), "{err}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let r = reqwest::blocking::get(format!("http://{addr}{path}")).unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn the_daemon_picks_up_a_dropped_workbook_serves_health_and_metrics_and_stops_on_sigterm() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let setup = Setup::new("* * * * * *", &format!("[service]\nlisten = \"{addr}\"\n"));
+    let mut daemon = setup.daemon();
+    let annotated = setup.path("out/a.annotated.xlsx");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    wait_for("the annotated copy", Duration::from_secs(30), || annotated.is_file());
+    wait_for("the endpoint", Duration::from_secs(10), || {
+        reqwest::blocking::get(format!("http://{addr}/healthz")).is_ok()
+    });
+    assert_eq!(http_get(&addr, "/healthz").0, 200);
+    let (status, metrics) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("iorready_runs_total{job=\"inbox\",outcome=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("iorready_workbooks_scored_total{job=\"inbox\"} 1"),
+        "{metrics}"
+    );
+    // Later runs leave the unchanged workbook alone.
+    let first = modified(&annotated);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(modified(&annotated), first);
+    let status = iorready(&["status", "--config", &setup.config()]);
+    assert!(stdout(&status).contains("daemon running"), "{}", stdout(&status));
+    terminate(&daemon);
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(s) = daemon.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the daemon did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
+    let line = log.lines().find(|l| l.contains("run finished")).unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {log}"));
+    assert_eq!(parsed["job"], "inbox");
+}
+
+#[cfg(unix)]
+#[test]
+fn healthz_turns_503_when_a_job_keeps_failing() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let setup = Setup::new(
+        "* * * * * *",
+        &format!("[service]\nlisten = \"{addr}\"\nunhealthy_after_failures = 2\n"),
+    );
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    // The output folder cannot be created: a file stands where it should be.
+    std::fs::write(setup.path("out"), b"not a folder").unwrap();
+    let mut daemon = setup.daemon();
+    wait_for("two failed runs", Duration::from_secs(30), || {
+        reqwest::blocking::get(format!("http://{addr}/healthz")).is_ok_and(|r| r.status().as_u16() == 503)
+    });
+    let (_, body) = http_get(&addr, "/healthz");
+    assert!(body.contains("job 'inbox'"), "{body}");
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+}
+
+/// The crash-safety test: the daemon is killed with SIGKILL at random
+/// moments of its runs while workbooks keep arriving and changing; after a
+/// last clean run every workbook has its annotated copy, the portfolio and
+/// JSON hold every provider once, no temporary file is left behind, and the
+/// state has no run still marked running.
+#[cfg(unix)]
+#[test]
+fn killing_the_daemon_at_random_moments_loses_nothing() {
+    let setup = Setup::new("* * * * * *", "");
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let rounds = 12;
+    for round in 0..rounds {
+        // New and changed workbooks for this round.
+        for i in 0..3 {
+            let n = round * 3 + i;
+            provider_workbook(
+                &setup.path(&format!("inbox/p{n:03}.xlsx")),
+                &format!("Provider {n:03}"),
+                &["DE", "FR", "IT", "ES"],
+                "Own entity",
+            );
+        }
+        if round > 0 {
+            let n = next() % (round as u64 * 3);
+            let model = if next() % 2 == 0 {
+                "Contracted partner"
+            } else {
+                "Partner sourced on demand"
+            };
+            provider_workbook(
+                &setup.path(&format!("inbox/p{n:03}.xlsx")),
+                &format!("Provider {n:03}"),
+                &["DE", "FR", "IT", "ES"],
+                model,
+            );
+        }
+        let mut daemon = setup.daemon();
+        std::thread::sleep(Duration::from_millis(300 + next() % 2200));
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+    }
+    // A last, clean run finishes whatever the kills left.
+    setup.run();
+    let total = rounds * 3;
+    for n in 0..total {
+        let annotated = setup.path(&format!("out/p{n:03}.annotated.xlsx"));
+        assert!(annotated.is_file(), "{} missing", annotated.display());
+        sheet(&annotated, "Countries");
+    }
+    let json = setup.json();
+    let mut names: Vec<String> = json["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..total).map(|n| format!("Provider {n:03}")).collect();
+    assert_eq!(names, expected);
+    sheet(&setup.path("out/portfolio.xlsx"), "Matrix");
+    let leftovers: Vec<String> = std::fs::read_dir(setup.path("out"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let status = stdout(&iorready(&["status", "--config", &setup.config()]));
+    assert!(status.contains("inbox                ok"), "{status}");
+    // A further run finds nothing to do.
+    let again = stdout(&setup.run());
+    assert!(again.contains(&format!("0 scored, {total} unchanged")), "{again}");
+}
