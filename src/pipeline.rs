@@ -184,7 +184,7 @@ pub fn is_output_name(path: &Path) -> bool {
 
 /// One output name per input: `<stem>.annotated.xlsx`, numbered when two
 /// inputs share a stem.
-fn output_paths(inputs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
+pub fn output_paths(inputs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
     let mut taken = HashSet::new();
     inputs
         .iter()

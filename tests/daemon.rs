@@ -408,6 +408,14 @@ fn healthz_turns_503_when_a_job_keeps_failing() {
     daemon.wait().unwrap();
 }
 
+fn last_run_id(setup: &Setup) -> i64 {
+    iorready::daemon::State::open(&setup.path("state"))
+        .and_then(|s| s.runs(Some("inbox"), 1))
+        .ok()
+        .and_then(|r| r.first().map(|r| r.id))
+        .unwrap_or(0)
+}
+
 /// The crash-safety test: the daemon is killed with SIGKILL at random
 /// moments of its runs while workbooks keep arriving and changing; after a
 /// last clean run every workbook has its annotated copy, the portfolio and
@@ -424,20 +432,22 @@ fn killing_the_daemon_at_random_moments_loses_nothing() {
         rng ^= rng << 17;
         rng
     };
-    let rounds = 12;
+    // Thirty countries per workbook make runs long enough to be cut.
+    let countries: Vec<&str> = Country::all().take(30).map(|c| c.alpha2()).collect();
+    let (rounds, per_round) = (10, 4);
     for round in 0..rounds {
         // New and changed workbooks for this round.
-        for i in 0..3 {
-            let n = round * 3 + i;
+        for i in 0..per_round {
+            let n = round * per_round + i;
             provider_workbook(
                 &setup.path(&format!("inbox/p{n:03}.xlsx")),
                 &format!("Provider {n:03}"),
-                &["DE", "FR", "IT", "ES"],
+                &countries,
                 "Own entity",
             );
         }
         if round > 0 {
-            let n = next() % (round as u64 * 3);
+            let n = next() % (round as u64 * per_round as u64);
             let model = if next() % 2 == 0 {
                 "Contracted partner"
             } else {
@@ -446,18 +456,43 @@ fn killing_the_daemon_at_random_moments_loses_nothing() {
             provider_workbook(
                 &setup.path(&format!("inbox/p{n:03}.xlsx")),
                 &format!("Provider {n:03}"),
-                &["DE", "FR", "IT", "ES"],
+                &countries,
                 model,
             );
         }
         let mut daemon = setup.daemon();
-        std::thread::sleep(Duration::from_millis(300 + next() % 2200));
+        // Kill at a random moment of a run: wait for one to start, then a
+        // random while longer (some kills land after it ended).
+        let seen = last_run_id(&setup);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            let runs = iorready::daemon::State::open(&setup.path("state"))
+                .and_then(|s| s.runs(Some("inbox"), 1))
+                .unwrap_or_default();
+            if runs
+                .first()
+                .is_some_and(|r| r.id > seen && r.outcome == iorready::daemon::Outcome::Running)
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(next() % 400));
         daemon.kill().unwrap();
         daemon.wait().unwrap();
     }
     // A last, clean run finishes whatever the kills left.
     setup.run();
-    let total = rounds * 3;
+    // The kills did cut runs short (the test exercises what it claims).
+    let state = iorready::daemon::State::open(&setup.path("state")).unwrap();
+    let runs = state.runs(Some("inbox"), 10_000).unwrap();
+    let cut = runs
+        .iter()
+        .filter(|r| r.outcome == iorready::daemon::Outcome::Interrupted)
+        .count();
+    eprintln!("{} runs, {cut} cut short by a kill", runs.len());
+    assert!(cut > 0, "no kill landed inside a run");
+    let total = rounds * per_round;
     for n in 0..total {
         let annotated = setup.path(&format!("out/p{n:03}.annotated.xlsx"));
         assert!(annotated.is_file(), "{} missing", annotated.display());

@@ -90,6 +90,34 @@ impl JobMemory {
         lock(&self.rescored).clone()
     }
 
+    /// True when `inputs` (with their annotated copies `outputs`) are
+    /// exactly what the previous complete run scored, unchanged, so the
+    /// whole run can be skipped without reading a remembered result.
+    pub fn nothing_changed(&self, inputs: &[PathBuf], outputs: &[PathBuf]) -> bool {
+        let Ok(known) = self.state.input_fingerprints(&self.job) else {
+            return false;
+        };
+        if known.len() != inputs.len() {
+            return false;
+        }
+        let unchanged = inputs.iter().zip(outputs).all(|(input, output)| {
+            known.get(&self.key(input)).is_some_and(|(hash, settings, annotated)| {
+                *settings == self.settings
+                    && (!annotated || output.is_file())
+                    && self.content_hash(input).is_some_and(|h| h == *hash)
+            })
+        });
+        unchanged && self.previous_run_complete()
+    }
+
+    fn previous_run_complete(&self) -> bool {
+        self.state
+            .runs(Some(&self.job), 2)
+            .ok()
+            .and_then(|runs| runs.into_iter().find(|r| r.id != self.run_id))
+            .is_some_and(|r| r.outcome.completed())
+    }
+
     fn content_hash(&self, input: &Path) -> Option<String> {
         let mut file = std::fs::File::open(input).ok()?;
         let mut hasher = blake3::Hasher::new();
@@ -203,12 +231,7 @@ impl InputMemory for JobMemory {
         if !lock(&self.rescored).is_empty() {
             return false;
         }
-        let previous_complete = self
-            .state
-            .runs(Some(&self.job), 2)
-            .ok()
-            .and_then(|runs| runs.into_iter().find(|r| r.id != self.run_id))
-            .is_some_and(|r| r.outcome.completed());
+        let previous_complete = self.previous_run_complete();
         let seen: HashSet<String> = self.seen().into_iter().collect();
         let nothing_removed = self
             .state

@@ -150,6 +150,28 @@ pub fn run_job(
     let memory = Arc::new(memory);
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
+    if let Some(count) = unchanged_run(&memory, &inputs, job, state)? {
+        let counts = RunCounts {
+            inputs: count,
+            unchanged: count,
+            ..Default::default()
+        };
+        let message = "nothing changed";
+        state.finish_run(
+            &job.name,
+            run_id,
+            Outcome::Ok,
+            &counts,
+            Some(message),
+            // Standings, inputs and changes stay as the previous run left them.
+            None,
+            &connector_counts,
+        )?;
+        tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
+        report.outcome = Outcome::Ok;
+        report.message = Some(message.into());
+        return Ok(report);
+    }
     let mut req = ScoreRequest::new(inputs, job.out.clone(), as_of, profile, mappings);
     req.json = job.json.clone();
     req.memory = Some(memory.clone());
@@ -312,4 +334,23 @@ fn sweep(dir: &std::path::Path, prefix: &str) {
             Err(e) => tracing::warn!(path = %path.display(), "cannot remove what an interrupted run left: {e}"),
         }
     }
+}
+
+/// When every input is as the previous complete run left it (same set,
+/// same content, same settings, annotated copies and portfolio in place),
+/// the number of inputs: the run has nothing to do. Pending write-backs
+/// make it a normal run.
+fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &State) -> Result<Option<usize>, JobError> {
+    if job.write_back && !state.pending_write_backs(&job.name)?.is_empty() {
+        return Ok(None);
+    }
+    let portfolio = job.out.join(crate::pipeline::PORTFOLIO_NAME);
+    if !portfolio.is_file() || job.json.as_ref().is_some_and(|j| !j.is_file()) {
+        return Ok(None);
+    }
+    let Ok(found) = crate::sources::discover_inputs(inputs, &crate::pipeline::is_output_name) else {
+        return Ok(None);
+    };
+    let outputs = crate::pipeline::output_paths(&found, &job.out);
+    Ok(memory.nothing_changed(&found, &outputs).then_some(found.len()))
 }

@@ -4,6 +4,7 @@
 //! run, and connector cursors. Every change is one transaction, so a process
 //! killed at any moment leaves either the old state or the new.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -372,6 +373,21 @@ impl State {
                 .optional()
             })
             .map_err(|e| self.db(e))
+    }
+
+    /// For every input `job` remembers: its content hash, settings
+    /// fingerprint and whether it has an annotated copy. One query, for the
+    /// quick "did anything change?" check.
+    pub fn input_fingerprints(&self, job: &str) -> Result<HashMap<String, (String, String, bool)>, StateError> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare("SELECT key, content_hash, settings, annotated FROM inputs WHERE job = ?1")
+            .map_err(|e| self.db(e))?;
+        let rows = st
+            .query_map(params![job], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+            .and_then(|rows| rows.collect::<Result<HashMap<_, _>, _>>())
+            .map_err(|e| self.db(e))?;
+        Ok(rows)
     }
 
     /// Keeps what `key` came to in run `run_id`, and appends its
@@ -781,7 +797,12 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateError> {
         path: path.to_owned(),
         source,
     };
-    let version: usize = conn
+    // Read the version and migrate under one write lock, so two processes
+    // opening a new state at once do not both migrate it.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let version: usize = tx
         .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
         .map_err(db)?
         .try_into()
@@ -794,13 +815,11 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateError> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction().map_err(db)?;
         tx.execute_batch(sql).map_err(db)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
-        tx.commit().map_err(db)?;
         tracing::info!(state = %path.display(), version = i + 1, "state schema migrated");
     }
-    Ok(())
+    tx.commit().map_err(db)
 }
 
 /// Creates the state folder readable by the service user only: it holds
@@ -862,5 +881,70 @@ impl Lock {
             }
             Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_state_is_migrated_to_the_latest_schema_once() {
+        let dir = tempfile::tempdir().unwrap();
+        State::open(dir.path()).unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let version: i64 = state
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_state_from_a_newer_iorready_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        State::open(dir.path())
+            .unwrap()
+            .conn()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = State::open(dir.path()).err().unwrap();
+        assert!(matches!(err, StateError::TooNew { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_run_left_running_is_marked_interrupted_when_the_job_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let first = state.begin_run("inbox").unwrap();
+        state.begin_run("inbox").unwrap();
+        let runs = state.runs(Some("inbox"), 10).unwrap();
+        let old = runs.iter().find(|r| r.id == first).unwrap();
+        assert_eq!(old.outcome, Outcome::Interrupted);
+        assert!(old.finished.is_some());
+    }
+
+    #[test]
+    fn failures_in_a_row_stop_at_the_last_completed_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let counts = RunCounts::default();
+        for outcome in [Outcome::Failed, Outcome::Ok, Outcome::Failed, Outcome::Failed] {
+            let id = state.begin_run("inbox").unwrap();
+            state
+                .finish_run("inbox", id, outcome, &counts, None, None, &[])
+                .unwrap();
+        }
+        assert_eq!(state.failures_in_a_row("inbox").unwrap(), 2);
+    }
+
+    #[test]
+    fn the_lock_is_refused_while_held_and_free_once_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = Lock::take(dir.path(), "daemon.lock", "a daemon").unwrap();
+        let err = Lock::take(dir.path(), "daemon.lock", "a daemon").err().unwrap();
+        assert!(err.to_string().contains("already running"), "{err}");
+        drop(held);
+        Lock::take(dir.path(), "daemon.lock", "a daemon").unwrap();
     }
 }
