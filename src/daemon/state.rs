@@ -459,13 +459,12 @@ impl State {
     /// The inputs of `job` whose results still wait to be written back.
     pub fn pending_write_backs(&self, job: &str) -> Result<Vec<String>, StateError> {
         let conn = self.conn();
-        let mut st = conn
-            .prepare("SELECT key FROM inputs WHERE job = ?1 AND written_back = 0 AND error IS NULL")
-            .map_err(|e| self.db(e))?;
-        let rows = st
-            .query_map(params![job], |r| r.get(0))
-            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
-            .map_err(|e| self.db(e))?;
+        let rows = strings(
+            &conn,
+            "SELECT key FROM inputs WHERE job = ?1 AND written_back = 0 AND error IS NULL",
+            params![job],
+        )
+        .map_err(|e| self.db(e))?;
         Ok(rows)
     }
 
@@ -483,26 +482,15 @@ impl State {
     /// Every input key `job` remembers.
     pub fn input_keys(&self, job: &str) -> Result<Vec<String>, StateError> {
         let conn = self.conn();
-        let mut st = conn
-            .prepare("SELECT key FROM inputs WHERE job = ?1")
-            .map_err(|e| self.db(e))?;
-        let keys = st
-            .query_map(params![job], |r| r.get(0))
-            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
-            .map_err(|e| self.db(e))?;
+        let keys = strings(&conn, "SELECT key FROM inputs WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
         Ok(keys)
     }
 
     /// `job`'s standings as of its last complete run.
     pub fn standings(&self, job: &str) -> Result<Vec<Standing>, StateError> {
         let conn = self.conn();
-        let mut st = conn
-            .prepare("SELECT standing FROM standings WHERE job = ?1")
-            .map_err(|e| self.db(e))?;
-        let texts = st
-            .query_map(params![job], |r| r.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
-            .map_err(|e| self.db(e))?;
+        let texts =
+            strings(&conn, "SELECT standing FROM standings WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
         texts
             .iter()
             .map(|t| serde_json::from_str(t).map_err(|e| self.damaged(format!("standing: {e}"))))
@@ -573,13 +561,8 @@ impl State {
                 }
             }
             let known: Vec<String> = {
-                let mut st = tx
-                    .prepare("SELECT key FROM inputs WHERE job = ?1")
-                    .map_err(|e| self.db(e))?;
-                let rows = st
-                    .query_map(params![job], |r| r.get(0))
-                    .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
-                    .map_err(|e| self.db(e))?;
+                let rows =
+                    strings(&tx, "SELECT key FROM inputs WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
                 rows
             };
             let seen: std::collections::HashSet<&String> = seen.iter().collect();
@@ -594,13 +577,12 @@ impl State {
     /// The changes recorded by run `run_id`.
     pub fn changes_of(&self, run_id: i64) -> Result<Vec<Change>, StateError> {
         let conn = self.conn();
-        let mut st = conn
-            .prepare("SELECT change FROM changes WHERE run_id = ?1 ORDER BY rowid")
-            .map_err(|e| self.db(e))?;
-        let texts = st
-            .query_map(params![run_id], |r| r.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
-            .map_err(|e| self.db(e))?;
+        let texts = strings(
+            &conn,
+            "SELECT change FROM changes WHERE run_id = ?1 ORDER BY rowid",
+            params![run_id],
+        )
+        .map_err(|e| self.db(e))?;
         texts
             .iter()
             .map(|t| serde_json::from_str(t).map_err(|e| self.damaged(format!("change: {e}"))))
@@ -663,13 +645,7 @@ impl State {
     /// The jobs that have runs.
     pub fn jobs(&self) -> Result<Vec<String>, StateError> {
         let conn = self.conn();
-        let mut st = conn
-            .prepare("SELECT DISTINCT job FROM runs ORDER BY job")
-            .map_err(|e| self.db(e))?;
-        let rows = st
-            .query_map([], |r| r.get(0))
-            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
-            .map_err(|e| self.db(e))?;
+        let rows = strings(&conn, "SELECT DISTINCT job FROM runs ORDER BY job", []).map_err(|e| self.db(e))?;
         Ok(rows)
     }
 
@@ -790,6 +766,11 @@ impl State {
             .map(|_| ())
             .map_err(|e| self.db(e))
     }
+}
+
+/// The first column of every row `sql` selects, as text.
+fn strings(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(sql)?.query_map(params, |r| r.get(0))?.collect()
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateError> {
