@@ -560,11 +560,7 @@ impl State {
                     st.execute(params![run_id, job, text]).map_err(|e| self.db(e))?;
                 }
             }
-            let known: Vec<String> = {
-                let rows =
-                    strings(&tx, "SELECT key FROM inputs WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
-                rows
-            };
+            let known = strings(&tx, "SELECT key FROM inputs WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
             let seen: std::collections::HashSet<&String> = seen.iter().collect();
             for key in known.iter().filter(|k| !seen.contains(k)) {
                 tx.execute("DELETE FROM inputs WHERE job = ?1 AND key = ?2", params![job, key])
