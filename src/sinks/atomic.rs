@@ -39,7 +39,14 @@ pub fn write_atomically(
 /// Saves a workbook atomically.
 pub fn write_xlsx_atomically(path: &Path, wb: &mut rust_xlsxwriter::Workbook) -> Result<(), SinkError> {
     write_atomically(path, |tmp| {
-        wb.save_to_writer(tmp.as_file_mut()).map_err(|source| SinkError::Xlsx {
+        // The zip writer issues many small writes: a buffer turns a
+        // workbook's hundreds of system calls into a few.
+        let mut w = std::io::BufWriter::with_capacity(1 << 18, tmp.as_file_mut());
+        wb.save_to_writer(&mut w).map_err(|source| SinkError::Xlsx {
+            path: path.to_owned(),
+            source,
+        })?;
+        w.flush().map_err(|source| SinkError::Io {
             path: path.to_owned(),
             source,
         })
