@@ -350,6 +350,10 @@ fn the_daemon_picks_up_a_dropped_workbook_serves_health_and_metrics_and_stops_on
         reqwest::blocking::get(format!("http://{addr}/healthz")).is_ok()
     });
     assert_eq!(http_get(&addr, "/healthz").0, 200);
+    // The copy is in place a moment before the run is recorded as ended.
+    wait_for("the run's end", Duration::from_secs(10), || {
+        http_get(&addr, "/metrics").1.contains("outcome=\"ok\"")
+    });
     let (status, metrics) = http_get(&addr, "/metrics");
     assert_eq!(status, 200);
     assert!(

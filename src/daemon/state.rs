@@ -656,7 +656,7 @@ impl State {
             .count())
     }
 
-    /// Totals per job and outcome, for `/metrics`: (job, outcome, runs,
+    /// Totals of finished runs per job and outcome, for `/metrics`: (job, outcome, runs,
     /// seconds, inputs, scored, unchanged, failed, written back).
     pub fn run_totals(&self) -> Result<Vec<(String, String, [f64; 7])>, StateError> {
         let conn = self.conn();
@@ -665,7 +665,7 @@ impl State {
                 "SELECT job, outcome, COUNT(*),
                     COALESCE(SUM((julianday(finished) - julianday(started)) * 86400.0), 0),
                     SUM(inputs), SUM(scored), SUM(unchanged), SUM(failed), SUM(written_back)
-                 FROM runs GROUP BY job, outcome ORDER BY job, outcome",
+                 FROM runs WHERE outcome != 'running' GROUP BY job, outcome ORDER BY job, outcome",
             )
             .map_err(|e| self.db(e))?;
         let rows = st
