@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use iorready::daemon::{run_job, JobsConfig, Outcome, State};
+use iorready::daemon::{run_job, JobsConfig, Outcome, RunOptions, State};
 use iorready::model::Country;
 use support::{env_usize, generate, peak_rss_kib};
 
@@ -46,7 +46,11 @@ fn main() {
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 24);
     let timed = |label: &str| {
         let t = Instant::now();
-        let report = run_job(job, &config.state_dir, &state, None, as_of).unwrap();
+        let options = RunOptions {
+            as_of,
+            ..Default::default()
+        };
+        let report = run_job(job, &config.state_dir, &state, options).unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(report.outcome, Outcome::Ok, "{:?}", report.message);
         let run = &state.runs(Some("bench"), 1).unwrap()[0];

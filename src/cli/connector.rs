@@ -152,7 +152,10 @@ pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Resul
     let rt = runtime()?;
     let mut fetched = Vec::new();
     for name in names {
-        fetched.extend(rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir))?);
+        fetched.extend(
+            rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir, &[]))?
+                .files,
+        );
     }
     Ok(fetched)
 }

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 
 use iorready::daemon::runner::job_lock_name;
 use iorready::daemon::state::{Lock, Outcome};
-use iorready::daemon::{run_job, serve, JobsConfig, State};
+use iorready::daemon::{run_job, serve, JobsConfig, RunOptions, State};
 
 fn load(config: &Path) -> Result<JobsConfig> {
     JobsConfig::load(config).map_err(|e| anyhow!("{e}"))
@@ -66,7 +66,7 @@ pub fn validate(
 }
 
 /// Runs the named job, or every job, once.
-pub fn run(config: &Path, job: Option<&str>, as_of: Option<NaiveDate>) -> Result<ExitCode> {
+pub fn run(config: &Path, job: Option<&str>, as_of: Option<NaiveDate>, full_sync: bool) -> Result<ExitCode> {
     let config = load(config)?;
     let jobs: Vec<_> = match job {
         Some(name) => vec![config
@@ -77,7 +77,12 @@ pub fn run(config: &Path, job: Option<&str>, as_of: Option<NaiveDate>) -> Result
     let state = Arc::new(State::open(&config.state_dir)?);
     let mut worst = ExitCode::SUCCESS;
     for job in jobs {
-        let report = run_job(job, &config.state_dir, &state, None, as_of)?;
+        let options = RunOptions {
+            as_of,
+            full_sync,
+            ..Default::default()
+        };
+        let report = run_job(job, &config.state_dir, &state, options)?;
         for line in &report.written_back {
             println!("{line}");
         }

@@ -65,6 +65,10 @@ enum Command {
         /// time zone.
         #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
+        /// Read connectors from their start instead of the saved cursors,
+        /// so that suppliers or files deleted at the vendor are noticed.
+        #[arg(long)]
+        full_sync: bool,
     },
     /// Keep running, firing each job on its schedule, until SIGTERM or
     /// SIGINT.
@@ -287,7 +291,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Score(args) => score(args),
         Command::Validate { config, online } => jobs::validate(&config.config, online, connector::check),
-        Command::Run { config, job, as_of } => jobs::run(&config.config, job.as_deref(), as_of),
+        Command::Run {
+            config,
+            job,
+            as_of,
+            full_sync,
+        } => jobs::run(&config.config, job.as_deref(), as_of, full_sync),
         Command::Daemon { config } => jobs::daemon(&config.config),
         Command::Status { config } => jobs::status(&config.config),
         Command::History {

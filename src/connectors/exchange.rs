@@ -10,18 +10,31 @@ use crate::pipeline::RunSummary;
 use crate::scoring::ProviderSummary;
 
 /// A workbook fetched from a connector, remembered for write-back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Fetched {
     /// The connector's name.
     pub connector: String,
     /// Where it was saved for scoring.
     pub path: PathBuf,
-    /// Where it lives at the vendor, stable between runs
-    /// (`connector/supplier-id/file name`).
-    pub key: String,
     /// The supplier record it belongs to.
     pub parent: Option<serde_json::Value>,
 }
+
+/// What one connector's fetch brought.
+#[derive(Debug, Default)]
+pub struct FetchOutcome {
+    /// The workbooks fetched.
+    pub files: Vec<Fetched>,
+    /// For each incremental stream read completely: the cursor its records
+    /// reached, to save once they are stored and written back.
+    pub cursors: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// True when every stream was read from its start (no cursor): the
+    /// files are the vendor's whole set, so a mirror may drop the others.
+    pub complete: bool,
+}
+
+/// What sits beside each mirrored workbook: how to write its results back.
+const SIDECAR: &str = ".iorready.json";
 
 /// A fetch or write-back that failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +79,16 @@ fn safe_name(name: &str) -> String {
 }
 
 /// Fetches the workbooks of every file stream of the connector `name` into
-/// `dir/<name>/<supplier id>/<file name>`.
-pub async fn fetch_workbooks(connectors: &Path, name: &str, dir: &Path) -> Result<Vec<Fetched>, ExchangeError> {
+/// `dir/<name>/<supplier id>/<file name>` (the same path for the same file on
+/// every run, so `dir` can be kept as a mirror), each with a sidecar saying
+/// where it came from. Incremental streams resume from `resume` (stream,
+/// cursor).
+pub async fn fetch_workbooks(
+    connectors: &Path,
+    name: &str,
+    dir: &Path,
+    resume: &[(String, chrono::DateTime<chrono::Utc>)],
+) -> Result<FetchOutcome, ExchangeError> {
     let connector = Connector::find(connectors, name)?;
     let folder = dir.join(crate::model::slug(name));
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
@@ -75,8 +96,22 @@ pub async fn fetch_workbooks(connectors: &Path, name: &str, dir: &Path) -> Resul
     if streams.is_empty() {
         return Err(ExchangeError::NoFileStream(name.to_owned()));
     }
+    let incremental: Vec<String> = connector
+        .streams
+        .iter()
+        .filter(|s| s.incremental.is_some())
+        .map(|s| s.name.clone())
+        .collect();
     let client = Client::new(connector, Redactor::default())?;
-    let mut fetched = Vec::new();
+    let mut complete = true;
+    for (stream, cursor) in resume {
+        if incremental.contains(stream) {
+            client.resume_from(stream, *cursor);
+            complete = false;
+        }
+    }
+    let mut files = Vec::new();
+    let mut taken = std::collections::HashSet::new();
     for stream in &streams {
         for (i, file) in fetch_files(&client, stream, None).await?.into_iter().enumerate() {
             let parent = file
@@ -91,24 +126,91 @@ pub async fn fetch_workbooks(connectors: &Path, name: &str, dir: &Path) -> Resul
             let sub = folder.join(safe_name(&parent));
             std::fs::create_dir_all(&sub).map_err(io(&sub))?;
             let mut path = sub.join(&safe);
-            if path.exists() {
+            if !taken.insert(path.clone()) {
                 path = sub.join(format!("{i}-{safe}"));
+                taken.insert(path.clone());
             }
-            std::fs::write(&path, &file.bytes).map_err(io(&path))?;
-            fetched.push(Fetched {
+            let fetched = Fetched {
                 connector: name.to_owned(),
-                key: format!(
-                    "{name}/{}/{}",
-                    stream.name,
-                    path.strip_prefix(&folder).unwrap_or(&path).display()
-                ),
                 path,
                 parent: file.parent,
-            });
+            };
+            save(&fetched.path, &file.bytes)?;
+            let sidecar = serde_json::to_vec(&fetched).map_err(|e| ExchangeError::Io {
+                path: sidecar_path(&fetched.path),
+                source: std::io::Error::other(e),
+            })?;
+            save(&sidecar_path(&fetched.path), &sidecar)?;
+            files.push(fetched);
         }
     }
-    tracing::info!(connector = %name, files = fetched.len(), "workbooks fetched");
-    Ok(fetched)
+    let cursors = incremental
+        .iter()
+        .filter_map(|s| client.cursor_reached(s).map(|c| (s.clone(), c)))
+        .collect();
+    tracing::info!(connector = %name, files = files.len(), complete, "workbooks fetched");
+    Ok(FetchOutcome {
+        files,
+        cursors,
+        complete,
+    })
+}
+
+fn sidecar_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(SIDECAR);
+    path.with_file_name(name)
+}
+
+/// Writes a fetched file whole or not at all: a run killed mid-write must
+/// not leave half a workbook in a mirror.
+fn save(path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
+    crate::sinks::write_atomically(path, |tmp| {
+        std::io::Write::write_all(tmp, bytes).map_err(|source| crate::sinks::SinkError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    })
+    .map_err(|e| ExchangeError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// Every workbook mirrored in `dir/<name>/` with its sidecar.
+pub fn mirrored(dir: &Path, name: &str) -> Vec<Fetched> {
+    let folder = dir.join(crate::model::slug(name));
+    let mut out = Vec::new();
+    let mut stack = vec![folder];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(SIDECAR) {
+                let parsed: Option<Fetched> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+                if let Some(f) = parsed.filter(|f| f.path.is_file()) {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// Removes from the mirror `dir/<name>/` every workbook not in `keep` (the
+/// vendor no longer has it), with its sidecar.
+pub fn prune_mirror(dir: &Path, name: &str, keep: &[Fetched]) {
+    let keep: std::collections::HashSet<&Path> = keep.iter().map(|f| f.path.as_path()).collect();
+    for f in mirrored(dir, name) {
+        if !keep.contains(f.path.as_path()) {
+            tracing::info!(connector = %name, file = %f.path.display(), "no longer at the vendor; removed from the mirror");
+            let _ = std::fs::remove_file(&f.path);
+            let _ = std::fs::remove_file(sidecar_path(&f.path));
+        }
+    }
 }
 
 /// The tier summary written back beside an annotated workbook.

@@ -22,9 +22,6 @@ pub struct JobMemory {
     run_id: i64,
     settings: String,
     as_of: NaiveDate,
-    /// Stable keys for inputs whose path changes between runs (workbooks
-    /// fetched from connectors into a fresh folder).
-    keys: HashMap<PathBuf, String>,
     /// Inputs whose results must still be written back.
     write_back: HashSet<PathBuf>,
     hashes: Mutex<HashMap<PathBuf, String>>,
@@ -44,7 +41,6 @@ impl JobMemory {
             run_id,
             settings,
             as_of,
-            keys: HashMap::new(),
             write_back: HashSet::new(),
             hashes: Mutex::default(),
             seen: Mutex::default(),
@@ -54,25 +50,20 @@ impl JobMemory {
         }
     }
 
-    /// Remembers `path` under `key` (connector workbooks), and whether its
-    /// results are written back.
-    pub fn with_key(mut self, path: PathBuf, key: String, write_back: bool) -> Self {
-        if write_back {
-            self.write_back.insert(path.clone());
-        }
-        self.keys.insert(path, key);
+    /// Marks `path` (a connector's workbook) as one whose results are
+    /// written back.
+    pub fn with_write_back(mut self, path: PathBuf) -> Self {
+        self.write_back.insert(path);
         self
     }
 
-    /// The key an input is remembered under.
+    /// The key an input is remembered under: its canonical path.
     pub fn key(&self, input: &Path) -> String {
-        self.keys.get(input).cloned().unwrap_or_else(|| {
-            input
-                .canonicalize()
-                .unwrap_or_else(|_| input.to_owned())
-                .display()
-                .to_string()
-        })
+        input
+            .canonicalize()
+            .unwrap_or_else(|_| input.to_owned())
+            .display()
+            .to_string()
     }
 
     /// Every input key seen by this run.

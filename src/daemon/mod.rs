@@ -12,7 +12,7 @@ pub mod service;
 pub mod state;
 
 pub use jobs::{Job, JobsConfig};
-pub use runner::{run_job, JobError, JobReport};
+pub use runner::{run_job, JobError, JobReport, RunOptions};
 pub use schedule::Schedule;
 pub use service::{serve, DaemonError};
 pub use state::{Outcome, State};

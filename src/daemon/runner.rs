@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::jobs::Job;
 use super::memory::{settings_fingerprint, JobMemory};
 use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError};
-use crate::connectors::{fetch_workbooks, write_back_one, Fetched};
+use crate::connectors::{fetch_workbooks, mirrored, prune_mirror, write_back_one, Fetched};
 use crate::pipeline::{run_score, RunError, RunSummary, ScoreRequest};
 use crate::scoring::DEFAULT_PROFILE;
 
@@ -44,15 +44,26 @@ pub fn job_lock_name(job: &str) -> String {
     format!("job-{job}.lock")
 }
 
-/// Runs `job` once. `stop`, when set, stops starting new inputs (those left
-/// are scored next run). `as_of` defaults to today in the job's time zone.
+/// How to run a job beyond its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stops starting new inputs when set (those left are scored next run).
+    pub stop: Option<Arc<AtomicBool>>,
+    /// The as-of date; default today in the job's time zone.
+    pub as_of: Option<NaiveDate>,
+    /// Read connectors from their start, not from the saved cursors: an
+    /// incremental read cannot see what the vendor deleted, a full one can.
+    pub full_sync: bool,
+}
+
+/// Runs `job` once.
 pub fn run_job(
     job: &Job,
     state_dir: &std::path::Path,
     state: &Arc<State>,
-    stop: Option<Arc<AtomicBool>>,
-    as_of: Option<NaiveDate>,
+    options: RunOptions,
 ) -> Result<JobReport, JobError> {
+    let RunOptions { stop, as_of, full_sync } = options;
     let _lock = Lock::take(state_dir, &job_lock_name(&job.name), &format!("job '{}'", job.name))?;
     let run_id = state.begin_run(&job.name)?;
     let started = std::time::Instant::now();
@@ -91,19 +102,6 @@ pub fn run_job(
     // A run killed earlier may have left its temporary files; this job's
     // lock makes them surely nobody else's.
     sweep(&job.out, ".iorready-");
-    sweep(state_dir, &format!("fetch-{}-", job.name));
-    // Workbooks from connectors land in a folder of the state's file system
-    // that lives for the run.
-    let fetch_dir = match tempfile::Builder::new()
-        .prefix(&format!("fetch-{}-", job.name))
-        .tempdir_in(state_dir)
-    {
-        Ok(d) => d,
-        Err(e) => {
-            fail(&mut report, &connector_counts, format!("{}: {e}", state_dir.display()))?;
-            return Ok(report);
-        }
-    };
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -115,22 +113,38 @@ pub fn run_job(
             return Ok(report);
         }
     };
+    // Workbooks from connectors are mirrored in the state folder: an
+    // incremental read brings only what changed, the rest is still there
+    // to go into the portfolio.
+    let mirror = state_dir.join("mirror").join(&job.name);
+    sweep_tree(&mirror, ".iorready-");
     let mut fetched: Vec<Fetched> = Vec::new();
+    let mut cursors: Vec<(String, String, DateTime<Utc>)> = Vec::new();
     for name in &job.connectors {
-        match rt.block_on(fetch_workbooks(&job.connectors_dir, name, fetch_dir.path())) {
-            Ok(files) => {
+        let resume = if full_sync {
+            Vec::new()
+        } else {
+            saved_cursors(state, &job.name, name)?
+        };
+        match rt.block_on(fetch_workbooks(&job.connectors_dir, name, &mirror, &resume)) {
+            Ok(outcome) => {
                 connector_counts.push((
                     name.clone(),
                     ConnectorCounts {
-                        files: files.len(),
+                        files: outcome.files.len(),
                         ..Default::default()
                     },
                 ));
-                fetched.extend(files);
+                if outcome.complete {
+                    prune_mirror(&mirror, name, &outcome.files);
+                }
+                cursors.extend(outcome.cursors.into_iter().map(|(stream, c)| (name.clone(), stream, c)));
+                fetched.extend(mirrored(&mirror, name));
             }
             Err(e) => {
                 // Without this connector's workbooks the portfolio would
-                // drop its providers: fail the run; the next one retries.
+                // drop its providers: fail the run; the next one retries
+                // from the same cursor.
                 connector_counts.push((
                     name.clone(),
                     ConnectorCounts {
@@ -144,8 +158,10 @@ pub fn run_job(
         }
     }
     let mut memory = JobMemory::new(state.clone(), &job.name, run_id, settings, as_of);
-    for f in &fetched {
-        memory = memory.with_key(f.path.clone(), f.key.clone(), job.write_back);
+    if job.write_back {
+        for f in &fetched {
+            memory = memory.with_write_back(f.path.clone());
+        }
     }
     let memory = Arc::new(memory);
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
@@ -207,7 +223,7 @@ pub fn run_job(
         let pending: std::collections::HashSet<String> = state.pending_write_backs(&job.name)?.into_iter().collect();
         for f in fetched
             .iter()
-            .filter(|f| rescored.contains(&f.path) || pending.contains(&f.key))
+            .filter(|f| rescored.contains(&f.path) || pending.contains(&memory.key(&f.path)))
         {
             let counts = connector_counts
                 .iter_mut()
@@ -215,7 +231,7 @@ pub fn run_job(
                 .map(|(_, c)| c);
             match rt.block_on(write_back_one(&job.connectors_dir, f, &summary, as_of, false)) {
                 Ok(lines) => {
-                    state.written_back(&job.name, &f.key)?;
+                    state.written_back(&job.name, &memory.key(&f.path))?;
                     if let Some(c) = counts {
                         c.written += lines.len();
                     }
@@ -253,6 +269,19 @@ pub fn run_job(
     } else {
         (Outcome::Ok, None)
     };
+    // The cursors advance only now: what they cover is mirrored, scored,
+    // recorded and written back. A connector with a failed write-back
+    // keeps its cursor, so the next run reads those records again.
+    if outcome.completed() {
+        let failed: std::collections::HashSet<&str> = connector_counts
+            .iter()
+            .filter(|(_, c)| c.errors > 0)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
+            state.save_cursor(&cursor_owner(&job.name, connector), stream, &cursor.to_rfc3339())?;
+        }
+    }
     let standings = memory.standings();
     let seen = memory.seen();
     let changes = summary.changes.clone().unwrap_or_default();
@@ -353,4 +382,31 @@ fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &Stat
     };
     let outputs = crate::pipeline::output_paths(&found, &job.out);
     Ok(memory.nothing_changed(&found, &outputs).then_some(found.len()))
+}
+
+/// Cursors are kept per job: two jobs reading one connector into their own
+/// mirrors each need their own.
+fn cursor_owner(job: &str, connector: &str) -> String {
+    format!("{job}/{connector}")
+}
+
+/// The saved cursors of `connector`'s streams for `job`.
+fn saved_cursors(state: &State, job: &str, connector: &str) -> Result<Vec<(String, DateTime<Utc>)>, StateError> {
+    Ok(state
+        .cursors(&cursor_owner(job, connector))?
+        .into_iter()
+        .filter_map(|(stream, text)| DateTime::parse_from_rfc3339(&text).ok().map(|c| (stream, c.to_utc())))
+        .collect())
+}
+
+/// [`sweep`] in `dir` and every folder below it.
+fn sweep_tree(dir: &std::path::Path, prefix: &str) {
+    sweep(dir, prefix);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                sweep_tree(&entry.path(), prefix);
+            }
+        }
+    }
 }

@@ -185,7 +185,11 @@ async fn job_loop(
             .name(format!("job-{}", job.name))
             .spawn(move || {
                 let job = &config2.jobs[index];
-                let r = run_job(job, &config2.state_dir, &state2, Some(stop2), None);
+                let options = super::RunOptions {
+                    stop: Some(stop2),
+                    ..Default::default()
+                };
+                let r = run_job(job, &config2.state_dir, &state2, options);
                 let _ = tx.send(r);
             });
         match spawned {

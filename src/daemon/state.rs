@@ -752,6 +752,19 @@ impl State {
             .map_err(|e| self.db(e))
     }
 
+    /// Every saved cursor of `connector`: (stream, cursor).
+    pub fn cursors(&self, connector: &str) -> Result<Vec<(String, String)>, StateError> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare("SELECT stream, cursor FROM cursors WHERE connector = ?1 ORDER BY stream")
+            .map_err(|e| self.db(e))?;
+        let rows = st
+            .query_map(params![connector], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.db(e))?;
+        Ok(rows)
+    }
+
     /// Saves a stream's cursor; call only once what it covers is stored.
     pub fn save_cursor(&self, connector: &str, stream: &str, cursor: &str) -> Result<(), StateError> {
         self.conn()

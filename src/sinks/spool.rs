@@ -112,7 +112,14 @@ impl Spool {
                     *n += 1;
                     *n - 1
                 };
-                (segment, File::options().create_new(true).read(true).append(true).open(self.segment_path(segment))?)
+                (
+                    segment,
+                    File::options()
+                        .create_new(true)
+                        .read(true)
+                        .append(true)
+                        .open(self.segment_path(segment))?,
+                )
             }
         };
         let result = (|| -> std::io::Result<Pieces> {
@@ -156,7 +163,10 @@ impl Spool {
 
     fn pieces(&self, index: usize) -> std::io::Result<Pieces> {
         lock(&self.pieces).get(&index).copied().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("no spooled result for input {index}"))
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no spooled result for input {index}"),
+            )
         })
     }
 

@@ -1,0 +1,356 @@
+//! Scheduled jobs with a connector, against a local vendor API: workbooks
+//! mirrored in the state, read incrementally from the saved cursor, written
+//! back once per change, and the cursor kept when the write-back fails.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use chrono::NaiveDate;
+use iorready::model::Country;
+use iorready::sources::CellValue;
+use iorready::template::{write_questionnaire, Questionnaire};
+use serde_json::{json, Value};
+
+/// One supplier: its workbook and when it last changed.
+struct Supplier {
+    id: u32,
+    updated_at: String,
+    workbook: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Vendor {
+    suppliers: Vec<Supplier>,
+    /// The `since` of every supplier listing.
+    listings: Vec<Option<String>>,
+    /// Notes by supplier: (id, message).
+    notes: Vec<(u32, String)>,
+    note_posts: usize,
+    note_puts: usize,
+    /// Refuse note writes (a write-back that fails).
+    refuse_notes: bool,
+}
+
+type Shared = Arc<Mutex<Vendor>>;
+
+async fn suppliers(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    let mut v = s.lock().unwrap();
+    let since = q.get("since").cloned();
+    v.listings.push(since.clone());
+    let items: Vec<Value> = v
+        .suppliers
+        .iter()
+        .filter(|x| since.as_ref().is_none_or(|s| x.updated_at.as_str() >= s.as_str()))
+        .map(|x| json!({"id": x.id, "updated_at": x.updated_at}))
+        .collect();
+    Json(json!({ "items": items }))
+}
+
+async fn files(State(s): State<Shared>, UrlPath(id): UrlPath<u32>) -> Json<Value> {
+    let v = s.lock().unwrap();
+    let files: Vec<Value> = v
+        .suppliers
+        .iter()
+        .filter(|x| x.id == id)
+        .map(|x| {
+            json!({
+                "name": format!("supplier-{id}.xlsx"),
+                "content": base64::engine::general_purpose::STANDARD.encode(&x.workbook)
+            })
+        })
+        .collect();
+    Json(json!(files))
+}
+
+async fn find_notes(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    let v = s.lock().unwrap();
+    let id: u32 = q.get("supplier").and_then(|x| x.parse().ok()).unwrap_or(0);
+    let found: Vec<Value> = v
+        .notes
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, _))| *s == id)
+        .map(|(i, (_, m))| json!({"id": i, "message": m}))
+        .collect();
+    Json(json!(found))
+}
+
+async fn post_note(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
+    let mut v = s.lock().unwrap();
+    if v.refuse_notes {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "notes are read-only today"})),
+        )
+            .into_response();
+    }
+    v.note_posts += 1;
+    let id = body["supplier"].as_u64().unwrap_or(0) as u32;
+    let message = body["message"].as_str().unwrap_or_default().to_owned();
+    v.notes.push((id, message));
+    let n = v.notes.len() - 1;
+    Json(json!({"id": n})).into_response()
+}
+
+async fn put_note(State(s): State<Shared>, UrlPath(n): UrlPath<usize>, Json(body): Json<Value>) -> Response {
+    let mut v = s.lock().unwrap();
+    if v.refuse_notes {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "notes are read-only today"})),
+        )
+            .into_response();
+    }
+    v.note_puts += 1;
+    if let Some(note) = v.notes.get_mut(n) {
+        note.1 = body["message"].as_str().unwrap_or_default().to_owned();
+    }
+    Json(json!({"id": n})).into_response()
+}
+
+fn serve(state: Shared) -> std::net::SocketAddr {
+    let app = Router::new()
+        .route("/suppliers", get(suppliers))
+        .route("/suppliers/{id}/files", get(files))
+        .route("/notes", get(find_notes).post(post_note))
+        .route("/notes/{n}", axum::routing::put(put_note))
+        .with_state(state);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+fn text(s: &str) -> Option<CellValue> {
+    Some(CellValue::Text(s.to_owned()))
+}
+
+fn workbook(name: &str, model: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.xlsx");
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).map(|d| CellValue::Date(d.and_time(chrono::NaiveTime::MIN)));
+    let row = |c: &str| {
+        vec![
+            text(Country::from_alpha2(c).unwrap().name()),
+            text("Yes"),
+            text(model),
+            text("Provider is IOR"),
+            text("Full"),
+            text("Entity"),
+            text("REG"),
+            text("LIC"),
+            date(2027, 6, 15),
+            Some(CellValue::Number(14.0)),
+            date(2026, 10, 1),
+            text("Defined and repeatable"),
+            text("Provider handles"),
+            text("Provider prefunds"),
+            text("Client recovers"),
+            Some(CellValue::Number(5.0)),
+            text("Verified"),
+            text("Ref"),
+            None,
+        ]
+    };
+    let q = Questionnaire {
+        provider: [
+            text(name),
+            None,
+            None,
+            None,
+            date(2026, 6, 1),
+            Some(CellValue::Number(2.0)),
+        ],
+        rows: vec![row("DE"), row("FR")],
+        ..Questionnaire::default()
+    };
+    write_questionnaire(&path, &q).unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+const CONNECTOR: &str = r#"
+[connector]
+name = "vendor"
+base_url = "${env:VENDOR_URL}"
+
+[[streams]]
+name = "suppliers"
+path = "suppliers"
+records = "/items"
+incremental = { cursor_field = "/updated_at", format = "%Y-%m-%dT%H:%M:%SZ", param = "since", start = "2000-01-01T00:00:00Z" }
+
+[[streams]]
+name = "files"
+parent = "suppliers"
+path = "suppliers/{parent:/id}/files"
+file = { name = "/name", content = "/content" }
+
+[[writeback]]
+name = "tier note"
+what = "summary"
+path = "notes"
+find = { supplier = "{parent:/id}" }
+create = '{"supplier": {parent:/id}, "message": "{summary}"}'
+update = '{"message": "{summary}"}'
+update_path = "notes/{found:/id}"
+"#;
+
+struct Setup {
+    dir: tempfile::TempDir,
+    vendor: Shared,
+    url: String,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("connectors")).unwrap();
+        std::fs::write(dir.path().join("connectors/vendor.toml"), CONNECTOR).unwrap();
+        std::fs::write(
+            dir.path().join("iorready.toml"),
+            "[state]\ndir = \"state\"\n[jobs.vendor]\nschedule = \"@hourly\"\nconnectors = [\"vendor\"]\nout = \"out\"\njson = \"out/result.json\"\n",
+        )
+        .unwrap();
+        let vendor: Shared = Arc::default();
+        {
+            let mut v = vendor.lock().unwrap();
+            for id in 1..=3 {
+                v.suppliers.push(Supplier {
+                    id,
+                    updated_at: format!("2026-11-0{id}T10:00:00Z"),
+                    workbook: workbook(&format!("Supplier {id}"), "Own entity"),
+                });
+            }
+        }
+        let url = format!("http://{}/", serve(vendor.clone()));
+        Setup { dir, vendor, url }
+    }
+
+    fn run(&self) -> String {
+        self.run_with(&[])
+    }
+
+    fn run_with(&self, extra: &[&str]) -> String {
+        let out = assert_cmd::Command::cargo_bin("iorready")
+            .unwrap()
+            .env("VENDOR_URL", &self.url)
+            .args(["run", "--as-of", "2026-11-24", "--config"])
+            .arg(self.dir.path().join("iorready.toml"))
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    fn providers(&self) -> Vec<String> {
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(self.dir.path().join("out/result.json")).unwrap()).unwrap();
+        let mut names: Vec<String> = json["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn cursor(&self) -> Option<String> {
+        let state = iorready::daemon::State::open(&self.dir.path().join("state")).unwrap();
+        state.cursor("vendor/vendor", "suppliers").unwrap()
+    }
+}
+
+fn path_exists(p: &Path) -> bool {
+    p.is_file()
+}
+
+#[test]
+fn a_job_reads_from_the_saved_cursor_and_keeps_the_unchanged_suppliers() {
+    let setup = Setup::new();
+    let first = setup.run();
+    assert!(first.contains("3 scored"), "{first}");
+    assert_eq!(setup.cursor().as_deref(), Some("2026-11-03T10:00:00+00:00"));
+    let second = setup.run();
+    assert!(second.contains("0 scored, 3 unchanged"), "{second}");
+    // The first listing started at the stream's start, the second asked
+    // only for changes since the cursor.
+    assert_eq!(
+        setup.vendor.lock().unwrap().listings,
+        [
+            Some("2000-01-01T00:00:00Z".to_owned()),
+            Some("2026-11-03T10:00:00Z".to_owned())
+        ]
+    );
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
+    assert!(path_exists(&setup.dir.path().join("out/supplier-1.annotated.xlsx")));
+}
+
+#[test]
+fn a_changed_supplier_is_fetched_rescored_and_written_back_once() {
+    let setup = Setup::new();
+    setup.run();
+    assert_eq!(setup.vendor.lock().unwrap().note_posts, 3);
+    {
+        let mut v = setup.vendor.lock().unwrap();
+        v.suppliers[1].updated_at = "2026-11-20T09:00:00Z".into();
+        v.suppliers[1].workbook = workbook("Supplier 2", "Partner sourced on demand");
+    }
+    let out = setup.run();
+    assert!(out.contains("1 scored, 2 unchanged"), "{out}");
+    let v = setup.vendor.lock().unwrap();
+    assert_eq!((v.note_posts, v.note_puts), (3, 1), "one update, no new note");
+    assert_eq!(v.notes.len(), 3);
+    drop(v);
+    assert_eq!(setup.cursor().as_deref(), Some("2026-11-20T09:00:00+00:00"));
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
+}
+
+#[test]
+fn a_failed_write_back_keeps_the_cursor_and_is_retried_next_run() {
+    let setup = Setup::new();
+    setup.vendor.lock().unwrap().refuse_notes = true;
+    let first = setup.run();
+    assert!(first.contains("partial"), "{first}");
+    assert!(first.contains("notes are read-only today"), "{first}");
+    assert_eq!(setup.cursor(), None, "the cursor must not pass unwritten results");
+    setup.vendor.lock().unwrap().refuse_notes = false;
+    let second = setup.run();
+    assert!(second.contains(" ok"), "{second}");
+    assert_eq!(setup.vendor.lock().unwrap().note_posts, 3);
+    assert_eq!(setup.cursor().as_deref(), Some("2026-11-03T10:00:00+00:00"));
+    // Nothing left pending: a third run writes nothing.
+    setup.run();
+    let v = setup.vendor.lock().unwrap();
+    assert_eq!((v.note_posts, v.note_puts), (3, 0));
+}
+
+#[test]
+fn a_supplier_gone_from_a_full_listing_leaves_the_mirror_and_the_portfolio() {
+    let setup = Setup::new();
+    setup.run();
+    setup.vendor.lock().unwrap().suppliers.remove(2);
+    // An incremental listing cannot tell a removal: the supplier stays.
+    setup.run();
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
+    // A full one can.
+    setup.run_with(&["--full-sync"]);
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2"]);
+}
