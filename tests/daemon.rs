@@ -525,4 +525,80 @@ fn killing_the_daemon_at_random_moments_loses_nothing() {
     // A further run finds nothing to do.
     let again = stdout(&setup.run());
     assert!(again.contains(&format!("0 scored, {total} unchanged")), "{again}");
+    // History and the endpoint tell the same story.
+    let history = stdout(&iorready(&["history", "--config", &setup.config(), "Provider 000"]));
+    assert!(history.contains("Provider 000"), "{history}");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = std::fs::read_to_string(setup.path("iorready.toml")).unwrap();
+    std::fs::write(
+        setup.path("iorready.toml"),
+        config.replace(
+            "[jobs.inbox]",
+            &format!("[service]\nlisten = \"{addr}\"\n\n[jobs.inbox]"),
+        ),
+    )
+    .unwrap();
+    let mut daemon = setup.daemon();
+    wait_for("the endpoint", Duration::from_secs(10), || {
+        reqwest::blocking::get(format!("http://{addr}/healthz")).is_ok()
+    });
+    assert_eq!(http_get(&addr, "/healthz").0, 200);
+    let metrics = http_get(&addr, "/metrics").1;
+    assert!(
+        metrics.contains("iorready_runs_total{job=\"inbox\",outcome=\"interrupted\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("iorready_job_failures_in_a_row{job=\"inbox\"} 0"),
+        "{metrics}"
+    );
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+}
+
+/// Moves the start of every recorded run back by `hours`, as if the daemon
+/// had been down since.
+fn age_runs(setup: &Setup, hours: i64) {
+    let conn = rusqlite::Connection::open(setup.path("state/iorready.sqlite")).unwrap();
+    let then = (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339();
+    conn.execute("UPDATE runs SET started = ?1, finished = ?1", [then])
+        .unwrap();
+}
+
+fn run_count(setup: &Setup) -> usize {
+    iorready::daemon::State::open(&setup.path("state"))
+        .and_then(|s| s.runs(Some("inbox"), 1000))
+        .map(|r| r.len())
+        .unwrap_or(0)
+}
+
+#[cfg(unix)]
+#[test]
+fn runs_missed_while_the_daemon_was_down_are_made_up_once() {
+    // Daily at 06:00: a run older than a day has missed at least one slot.
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    age_runs(&setup, 72);
+    let mut daemon = setup.daemon();
+    wait_for("the made-up run", Duration::from_secs(20), || run_count(&setup) == 2);
+    // Three missed slots, one run: nothing more comes before the next slot.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(run_count(&setup), 2);
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_daemon_started_on_schedule_does_not_run_before_its_slot() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    let mut daemon = setup.daemon();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(run_count(&setup), 1);
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
 }

@@ -220,21 +220,25 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
+        Self::with_schedule("@hourly", 3)
+    }
+
+    fn with_schedule(schedule: &str, suppliers: u32) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("connectors")).unwrap();
         std::fs::write(dir.path().join("connectors/vendor.toml"), CONNECTOR).unwrap();
         std::fs::write(
             dir.path().join("iorready.toml"),
-            "[state]\ndir = \"state\"\n[jobs.vendor]\nschedule = \"@hourly\"\nconnectors = [\"vendor\"]\nout = \"out\"\njson = \"out/result.json\"\n",
+            format!("[state]\ndir = \"state\"\n[jobs.vendor]\nschedule = \"{schedule}\"\nconnectors = [\"vendor\"]\nout = \"out\"\njson = \"out/result.json\"\n"),
         )
         .unwrap();
         let vendor: Shared = Arc::default();
         {
             let mut v = vendor.lock().unwrap();
-            for id in 1..=3 {
+            for id in 1..=suppliers {
                 v.suppliers.push(Supplier {
                     id,
-                    updated_at: format!("2026-11-0{id}T10:00:00Z"),
+                    updated_at: format!("2026-11-{id:02}T10:00:00Z"),
                     workbook: workbook(&format!("Supplier {id}"), "Own entity"),
                 });
             }
@@ -353,4 +357,67 @@ fn a_supplier_gone_from_a_full_listing_leaves_the_mirror_and_the_portfolio() {
     // A full one can.
     setup.run_with(&["--full-sync"]);
     assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn killing_the_daemon_during_runs_never_duplicates_or_loses_a_write_back() {
+    let suppliers = 6;
+    let setup = Setup::with_schedule("* * * * * *", suppliers);
+    let mut seed = 0x9E3779B97F4A7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..8u64 {
+        // One supplier changes its answers each round.
+        {
+            let mut v = setup.vendor.lock().unwrap();
+            let i = (next() % suppliers as u64) as usize;
+            let model = if round % 2 == 0 {
+                "Partner sourced on demand"
+            } else {
+                "Own entity"
+            };
+            v.suppliers[i].updated_at = format!("2026-11-2{round}T10:00:00Z");
+            v.suppliers[i].workbook = workbook(&format!("Supplier {}", i + 1), model);
+        }
+        let mut daemon = std::process::Command::new(assert_cmd::cargo::cargo_bin("iorready"))
+            .env("VENDOR_URL", &setup.url)
+            .args(["daemon", "--config"])
+            .arg(setup.dir.path().join("iorready.toml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200 + next() % 1300));
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+    }
+    let last = setup.run();
+    assert!(last.contains(" ok"), "{last}");
+    let v = setup.vendor.lock().unwrap();
+    // One note per supplier, however often runs were cut.
+    let mut per_supplier: HashMap<u32, usize> = HashMap::new();
+    for (id, _) in &v.notes {
+        *per_supplier.entry(*id).or_default() += 1;
+    }
+    assert_eq!(per_supplier.len(), suppliers as usize, "{:?}", v.notes);
+    assert!(per_supplier.values().all(|&n| n == 1), "{:?}", v.notes);
+    // Each note tells the supplier's latest answers.
+    for s in &v.suppliers {
+        let note = &v.notes.iter().find(|(id, _)| *id == s.id).unwrap().1;
+        let passive = s.updated_at.ends_with("T10:00:00Z") && {
+            let round: u32 = s.updated_at[8..10].parse().unwrap_or(0);
+            round >= 20 && (round - 20) % 2 == 0
+        };
+        let ready = if passive { "0 ready" } else { "2 ready" };
+        assert!(note.contains(ready), "supplier {}: {note}", s.id);
+    }
+    drop(v);
+    let mut expected: Vec<String> = (1..=suppliers).map(|i| format!("Supplier {i}")).collect();
+    expected.sort();
+    assert_eq!(setup.providers(), expected);
 }
