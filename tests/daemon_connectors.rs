@@ -411,7 +411,7 @@ fn killing_the_daemon_during_runs_never_duplicates_or_loses_a_write_back() {
         let note = &v.notes.iter().find(|(id, _)| *id == s.id).unwrap().1;
         let passive = s.updated_at.ends_with("T10:00:00Z") && {
             let round: u32 = s.updated_at[8..10].parse().unwrap_or(0);
-            round >= 20 && (round - 20) % 2 == 0
+            round >= 20 && (round - 20).is_multiple_of(2)
         };
         let ready = if passive { "0 ready" } else { "2 ready" };
         assert!(note.contains(ready), "supplier {}: {note}", s.id);
