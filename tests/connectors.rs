@@ -195,6 +195,20 @@ fn an_upload_write_back_of_the_summary_is_refused_naming_the_key() {
 }
 
 #[test]
+fn a_fields_write_back_with_a_find_is_refused_naming_the_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n[[writeback]]\nname = \"w\"\nwhat = \"fields\"\npath = \"/s/{parent:/id}\"\nfind = { id = \"1\" }\nupdate = '{\"x\": 1}'\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("writeback[0].find"), "{e}");
+}
+
+#[test]
+fn a_fields_write_back_takes_put_or_patch_only() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n[[writeback]]\nname = \"w\"\nwhat = \"fields\"\npath = \"/s\"\nmethod = \"DELETE\"\nupdate = '{\"x\": 1}'\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("writeback[0].method"), "{e}");
+}
+
+#[test]
 fn connector_check_and_read_work_from_the_command_line() {
     let (addr, _) = api::start();
     let dir = tempfile::tempdir().unwrap();

@@ -36,6 +36,8 @@ struct Vendor {
     note_puts: usize,
     /// Refuse note writes (a write-back that fails).
     refuse_notes: bool,
+    /// The fields iorready set on each supplier record.
+    fields: HashMap<u32, Value>,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -115,9 +117,15 @@ async fn put_note(State(s): State<Shared>, UrlPath(n): UrlPath<usize>, Json(body
     Json(json!({"id": n})).into_response()
 }
 
+async fn patch_supplier(State(s): State<Shared>, UrlPath(id): UrlPath<u32>, Json(body): Json<Value>) -> Json<Value> {
+    s.lock().unwrap().fields.insert(id, body);
+    Json(json!({"id": id}))
+}
+
 fn serve(state: Shared) -> std::net::SocketAddr {
     let app = Router::new()
         .route("/suppliers", get(suppliers))
+        .route("/suppliers/{id}", axum::routing::patch(patch_supplier))
         .route("/suppliers/{id}/files", get(files))
         .route("/notes", get(find_notes).post(post_note))
         .route("/notes/{n}", axum::routing::put(put_note))
@@ -210,6 +218,13 @@ find = { supplier = "{parent:/id}" }
 create = '{"supplier": {parent:/id}, "message": "{summary}"}'
 update = '{"message": "{summary}"}'
 update_path = "notes/{found:/id}"
+
+[[writeback]]
+name = "supplier fields"
+what = "fields"
+path = "suppliers/{parent:/id}"
+method = "PATCH"
+update = '{"iorready_ready": {ready}, "iorready_ready_countries": "{ready_countries}", "iorready_best_tier": "{best_tier}", "iorready_capable_share": {capable_share}, "iorready_as_of": "{as_of}"}'
 "#;
 
 struct Setup {
@@ -305,6 +320,23 @@ fn a_job_reads_from_the_saved_cursor_and_keeps_the_unchanged_suppliers() {
     );
     assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
     assert!(path_exists(&setup.dir.path().join("out/supplier-1.annotated.xlsx")));
+}
+
+#[test]
+fn the_supplier_record_gets_its_readiness_fields() {
+    let setup = Setup::new();
+    setup.run();
+    let v = setup.vendor.lock().unwrap();
+    assert_eq!(
+        v.fields[&2],
+        json!({
+            "iorready_ready": 2,
+            "iorready_ready_countries": "DE, FR",
+            "iorready_best_tier": "ready",
+            "iorready_capable_share": 100.0,
+            "iorready_as_of": "2026-11-24"
+        })
+    );
 }
 
 #[test]

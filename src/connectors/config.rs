@@ -36,6 +36,7 @@ struct RawWriteback {
     update: Option<String>,
     update_path: Option<String>,
     upload: Option<String>,
+    method: Option<String>,
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -334,6 +335,9 @@ pub enum WritebackKind {
     Annotated,
     /// The tier summary text (`{summary}`).
     Summary,
+    /// Fields of the supplier record itself (`{ready}`, `{best_tier}`,
+    /// `{as_of}`, ...).
+    Fields,
 }
 
 /// How a write-back writes.
@@ -357,6 +361,14 @@ pub enum WritebackMode {
     Upload {
         /// PUT or POST.
         method: reqwest::Method,
+    },
+    /// The supplier record at the path, updated in place with the `update`
+    /// template: writing the same values again changes nothing.
+    Fields {
+        /// PUT or PATCH.
+        method: reqwest::Method,
+        /// JSON body template.
+        update: String,
     },
 }
 
@@ -917,13 +929,55 @@ impl Connector {
             let what = match w.what.as_str() {
                 "annotated" => WritebackKind::Annotated,
                 "summary" => WritebackKind::Summary,
+                "fields" => WritebackKind::Fields,
                 other => {
                     return Err(src.error(
                         &format!("{at}.what"),
-                        format!("'{other}': expected annotated or summary"),
+                        format!("'{other}': expected annotated, summary or fields"),
                     ))
                 }
             };
+            if what == WritebackKind::Fields {
+                let extra = [
+                    ("find", !w.find.is_empty()),
+                    ("create", w.create.is_some()),
+                    ("update_path", w.update_path.is_some()),
+                    ("upload", w.upload.is_some()),
+                ];
+                if let Some((key, _)) = extra.iter().find(|(_, given)| *given) {
+                    return Err(src.error(
+                        &format!("{at}.{key}"),
+                        "a fields write-back updates the record at `path` with `update` (and `method`); it takes no find, create, update_path or upload",
+                    ));
+                }
+                let Some(update) = w.update else {
+                    return Err(src.error(
+                        &format!("{at}.update"),
+                        "a fields write-back needs an `update` JSON template",
+                    ));
+                };
+                if !update.trim_start().starts_with('{') {
+                    return Err(src.error(&format!("{at}.update"), "expected a JSON object template"));
+                }
+                let method = match w.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                    None | Some("PUT") => reqwest::Method::PUT,
+                    Some("PATCH") => reqwest::Method::PATCH,
+                    Some(other) => {
+                        return Err(src.error(&format!("{at}.method"), format!("'{other}': expected PUT or PATCH")))
+                    }
+                };
+                writeback.push(Writeback {
+                    name: w.name,
+                    what,
+                    path: from_env(src, &format!("{at}.path"), &w.path)?,
+                    mode: WritebackMode::Fields { method, update },
+                    enabled: w.enabled,
+                });
+                continue;
+            }
+            if w.method.is_some() {
+                return Err(src.error(&format!("{at}.method"), "only a fields write-back takes a method"));
+            }
             let mode = match (w.upload, w.create, w.update, w.update_path) {
                 (Some(method), None, None, None) if w.find.is_empty() => {
                     if what != WritebackKind::Annotated {

@@ -23,6 +23,9 @@ pub struct WritebackItem {
     pub content: Vec<u8>,
     /// The tier summary, one line.
     pub summary: String,
+    /// Values for a fields write-back's template, by name (`ready`,
+    /// `best_tier`, `as_of`, ...).
+    pub fields: Vec<(String, String)>,
 }
 
 /// Replaces `{name}` tokens (and `{found:/pointer}`), JSON-escaping the
@@ -69,11 +72,12 @@ pub async fn write_back(
     let mut report = Vec::new();
     for item in items {
         let content = base64::engine::general_purpose::STANDARD.encode(&item.content);
-        let vars = [
+        let mut vars: Vec<(&str, String)> = vec![
             ("file_name", item.file_name.clone()),
             ("summary", item.summary.clone()),
             ("content_base64", content),
         ];
+        vars.extend(item.fields.iter().map(|(k, v)| (k.as_str(), v.clone())));
         for w in connector.writeback.iter().filter(|w| w.enabled) {
             let line = write_one(client, w, item, &vars, dry_run).await?;
             report.push(line);
@@ -86,7 +90,7 @@ async fn write_one(
     client: &Client,
     w: &Writeback,
     item: &WritebackItem,
-    vars: &[(&str, String); 3],
+    vars: &[(&str, String)],
     dry_run: bool,
 ) -> Result<String, ConnectorError> {
     let connector = client.connector();
@@ -119,6 +123,7 @@ async fn write_one(
     let what = match w.what {
         WritebackKind::Annotated => format!("annotated workbook '{}'", item.file_name),
         WritebackKind::Summary => "tier summary".to_owned(),
+        WritebackKind::Fields => "supplier fields".to_owned(),
     };
     let (find, create, update, update_path) = match &w.mode {
         WritebackMode::Upload { method } => {
@@ -136,6 +141,17 @@ async fn write_one(
                 )
                 .await?;
             return Ok(format!("uploaded {what}: {method} {url}"));
+        }
+        WritebackMode::Fields { method, update } => {
+            let body_text = expand(update, vars, None, parent, true).map_err(fail)?;
+            let body: Value = serde_json::from_str(&body_text)
+                .map_err(|e| fail(format!("the update template does not make JSON: {e}")))?;
+            let url = url_of(&path, &[])?;
+            if dry_run {
+                return Ok(format!("would update {what}: {method} {url}"));
+            }
+            client.send_json(&stream, method.clone(), url.clone(), &body).await?;
+            return Ok(format!("updated {what}: {method} {url}"));
         }
         WritebackMode::Record {
             find,
