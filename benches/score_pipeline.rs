@@ -93,6 +93,7 @@ fn child(phase: &str, dir: &Path, out: &Path) {
                 jobs: 0,
                 memory: None,
                 stop: None,
+                input_mappings: Vec::new(),
             };
             let s = run_score(&req, &()).unwrap();
             assert!(s.errors.is_empty(), "{:?}", s.errors.first());

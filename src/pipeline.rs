@@ -46,6 +46,9 @@ pub struct ScoreRequest {
     /// Set to stop starting new inputs (a shutdown): inputs not started are
     /// left for the next run, the one being written is finished.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Inputs read with a named mapping rather than the one that
+    /// recognises them (records a connector names its mapping for).
+    pub input_mappings: Vec<(PathBuf, String)>,
 }
 
 impl ScoreRequest {
@@ -67,6 +70,7 @@ impl ScoreRequest {
             jobs: 0,
             memory: None,
             stop: None,
+            input_mappings: Vec::new(),
         }
     }
 }
@@ -439,7 +443,20 @@ fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<P
 
 fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
     let doc = read_json(input).map_err(|e| e.to_string())?;
-    let mapping = req.mappings.choose_json(&doc)?;
+    let mapping = match req.input_mappings.iter().find(|(p, _)| p == input) {
+        Some((_, name)) => req
+            .mappings
+            .mappings()
+            .iter()
+            .find(|m| &m.name == name)
+            .ok_or_else(|| {
+                format!(
+                    "{}: mapping '{name}' is not among the run's mappings (add its file to the mappings folder)",
+                    input.display()
+                )
+            })?,
+        None => req.mappings.choose_json(&doc)?,
+    };
     let extracted = extract_records(&doc, mapping).map_err(|e| e.to_string())?;
     Ok(extracted
         .responses

@@ -38,6 +38,8 @@ struct Vendor {
     refuse_notes: bool,
     /// The fields iorready set on each supplier record.
     fields: HashMap<u32, Value>,
+    /// An ERP's supplier records with their questionnaire answers.
+    erp: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -122,8 +124,13 @@ async fn patch_supplier(State(s): State<Shared>, UrlPath(id): UrlPath<u32>, Json
     Json(json!({"id": id}))
 }
 
+async fn erp_suppliers(State(s): State<Shared>) -> Json<Value> {
+    Json(json!({ "value": s.lock().unwrap().erp }))
+}
+
 fn serve(state: Shared) -> std::net::SocketAddr {
     let app = Router::new()
+        .route("/erp/suppliers", get(erp_suppliers))
         .route("/suppliers", get(suppliers))
         .route("/suppliers/{id}", axum::routing::patch(patch_supplier))
         .route("/suppliers/{id}/files", get(files))
@@ -227,6 +234,20 @@ method = "PATCH"
 update = '{"iorready_ready": {ready}, "iorready_ready_countries": "{ready_countries}", "iorready_best_tier": "{best_tier}", "iorready_capable_share": {capable_share}, "iorready_as_of": "{as_of}"}'
 "#;
 
+/// An ERP whose supplier records carry the questionnaire answers, read with
+/// the bundled `erp-supplier-records` mapping.
+const ERP: &str = r#"
+[connector]
+name = "erp"
+base_url = "${env:VENDOR_URL}"
+mapping = "erp-supplier-records"
+
+[[streams]]
+name = "suppliers"
+path = "erp/suppliers"
+records = "/value"
+"#;
+
 struct Setup {
     dir: tempfile::TempDir,
     vendor: Shared,
@@ -242,6 +263,7 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("connectors")).unwrap();
         std::fs::write(dir.path().join("connectors/vendor.toml"), CONNECTOR).unwrap();
+        std::fs::write(dir.path().join("connectors/erp.toml"), ERP).unwrap();
         std::fs::write(
             dir.path().join("iorready.toml"),
             format!("[state]\ndir = \"state\"\n[jobs.vendor]\nschedule = \"{schedule}\"\nconnectors = [\"vendor\"]\nout = \"out\"\njson = \"out/result.json\"\n"),
@@ -250,6 +272,14 @@ impl Setup {
         let vendor: Shared = Arc::default();
         {
             let mut v = vendor.lock().unwrap();
+            let export: Value = serde_json::from_str(
+                &std::fs::read_to_string(
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/layouts/erp-supplier-export.json"),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            v.erp = export["suppliers"].as_array().unwrap().clone();
             for id in 1..=suppliers {
                 v.suppliers.push(Supplier {
                     id,
@@ -452,4 +482,90 @@ fn killing_the_daemon_during_runs_never_duplicates_or_loses_a_write_back() {
     let mut expected: Vec<String> = (1..=suppliers).map(|i| format!("Supplier {i}")).collect();
     expected.sort();
     assert_eq!(setup.providers(), expected);
+}
+
+#[test]
+fn a_connector_with_a_records_mapping_has_its_suppliers_scored() {
+    let setup = Setup::new();
+    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    std::fs::write(
+        setup.dir.path().join("iorready.toml"),
+        format!(
+            "[state]\ndir = \"state\"\n[jobs.erp]\nschedule = \"@hourly\"\nconnectors = [\"erp\"]\nmappings = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
+            mappings.display().to_string()
+        ),
+    )
+    .unwrap();
+    let first = setup.run();
+    assert!(first.contains(" ok"), "{first}");
+    let names = setup.providers();
+    let expected: Vec<String> = {
+        let v = setup.vendor.lock().unwrap();
+        let mut n: Vec<String> = v
+            .erp
+            .iter()
+            .map(|r| r["supplier"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names, expected);
+    // Unchanged records are not scored again.
+    let second = setup.run();
+    assert!(second.contains("0 scored, 1 unchanged"), "{second}");
+}
+
+#[test]
+fn a_records_mapping_missing_from_the_job_is_a_validation_error() {
+    let setup = Setup::new();
+    std::fs::write(
+        setup.dir.path().join("iorready.toml"),
+        "[state]\ndir = \"state\"\n[jobs.erp]\nschedule = \"@hourly\"\nconnectors = [\"erp\"]\nout = \"out\"\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("iorready")
+        .unwrap()
+        .env("VENDOR_URL", &setup.url)
+        .args(["validate", "--config"])
+        .arg(setup.dir.path().join("iorready.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("names mapping 'erp-supplier-records'"), "{text}");
+}
+
+#[test]
+fn score_with_a_records_connector_scores_its_suppliers() {
+    let setup = Setup::new();
+    let out_dir = setup.dir.path().join("once");
+    let json = out_dir.join("result.json");
+    let out = assert_cmd::Command::cargo_bin("iorready")
+        .unwrap()
+        .env("VENDOR_URL", &setup.url)
+        .args([
+            "score",
+            "--connector",
+            "erp",
+            "--as-of",
+            "2026-11-24",
+            "--quiet",
+            "--connectors-dir",
+        ])
+        .arg(setup.dir.path().join("connectors"))
+        .arg("--mappings")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings"))
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let erp = setup.vendor.lock().unwrap().erp.len();
+    assert_eq!(result["providers"].as_array().unwrap().len(), erp);
+    assert!(result["providers"][0]["assessments"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
 }

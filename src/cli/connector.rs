@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use iorready::connectors::{read_stream, read_tree, write_back_one, Client, Connector, Fetched, Redactor};
+use iorready::connectors::{
+    read_stream, read_tree, write_back_one, Client, Connector, Fetched, FetchedRecords, Redactor,
+};
 use iorready::mapping::{extract_records, MappingSet};
 use iorready::pipeline::RunSummary;
 use iorready::sources::JsonDocument;
@@ -158,6 +160,22 @@ pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Resul
         );
     }
     Ok(fetched)
+}
+
+/// Fetches the records of the named connectors that name a records
+/// mapping, one JSON document each, into `dir`.
+pub fn fetch_records(
+    connectors: &Path,
+    names: &[String],
+    dir: &Path,
+    mappings: &MappingSet,
+) -> Result<Vec<FetchedRecords>> {
+    let rt = runtime()?;
+    let mut out = Vec::new();
+    for name in names {
+        out.extend(rt.block_on(iorready::connectors::fetch_records(connectors, name, dir, mappings))?);
+    }
+    Ok(out)
 }
 
 /// Writes each fetched workbook's results back through its connector (or

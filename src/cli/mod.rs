@@ -439,6 +439,8 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         connector::fetch_workbooks(&args.connectors_dir, &args.connectors, fetched.path())?
     };
     inputs.extend(from_connectors.iter().map(|f| f.path.clone()));
+    let records = connector::fetch_records(&args.connectors_dir, &args.connectors, fetched.path(), &mappings)?;
+    inputs.extend(records.iter().map(|r| r.path.clone()));
     let req = ScoreRequest {
         inputs,
         out_dir: args.out.clone(),
@@ -449,6 +451,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         jobs: args.jobs,
         memory: None,
         stop: None,
+        input_mappings: records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect(),
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{fetch_files, write_back, Client, Connector, ConnectorError, Redactor, WritebackItem};
+use super::{fetch_files, read_tree, write_back, Client, Connector, ConnectorError, Redactor, WritebackItem};
 use crate::config::ConfigError;
 use crate::pipeline::RunSummary;
 use crate::scoring::ProviderSummary;
@@ -46,8 +46,11 @@ pub enum ExchangeError {
     #[error(transparent)]
     Connector(#[from] ConnectorError),
     /// The connector cannot be scored.
-    #[error("connector '{0}' has no file stream (a stream with `file`) to score")]
+    #[error("connector '{0}' has no file stream (a stream with `file`) and no records mapping to score")]
     NoFileStream(String),
+    /// The connector's records mapping is missing or reads workbooks.
+    #[error("{0}")]
+    Mapping(String),
     /// Local files.
     #[error("{path}: {source}")]
     Io {
@@ -94,6 +97,12 @@ pub async fn fetch_workbooks(
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
     let streams: Vec<_> = connector.streams.iter().filter(|s| s.file.is_some()).cloned().collect();
     if streams.is_empty() {
+        if connector.mapping.is_some() {
+            return Ok(FetchOutcome {
+                complete: true,
+                ..Default::default()
+            });
+        }
         return Err(ExchangeError::NoFileStream(name.to_owned()));
     }
     let incremental: Vec<String> = connector
@@ -211,6 +220,93 @@ pub fn prune_mirror(dir: &Path, name: &str, keep: &[Fetched]) {
             let _ = std::fs::remove_file(sidecar_path(&f.path));
         }
     }
+}
+
+/// Records of a connector that names a records `mapping`, saved as one
+/// JSON document to score.
+#[derive(Debug, Clone)]
+pub struct FetchedRecords {
+    /// The JSON document.
+    pub path: PathBuf,
+    /// The mapping to read it with.
+    pub mapping: String,
+    /// How many records.
+    pub count: usize,
+}
+
+/// When the connector `name` names a records `mapping`: reads its first
+/// top-level stream without files in full and saves the records at the
+/// mapping's records pointer in `dir/<name>/records.json`. A full read
+/// each time: the document must hold every supplier, and an unchanged one
+/// is then recognised by its content.
+pub async fn fetch_records(
+    connectors: &Path,
+    name: &str,
+    dir: &Path,
+    mappings: &crate::mapping::MappingSet,
+) -> Result<Option<FetchedRecords>, ExchangeError> {
+    let connector = Connector::find(connectors, name)?;
+    let Some(mapping_name) = connector.mapping.clone() else {
+        return Ok(None);
+    };
+    let mapping = mappings.mappings().iter().find(|m| m.name == mapping_name).ok_or_else(|| {
+        ExchangeError::Mapping(format!(
+            "connector '{name}' names mapping '{mapping_name}', which is not among the mappings (add its file to the mappings folder)"
+        ))
+    })?;
+    let crate::mapping::Layout::Records { records: pointer, .. } = &mapping.countries.layout else {
+        return Err(ExchangeError::Mapping(format!(
+            "connector '{name}': mapping '{mapping_name}' reads workbooks, not records"
+        )));
+    };
+    let Some(stream) = connector
+        .streams
+        .iter()
+        .find(|s| s.file.is_none() && s.parent.is_none())
+        .cloned()
+    else {
+        return Err(ExchangeError::Mapping(format!(
+            "connector '{name}' has a mapping but no top-level stream of records"
+        )));
+    };
+    let client = Client::new(connector, Redactor::default())?;
+    let records: Vec<serde_json::Value> = read_tree(&client, &stream, None)
+        .await?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let count = records.len();
+    let mut doc = serde_json::Value::Null;
+    place(&mut doc, pointer, serde_json::Value::Array(records));
+    let folder = dir.join(crate::model::slug(name));
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+    let path = folder.join("records.json");
+    let bytes = serde_json::to_vec(&doc).map_err(|e| ExchangeError::Io {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    save(&path, &bytes)?;
+    tracing::info!(connector = %name, stream = %stream.name, records = count, "records fetched");
+    Ok(Some(FetchedRecords {
+        path,
+        mapping: mapping_name,
+        count,
+    }))
+}
+
+/// Puts `value` at the JSON pointer `pointer` in `doc`, creating objects
+/// on the way (`/suppliers` makes `{"suppliers": value}`).
+fn place(doc: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
+    let mut at = doc;
+    for token in pointer.split('/').skip(1) {
+        let key = token.replace("~1", "/").replace("~0", "~");
+        if !at.is_object() {
+            *at = serde_json::Value::Object(Default::default());
+        }
+        let serde_json::Value::Object(map) = at else { return };
+        at = map.entry(key).or_insert(serde_json::Value::Null);
+    }
+    *at = value;
 }
 
 /// The tier summary written back beside an annotated workbook.

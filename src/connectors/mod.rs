@@ -14,7 +14,10 @@ mod xml;
 
 pub use client::{Client, ConnectorError, Page};
 pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
-pub use exchange::{fetch_workbooks, mirrored, prune_mirror, write_back_one, ExchangeError, FetchOutcome, Fetched};
+pub use exchange::{
+    fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, ExchangeError, FetchOutcome, Fetched,
+    FetchedRecords,
+};
 pub use files::{fetch_files, read_tree, ConnectorFile};
 pub use incremental::Incremental;
 pub use paging::{fill, read_stream, ReadOutcome};

@@ -334,11 +334,23 @@ impl JobsConfig {
                         errors.push(e);
                     }
                     Ok(c) => {
-                        if !c.streams.iter().any(|s| s.file.is_some()) {
+                        if !c.streams.iter().any(|s| s.file.is_some()) && c.mapping.is_none() {
                             errors.push(error(
                                 key(&format!("connectors[{i}]")),
-                                format!("connector '{name}' has no file stream (a stream with `file`) to score"),
+                                format!(
+                                    "connector '{name}' has no file stream (a stream with `file`) and no records mapping to score"
+                                ),
                             ));
+                        }
+                        if let (Some(m), Ok(set)) = (&c.mapping, job.load_mappings()) {
+                            if !set.mappings().iter().any(|x| &x.name == m) {
+                                errors.push(error(
+                                    key("mappings"),
+                                    format!(
+                                        "connector '{name}' names mapping '{m}', which is not among the job's mappings"
+                                    ),
+                                ));
+                            }
                         }
                         for problem in c.unresolvable_secrets() {
                             errors.push(error(

@@ -13,7 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::jobs::Job;
 use super::memory::{settings_fingerprint, JobMemory};
 use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError};
-use crate::connectors::{fetch_workbooks, mirrored, prune_mirror, write_back_one, Fetched};
+use crate::connectors::{
+    fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, Fetched, FetchedRecords,
+};
 use crate::pipeline::{run_score, RunError, RunSummary, ScoreRequest};
 use crate::scoring::DEFAULT_PROFILE;
 
@@ -119,6 +121,7 @@ pub fn run_job(
     let mirror = state_dir.join("mirror").join(&job.name);
     sweep_tree(&mirror, ".iorready-");
     let mut fetched: Vec<Fetched> = Vec::new();
+    let mut records: Vec<FetchedRecords> = Vec::new();
     let mut cursors: Vec<(String, String, DateTime<Utc>)> = Vec::new();
     for name in &job.connectors {
         let resume = if full_sync {
@@ -126,15 +129,21 @@ pub fn run_job(
         } else {
             saved_cursors(state, &job.name, name)?
         };
-        match rt.block_on(fetch_workbooks(&job.connectors_dir, name, &mirror, &resume)) {
-            Ok(outcome) => {
+        let fetch = async {
+            let files = fetch_workbooks(&job.connectors_dir, name, &mirror, &resume).await?;
+            let recs = fetch_records(&job.connectors_dir, name, &mirror, &mappings).await?;
+            Ok::<_, crate::connectors::ExchangeError>((files, recs))
+        };
+        match rt.block_on(fetch) {
+            Ok((outcome, recs)) => {
                 connector_counts.push((
                     name.clone(),
                     ConnectorCounts {
-                        files: outcome.files.len(),
+                        files: outcome.files.len() + recs.as_ref().map(|r| r.count).unwrap_or(0),
                         ..Default::default()
                     },
                 ));
+                records.extend(recs);
                 if outcome.complete {
                     prune_mirror(&mirror, name, &outcome.files);
                 }
@@ -166,6 +175,7 @@ pub fn run_job(
     let memory = Arc::new(memory);
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
+    inputs.extend(records.iter().map(|r| r.path.clone()));
     if let Some(count) = unchanged_run(&memory, &inputs, job, state)? {
         let counts = RunCounts {
             inputs: count,
@@ -192,6 +202,7 @@ pub fn run_job(
     req.json = job.json.clone();
     req.memory = Some(memory.clone());
     req.stop = stop;
+    req.input_mappings = records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect();
     let summary = match run_score(&req, &()) {
         Ok(s) => s,
         Err(RunError::NoInputs) => {
