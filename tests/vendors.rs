@@ -1,10 +1,13 @@
 //! The shipped vendor connector definitions against local servers in their
 //! vendors' shapes: Dataverse's OData paging with an Entra ID token,
 //! Graph's drive listing with download URLs, Coupa's 50-record offset
-//! pages with its rate limit.
+//! pages with its rate limit, SAP Ariba's POST search paged by a header
+//! token and its questionnaires paged by a token in the body.
 
 #[path = "support/api.rs"]
 mod api;
+#[path = "support/ariba.rs"]
+mod ariba;
 mod common;
 #[path = "support/coupa.rs"]
 mod coupa;
@@ -262,4 +265,90 @@ fn a_read_cut_short_by_a_limit_does_not_move_the_cursor() {
     let (addr, _) = coupa::start();
     let (_, err) = coupa_read(addr, &connectors(), "suppliers", &["--limit", "5"]);
     assert!(err.contains("cursor unchanged"), "{err}");
+}
+
+#[test]
+fn sap_ariba_reads_every_vendor_through_the_pagination_token_header() {
+    let (addr, state) = ariba::start(1234);
+    let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
+    let o = iorready_with(&env, &["connector", "--connectors", &connectors(), "read", "sap-ariba"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 1234, "three pages of at most 500");
+    assert!(lines[1233].contains("S01234"), "{}", lines[1233]);
+    let st = state.lock().unwrap();
+    assert_eq!(st.tokens_issued, 1, "one token for the whole read");
+    assert!(st.throttled, "the 429 was met and waited out");
+    assert_eq!(st.searches.len(), 3);
+    assert_eq!(st.searches[0]["withQuestionnaire"], true);
+}
+
+#[test]
+fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
+    let (addr, _) = ariba::start(2);
+    let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
+    let o = iorready_with(
+        &env,
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "sap-ariba",
+            "--stream",
+            "questionnaires",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines.len(),
+        14,
+        "seven questionnaires, in pages of five, for each of two vendors"
+    );
+    let o = iorready_with(
+        &env,
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "sap-ariba",
+            "--stream",
+            "answers",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.lines().count(), 6, "{text}");
+    assert!(text.contains("Do you act as importer of record in Germany?"), "{text}");
+}
+
+#[test]
+fn sap_ariba_without_the_right_realm_reports_the_apis_message_and_no_secret() {
+    let (addr, _) = ariba::start(3);
+    let env = ariba::env(addr, ariba::CLIENT_SECRET, "WRONG");
+    let o = iorready_with(&env, &["connector", "--connectors", &connectors(), "read", "sap-ariba"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Invalid/Missing realm parameter"), "{err}");
+    assert!(err.contains("connector 'sap-ariba', stream 'suppliers', POST"), "{err}");
+    assert!(
+        !err.contains(ariba::CLIENT_SECRET) && !err.contains(ariba::API_KEY),
+        "{err}"
+    );
+}
+
+#[test]
+fn sap_ariba_with_a_wrong_client_secret_fails_at_the_token_without_leaking_it() {
+    let (addr, _) = ariba::start(3);
+    let env = ariba::env(addr, "not-the-secret", ariba::REALM);
+    let o = iorready_with(
+        &env,
+        &["connector", "--connectors", &connectors(), "check", "sap-ariba"],
+    );
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("[FAIL] token"), "{out}");
+    assert!(out.contains("Bad client credentials"), "{out}");
+    assert!(!out.contains("not-the-secret"), "{out}");
 }

@@ -489,7 +489,20 @@ impl Client {
     /// Sends `GET url` and parses the JSON body (or XML, read as JSON:
     /// see `xml`).
     pub async fn get_json(&self, stream: &str, url: Url) -> Result<Page, ConnectorError> {
-        let (headers, bytes) = self.get(stream, url.clone()).await?;
+        self.read_json(stream, Method::GET, url, None).await
+    }
+
+    /// Reads a page: `GET url`, or a search sent as `POST url` with a JSON
+    /// body (SAP Ariba's vendor data requests). A read changes nothing at
+    /// the vendor, so it is retried like a GET.
+    pub async fn read_json(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Page, ConnectorError> {
+        let (headers, bytes) = self.read(stream, method.clone(), url.clone(), body).await?;
         let text = String::from_utf8_lossy(&bytes);
         let xml = headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -497,20 +510,14 @@ impl Client {
             .is_some_and(|v| v.contains("xml"))
             || text.trim_start().starts_with("<?xml");
         if xml {
-            let body = super::xml::to_json(&text).map_err(|e| {
-                self.error(
-                    stream,
-                    &Method::GET,
-                    &url,
-                    format!("the XML answer cannot be read: {e}"),
-                )
-            })?;
+            let body = super::xml::to_json(&text)
+                .map_err(|e| self.error(stream, &method, &url, format!("the XML answer cannot be read: {e}")))?;
             return Ok(Page { headers, body });
         }
         let body = serde_json::from_str(&text).map_err(|e| {
             self.error(
                 stream,
-                &Method::GET,
+                &method,
                 &url,
                 format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
             )
@@ -521,7 +528,18 @@ impl Client {
     /// Sends `GET url` with authentication, retries and pacing; returns the
     /// headers and the body's bytes.
     pub async fn get(&self, stream: &str, url: Url) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
-        let method = Method::GET;
+        self.read(stream, Method::GET, url, None).await
+    }
+
+    /// [`Client::get`] with any method and an optional JSON body, for reads
+    /// that are safe to repeat.
+    async fn read(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
         let limits = &self.connector.limits;
         let mut attempt = 0u32;
         let mut reauthenticated = false;
@@ -530,6 +548,10 @@ impl Client {
             // The semaphore is never closed, so acquiring only waits.
             let permit = self.in_flight.acquire().await.ok();
             let request = self.authorized(stream, &method, &url).await?;
+            let request = match body {
+                Some(b) => request.json(b),
+                None => request,
+            };
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = request.send().await;
             let retry_in = match outcome {

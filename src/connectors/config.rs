@@ -208,6 +208,10 @@ struct RawStream {
     name: String,
     path: String,
     #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
     records: String,
     #[serde(default)]
     query: BTreeMap<String, QueryValue>,
@@ -541,6 +545,10 @@ pub struct Stream {
     pub file: Option<FileSpec>,
     /// Only records changed since a cursor.
     pub incremental: Option<super::incremental::Incremental>,
+    /// GET, or POST for an API that searches with a JSON body.
+    pub method: reqwest::Method,
+    /// The JSON body template of a POST read; may hold `{parent:/pointer}`.
+    pub body: Option<String>,
 }
 
 /// Where a record's file (a workbook attachment, a drive item) is.
@@ -912,6 +920,22 @@ impl Connector {
                 }
                 None => None,
             };
+            let method = match s.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                None | Some("GET") => reqwest::Method::GET,
+                Some("POST") => reqwest::Method::POST,
+                Some(other) => {
+                    return Err(src.error(&format!("{at}.method"), format!("'{other}': expected GET or POST")));
+                }
+            };
+            match (&method, &s.body) {
+                (&reqwest::Method::GET, Some(_)) => {
+                    return Err(src.error(&format!("{at}.body"), "a body is sent only with method = \"POST\""));
+                }
+                (_, Some(body)) if !body.trim_start().starts_with('{') => {
+                    return Err(src.error(&format!("{at}.body"), "expected a JSON object template"));
+                }
+                _ => {}
+            }
             streams.push(Stream {
                 name: s.name,
                 path: from_env(src, &format!("{at}.path"), &s.path)?,
@@ -921,6 +945,8 @@ impl Connector {
                 parent: s.parent,
                 file,
                 incremental,
+                method,
+                body: s.body,
             });
         }
         let mut writeback = Vec::new();

@@ -93,11 +93,21 @@ pub async fn read_stream(
     let template_error = |message: String| ConnectorError {
         connector: connector.name.clone(),
         stream: stream.name.clone(),
-        method: "GET".into(),
+        method: stream.method.to_string(),
         url: base.to_string(),
         message,
     };
     let path = fill(&stream.path, parent).map_err(template_error)?;
+    let body: Option<Value> = match &stream.body {
+        Some(template) => {
+            let text = fill(template, parent).map_err(template_error)?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| template_error(format!("the body template does not make JSON: {e}")))?,
+            )
+        }
+        None => None,
+    };
     let since = stream
         .incremental
         .as_ref()
@@ -120,7 +130,7 @@ pub async fn read_stream(
     let first = base.join(path.trim_start_matches('/')).map_err(|e| ConnectorError {
         connector: connector.name.clone(),
         stream: stream.name.clone(),
-        method: "GET".into(),
+        method: stream.method.to_string(),
         url: base.to_string(),
         message: format!("'{}' does not make a URL: {e}", stream.path),
     })?;
@@ -180,12 +190,14 @@ pub async fn read_stream(
             }
             Pagination::NextLink { .. } => next_url.clone().unwrap_or_else(|| with_query(first.clone(), &[])),
         };
-        let page = client.get_json(&stream.name, url.clone()).await?;
+        let page = client
+            .read_json(&stream.name, stream.method.clone(), url.clone(), body.as_ref())
+            .await?;
         out.pages += 1;
         let error = |message: String| ConnectorError {
             connector: connector.name.clone(),
             stream: stream.name.clone(),
-            method: "GET".into(),
+            method: stream.method.to_string(),
             url: client.redactor().scrub(url.as_str()),
             message,
         };
