@@ -105,16 +105,16 @@ fn refuse(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Optio
 }
 
 /// `$top` within `cap`, and where `$skip` starts.
-fn window(q: &HashMap<String, String>, cap: usize) -> Result<(usize, usize), Response> {
+fn window(q: &HashMap<String, String>, cap: usize) -> Result<(usize, usize), String> {
     let top: usize = q.get("$top").and_then(|v| v.parse().ok()).unwrap_or(cap);
     if top == 0 || top > cap {
-        return Err(invalid_parameter(&format!("$top must be between 1 and {cap}")));
+        return Err(format!("$top must be between 1 and {cap}"));
     }
     let from = match q.get("$skip").map(String::as_str) {
         None | Some("") | Some("0") => 0,
         Some(token) => match token.strip_prefix("tok-").and_then(|n| n.parse().ok()) {
             Some(n) => n,
-            None => return Err(invalid_parameter("unknown $skip page token")),
+            None => return Err("unknown $skip page token".to_owned()),
         },
     };
     Ok((top, from))
@@ -149,7 +149,7 @@ async fn vendor_data(
     }
     let (top, from) = match window(&q, 500) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(debug) => return invalid_parameter(&debug),
     };
     let mut st = s.lock().unwrap();
     st.vendor_pages += 1;
@@ -187,7 +187,7 @@ async fn questionnaires(
     }
     let (top, from) = match window(&q, 5) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(debug) => return invalid_parameter(&debug),
     };
     let total = 7;
     let to = (from + top).min(total);
@@ -210,8 +210,8 @@ async fn answers(
     if let Some(r) = refuse(&s, &headers, &q) {
         return r;
     }
-    if let Err(r) = window(&q, 100) {
-        return r;
+    if let Err(debug) = window(&q, 100) {
+        return invalid_parameter(&debug);
     }
     let qna = [
         ("Do you act as importer of record in Germany?", "Yes"),
