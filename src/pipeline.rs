@@ -221,6 +221,7 @@ impl Progress for () {}
 
 /// Runs the whole pipeline.
 pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSummary, RunError> {
+    let started = std::time::Instant::now();
     let inputs = discover_inputs(&req.inputs, &is_output_name).map_err(RunError::Input)?;
     if inputs.is_empty() {
         return Err(RunError::NoInputs);
@@ -269,6 +270,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             .collect()
     });
     let left = outcomes.iter().filter(|o| o.is_none()).count();
+    tracing::debug!(
+        inputs = inputs.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "inputs scored and annotated"
+    );
     let mut results = Vec::new();
     let mut annotated = Vec::new();
     let mut annotated_for = Vec::new();
@@ -308,6 +314,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         None => (None, true),
     };
     if write {
+        let outputs_started = std::time::Instant::now();
         write_run_outputs(
             req,
             &pool,
@@ -318,6 +325,10 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             &errors,
             changes.as_deref(),
         )?;
+        tracing::debug!(
+            seconds = outputs_started.elapsed().as_secs_f64(),
+            "portfolio and JSON written"
+        );
     }
     Ok(RunSummary {
         scored_inputs: scored.len(),
