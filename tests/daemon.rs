@@ -9,64 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use common::{iorready, sheet};
+use common::{iorready, provider_workbook, sheet};
 use iorready::model::Country;
-use iorready::sources::CellValue;
-use iorready::template::{write_questionnaire, Questionnaire};
-
-fn text(s: &str) -> Option<CellValue> {
-    Some(CellValue::Text(s.to_owned()))
-}
-
-fn date(y: i32, m: u32, d: u32) -> Option<CellValue> {
-    NaiveDate::from_ymd_opt(y, m, d).map(|d| CellValue::Date(d.and_time(chrono::NaiveTime::MIN)))
-}
-
-/// A provider workbook answering for `countries`, each with `model` as its
-/// operating model and otherwise the answers of an established provider.
-fn provider_workbook(path: &Path, name: &str, countries: &[&str], model: &str) {
-    let rows = countries
-        .iter()
-        .map(|c| {
-            let country = Country::from_alpha2(c).unwrap();
-            vec![
-                text(country.name()),
-                text("Yes"),
-                text(model),
-                text("Provider is IOR"),
-                text("Full"),
-                text("Local Entity Ltd"),
-                text("REG-1"),
-                text("LIC-1"),
-                date(2027, 6, 15),
-                Some(CellValue::Number(14.0)),
-                date(2026, 10, 1),
-                text("Defined and repeatable"),
-                text("Provider handles"),
-                text("Provider prefunds"),
-                text("Client recovers"),
-                Some(CellValue::Number(5.0)),
-                text("Verified"),
-                text("Ref"),
-                None,
-            ]
-        })
-        .collect();
-    let q = Questionnaire {
-        provider: [
-            text(name),
-            text(&format!("{name} Ltd")),
-            text("Test"),
-            text("test@example.com"),
-            date(2026, 6, 1),
-            Some(CellValue::Number(countries.len() as f64)),
-        ],
-        rows,
-        ..Questionnaire::default()
-    };
-    write_questionnaire(path, &q).unwrap();
-}
 
 struct Setup {
     dir: tempfile::TempDir,

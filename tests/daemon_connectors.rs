@@ -2,6 +2,10 @@
 //! mirrored in the state, read incrementally from the saved cursor, written
 //! back once per change, and the cursor kept when the write-back fails.
 
+#[path = "support/api.rs"]
+mod api;
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,10 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
-use chrono::NaiveDate;
-use iorready::model::Country;
-use iorready::sources::CellValue;
-use iorready::template::{write_questionnaire, Questionnaire};
 use serde_json::{json, Value};
 
 /// One supplier: its workbook and when it last changed.
@@ -137,66 +137,13 @@ fn serve(state: Shared) -> std::net::SocketAddr {
         .route("/notes", get(find_notes).post(post_note))
         .route("/notes/{n}", axum::routing::put(put_note))
         .with_state(state);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    addr
-}
-
-fn text(s: &str) -> Option<CellValue> {
-    Some(CellValue::Text(s.to_owned()))
+    api::serve(app)
 }
 
 fn workbook(name: &str, model: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.xlsx");
-    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).map(|d| CellValue::Date(d.and_time(chrono::NaiveTime::MIN)));
-    let row = |c: &str| {
-        vec![
-            text(Country::from_alpha2(c).unwrap().name()),
-            text("Yes"),
-            text(model),
-            text("Provider is IOR"),
-            text("Full"),
-            text("Entity"),
-            text("REG"),
-            text("LIC"),
-            date(2027, 6, 15),
-            Some(CellValue::Number(14.0)),
-            date(2026, 10, 1),
-            text("Defined and repeatable"),
-            text("Provider handles"),
-            text("Provider prefunds"),
-            text("Client recovers"),
-            Some(CellValue::Number(5.0)),
-            text("Verified"),
-            text("Ref"),
-            None,
-        ]
-    };
-    let q = Questionnaire {
-        provider: [
-            text(name),
-            None,
-            None,
-            None,
-            date(2026, 6, 1),
-            Some(CellValue::Number(2.0)),
-        ],
-        rows: vec![row("DE"), row("FR")],
-        ..Questionnaire::default()
-    };
-    write_questionnaire(&path, &q).unwrap();
+    common::provider_workbook(&path, name, &["DE", "FR"], model);
     std::fs::read(&path).unwrap()
 }
 

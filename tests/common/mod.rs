@@ -201,3 +201,54 @@ pub fn assessments_of(json: &serde_json::Value) -> Vec<(String, String, String, 
         })
         .collect()
 }
+
+/// Writes a reference-layout provider workbook answering for `countries`
+/// (alpha-2), each with `model` as its operating model and otherwise the
+/// answers of an established provider (ready unless `model` says
+/// otherwise).
+pub fn provider_workbook(path: &Path, name: &str, countries: &[&str], model: &str) {
+    use iorready::sources::CellValue;
+    let text = |s: &str| Some(CellValue::Text(s.to_owned()));
+    let date =
+        |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).map(|d| CellValue::Date(d.and_time(chrono::NaiveTime::MIN)));
+    let rows = countries
+        .iter()
+        .map(|c| {
+            let country = iorready::model::Country::from_alpha2(c).unwrap();
+            vec![
+                text(country.name()),
+                text("Yes"),
+                text(model),
+                text("Provider is IOR"),
+                text("Full"),
+                text("Local Entity Ltd"),
+                text("REG-1"),
+                text("LIC-1"),
+                date(2027, 6, 15),
+                Some(CellValue::Number(14.0)),
+                date(2026, 10, 1),
+                text("Defined and repeatable"),
+                text("Provider handles"),
+                text("Provider prefunds"),
+                text("Client recovers"),
+                Some(CellValue::Number(5.0)),
+                text("Verified"),
+                text("Ref"),
+                None,
+            ]
+        })
+        .collect();
+    let q = iorready::template::Questionnaire {
+        provider: [
+            text(name),
+            text(&format!("{name} Ltd")),
+            text("Test"),
+            text("test@example.com"),
+            date(2026, 6, 1),
+            Some(CellValue::Number(countries.len() as f64)),
+        ],
+        rows,
+        ..Default::default()
+    };
+    iorready::template::write_questionnaire(path, &q).unwrap();
+}
