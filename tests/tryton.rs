@@ -1,6 +1,8 @@
 //! Tryton end to end against a real Tryton 8: suppliers and their attached
 //! questionnaires read, scored, and written back as an attachment and a
-//! note on each supplier, once, however often the run is repeated.
+//! note on each supplier, once, however often the run is repeated; and
+//! questionnaire answers kept on the party (a small module's
+//! `iorready.answer` records) scored with their records mapping.
 
 mod common;
 #[path = "support/tryton.rs"]
@@ -111,4 +113,87 @@ fn suppliers_attachments_are_scored_and_written_back_once() {
         swift_note["message"].as_str().unwrap().contains("16 not capable"),
         "{swift_note}"
     );
+}
+
+fn answer(t: &tryton::Tryton, party: u64, country: &str, model: &str, shipments: u64) {
+    t.create(
+        "iorready.answer",
+        json!({
+            "party": party,
+            "country": country,
+            "covered": true,
+            "operating_model": model,
+            "ior_role": "provider_is_ior",
+            "liability": "full",
+            "entity_name": format!("Local entity {country}"),
+            "shipments_24m": shipments,
+            "last_shipment": {"__class__": "date", "year": 2026, "month": 10, "day": 1},
+            "pathway": "defined_repeatable",
+            "evidence": "verified"
+        }),
+    );
+}
+
+#[test]
+fn answers_kept_on_the_party_are_scored_with_their_mapping() {
+    let Some((venv, db)) = tryton::available() else { return };
+    let t = tryton::Tryton::start(&venv, &db);
+    let atlas = t.create("party.party", json!({"name": "Atlas Import Services", "code": "SUP-3"}));
+    let globe = t.create(
+        "party.party",
+        json!({"name": "GlobeReach IOR Network", "code": "SUP-4"}),
+    );
+    answer(&t, atlas, "DE", "own_entity", 14);
+    answer(&t, atlas, "FR", "contracted_partner", 8);
+    answer(&t, globe, "DE", "on_demand_partner", 0);
+    let out = tempfile::tempdir().unwrap();
+    let json_path = out.path().join("result.json");
+    let o = assert_cmd::Command::cargo_bin("iorready")
+        .unwrap()
+        .args([
+            "score",
+            "--connector",
+            "tryton-answers",
+            "--as-of",
+            "2026-11-24",
+            "-q",
+            "--connectors-dir",
+        ])
+        .arg(common::root().join("connectors"))
+        .arg("--mappings")
+        .arg(common::root().join("mappings"))
+        .arg("--out")
+        .arg(out.path())
+        .arg("--json")
+        .arg(&json_path)
+        .env("TRYTON_URL", &t.url)
+        .env("TRYTON_API_KEY", &t.key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let tiers = |name: &str| -> Vec<(String, String)> {
+        let p = common::provider(&result, name);
+        p["assessments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["country"].as_str().unwrap().to_owned(),
+                    a["tier"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        tiers("Atlas Import Services"),
+        [
+            ("DE".to_owned(), "ready".to_owned()),
+            ("FR".to_owned(), "conditional".to_owned())
+        ]
+    );
+    let globe_tiers = tiers("GlobeReach IOR Network");
+    assert_eq!(globe_tiers.len(), 1);
+    assert_ne!(globe_tiers[0].1, "ready", "on-demand partners are passive coverage");
 }

@@ -235,8 +235,10 @@ pub struct FetchedRecords {
 }
 
 /// When the connector `name` names a records `mapping`: reads its first
-/// top-level stream without files in full and saves the records at the
-/// mapping's records pointer in `dir/<name>/records.json`. A full read
+/// top-level stream without files in full, nests the records of its child
+/// streams (without files) in each record under the child's name, and
+/// saves the records at the mapping's records pointer in
+/// `dir/<name>/records.json`. A full read
 /// each time: the document must hold every supplier, and an unchanged one
 /// is then recognised by its content.
 pub async fn fetch_records(
@@ -269,12 +271,33 @@ pub async fn fetch_records(
             "connector '{name}' has a mapping but no top-level stream of records"
         )));
     };
+    let children: Vec<_> = connector
+        .streams
+        .iter()
+        .filter(|s| s.file.is_none() && s.parent.as_deref() == Some(stream.name.as_str()))
+        .cloned()
+        .collect();
     let client = Client::new(connector, Redactor::default())?;
-    let records: Vec<serde_json::Value> = read_tree(&client, &stream, None)
+    let mut records: Vec<serde_json::Value> = read_tree(&client, &stream, None)
         .await?
         .into_iter()
         .map(|(_, r)| r)
         .collect();
+    // Child streams (a supplier's answers) are nested in each record under
+    // the child stream's name, so a mapping reads them as the record's own.
+    for child in &children {
+        let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
+        for (parent, record) in read_tree(&client, child, None).await? {
+            let key = parent.as_ref().map(record_key).unwrap_or_default();
+            by_parent.entry(key).or_default().push(record);
+        }
+        for record in &mut records {
+            let nested = by_parent.remove(&record_key(record)).unwrap_or_default();
+            if let serde_json::Value::Object(map) = record {
+                map.insert(child.name.clone(), serde_json::Value::Array(nested));
+            }
+        }
+    }
     let count = records.len();
     let mut doc = serde_json::Value::Null;
     place(&mut doc, pointer, serde_json::Value::Array(records));
@@ -292,6 +315,15 @@ pub async fn fetch_records(
         mapping: mapping_name,
         count,
     }))
+}
+
+/// What identifies a parent record: its `id` when it has one (the record
+/// may have changed between the parent's two reads), else all of it.
+fn record_key(record: &serde_json::Value) -> String {
+    match record.get("id") {
+        Some(id) => format!("id:{id}"),
+        None => record.to_string(),
+    }
 }
 
 /// Puts `value` at the JSON pointer `pointer` in `doc`, creating objects

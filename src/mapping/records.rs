@@ -29,8 +29,27 @@ fn as_cell(v: &Value) -> Option<CellValue> {
             let parts: Vec<String> = items.iter().filter_map(as_cell).map(|c| c.display()).collect();
             (!parts.is_empty()).then(|| CellValue::Text(parts.join("; ")))
         }
-        Value::Object(_) => Some(CellValue::Text(v.to_string())),
+        Value::Object(map) => Some(encoded_date(map).unwrap_or_else(|| CellValue::Text(v.to_string()))),
     }
+}
+
+/// A date or date-time as Tryton's JSON encodes it:
+/// `{"__class__": "date", "year": 2026, "month": 10, "day": 1}` (and
+/// `"datetime"` with hour, minute, second).
+fn encoded_date(map: &serde_json::Map<String, Value>) -> Option<CellValue> {
+    let class = map.get("__class__")?.as_str()?;
+    let n = |k: &str| map.get(k).and_then(Value::as_u64);
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(n("year")?).ok()?, n("month")? as u32, n("day")? as u32)?;
+    let time = match class {
+        "date" => chrono::NaiveTime::MIN,
+        "datetime" => chrono::NaiveTime::from_hms_opt(
+            n("hour").unwrap_or(0) as u32,
+            n("minute").unwrap_or(0) as u32,
+            n("second").unwrap_or(0) as u32,
+        )?,
+        _ => return None,
+    };
+    Some(CellValue::Date(date.and_time(time)))
 }
 
 /// The kind of a JSON value, for messages.
@@ -202,5 +221,25 @@ fn read_country(object: &Value, at: &str, file: &Arc<str>, mapping: &Mapping, ou
     match out.assessments.iter_mut().find(|x| x.country == Some(country)) {
         Some(first) => first.merge(&a),
         None => out.assessments.push(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tryton_encoded_date_is_a_date() {
+        let v: Value = serde_json::json!({"__class__": "date", "year": 2026, "month": 10, "day": 1});
+        let expected = chrono::NaiveDate::from_ymd_opt(2026, 10, 1)
+            .unwrap()
+            .and_time(chrono::NaiveTime::MIN);
+        assert_eq!(as_cell(&v), Some(CellValue::Date(expected)));
+    }
+
+    #[test]
+    fn another_object_stays_text() {
+        let v: Value = serde_json::json!({"a": 1});
+        assert_eq!(as_cell(&v), Some(CellValue::Text("{\"a\":1}".into())));
     }
 }
