@@ -209,6 +209,14 @@ fn a_fields_write_back_takes_put_or_patch_only() {
 }
 
 #[test]
+fn a_file_stream_with_two_sources_is_refused_naming_the_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\", url = \"/u\", download_path = \"items/{record:/id}/content\" }\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("streams[0].file"), "{e}");
+    assert!(e.message.contains("one of them"), "{e}");
+}
+
+#[test]
 fn connector_check_and_read_work_from_the_command_line() {
     let (addr, _) = api::start();
     let dir = tempfile::tempdir().unwrap();

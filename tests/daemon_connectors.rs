@@ -516,3 +516,72 @@ fn score_with_a_records_connector_scores_its_suppliers() {
         .as_array()
         .is_some_and(|a| !a.is_empty()));
 }
+
+/// A job on the shipped Microsoft Graph definition against the local drive:
+/// the first run lists the whole drive by delta, later runs only what
+/// changed since the saved delta link, renames and deletions included.
+#[test]
+fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
+    let (addr, graph) = api::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("iorready.toml"),
+        format!(
+            "[state]\ndir = \"state\"\n[jobs.drive]\nschedule = \"@hourly\"\nconnectors = [\"microsoft-graph\"]\nconnectors_dir = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors").display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let out = assert_cmd::Command::cargo_bin("iorready")
+            .unwrap()
+            .envs([
+                ("GRAPH_URL", format!("http://{addr}/v1.0/")),
+                ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+                ("GRAPH_CLIENT_ID", "app-1".to_owned()),
+                ("GRAPH_CLIENT_SECRET", "app-secret-1".to_owned()),
+                ("GRAPH_DRIVE_ID", "D1".to_owned()),
+                ("GRAPH_FOLDER", "IOR".to_owned()),
+            ])
+            .args(["run", "--as-of", "2026-11-24", "--config"])
+            .arg(dir.path().join("iorready.toml"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let providers = || -> Vec<String> {
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/result.json")).unwrap()).unwrap();
+        json["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = run();
+    assert!(first.contains("2 scored"), "{first}");
+    assert_eq!(providers(), ["Meridian Trade Compliance", "SwiftFreight Logistics"]);
+    assert_eq!(
+        graph.lock().unwrap().graph_downloads,
+        ["3", "4"],
+        "the other folder's budget.xlsx is not fetched"
+    );
+    // Meridian's workbook is renamed, SwiftFreight's deleted.
+    graph.lock().unwrap().graph_changes = vec![
+        json!({"id": "3", "name": "meridian-2027.xlsx", "file": {}, "parentReference": {"id": "F1"}}),
+        json!({"id": "4", "deleted": {"state": "deleted"}, "parentReference": {"id": "F1"}}),
+    ];
+    let second = run();
+    assert!(second.contains(" ok"), "{second}");
+    assert_eq!(
+        graph.lock().unwrap().graph_delta_tokens,
+        ["T1"],
+        "the second run asked only for changes"
+    );
+    assert_eq!(providers(), ["Meridian Trade Compliance"]);
+    assert!(dir.path().join("out/meridian-2027.annotated.xlsx").is_file());
+    let third = run();
+    assert!(third.contains("0 scored, 1 unchanged"), "{third}");
+    assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1", "T2"]);
+}

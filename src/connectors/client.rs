@@ -72,6 +72,10 @@ pub struct Client {
     resume: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
     /// The cursors complete reads reached, by stream name.
     reached: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Delta links to start reads at, by stream name.
+    resume_links: std::sync::Mutex<HashMap<String, String>>,
+    /// The delta links complete reads ended with, by stream name.
+    links_reached: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Client {
@@ -100,6 +104,8 @@ impl Client {
             in_flight: tokio::sync::Semaphore::new(permits),
             resume: Default::default(),
             reached: Default::default(),
+            resume_links: Default::default(),
+            links_reached: Default::default(),
         })
     }
 
@@ -110,6 +116,37 @@ impl Client {
         // the map itself is still whole.
         let mut map = self.resume.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(stream.to_owned(), cursor);
+    }
+
+    /// Reads of `stream` (paged by next links with a `delta_path`) start at
+    /// this delta link: only what changed since the read that gave it.
+    pub fn resume_link(&self, stream: &str, link: &str) {
+        let mut map = self.resume_links.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(stream.to_owned(), link.to_owned());
+    }
+
+    /// The delta link a read of `stream` starts at, if any.
+    pub fn saved_link(&self, stream: &str) -> Option<String> {
+        self.resume_links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(stream)
+            .cloned()
+    }
+
+    /// The delta link the last complete read of `stream` ended with: what
+    /// to save once its records are stored.
+    pub fn link_reached(&self, stream: &str) -> Option<String> {
+        self.links_reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(stream)
+            .cloned()
+    }
+
+    pub(crate) fn note_link(&self, stream: &str, link: String) {
+        let mut map = self.links_reached.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(stream.to_owned(), link);
     }
 
     /// The saved cursor of `stream`, if any.

@@ -212,6 +212,8 @@ struct RawStream {
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
+    filter: BTreeMap<String, String>,
+    #[serde(default)]
     records: String,
     #[serde(default)]
     query: BTreeMap<String, QueryValue>,
@@ -251,6 +253,8 @@ struct RawFile {
     name: String,
     content: Option<String>,
     url: Option<String>,
+    download_path: Option<String>,
+    deleted: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +292,8 @@ enum RawPagination {
         next_path: Option<String>,
         #[serde(default)]
         link_header: bool,
+        #[serde(default)]
+        delta_path: Option<String>,
     },
 }
 
@@ -549,6 +555,9 @@ pub struct Stream {
     pub method: reqwest::Method,
     /// The JSON body template of a POST read; may hold `{parent:/pointer}`.
     pub body: Option<String>,
+    /// Only records whose value at each pointer equals the text (which may
+    /// hold `{parent:/pointer}`); `*` asks only that the value be there.
+    pub filter: Vec<(String, String)>,
 }
 
 /// Where a record's file (a workbook attachment, a drive item) is.
@@ -560,6 +569,12 @@ pub struct FileSpec {
     pub content: Option<String>,
     /// Pointer to a download URL.
     pub url: Option<String>,
+    /// Path under the base URL the file is downloaded from, with
+    /// `{record:/pointer}` values (`drives/D/items/{record:/id}/content`).
+    pub download_path: Option<String>,
+    /// Pointer whose presence marks a record as a deletion (a delta
+    /// listing's `/deleted`): its file leaves the mirror.
+    pub deleted: Option<String>,
 }
 
 /// Pagination schemes.
@@ -605,6 +620,9 @@ pub enum Pagination {
         next_path: Option<String>,
         /// Follow `Link: <...>; rel="next"`.
         link_header: bool,
+        /// Pointer to the delta link on the last page (`@odata.deltaLink`):
+        /// where the next read asks for what changed since this one.
+        delta_path: Option<String>,
     },
 }
 
@@ -859,7 +877,11 @@ impl Connector {
                         size: size_param.zip(page_size),
                     }
                 }
-                RawPagination::NextLink { next_path, link_header } => {
+                RawPagination::NextLink {
+                    next_path,
+                    link_header,
+                    delta_path,
+                } => {
                     if next_path.is_none() && !link_header {
                         return Err(src.error(
                             &format!("{at}.pagination"),
@@ -871,6 +893,9 @@ impl Connector {
                             .map(|p| src.json_pointer(&format!("{at}.pagination.next_path"), &p))
                             .transpose()?,
                         link_header,
+                        delta_path: delta_path
+                            .map(|p| src.json_pointer(&format!("{at}.pagination.delta_path"), &p))
+                            .transpose()?,
                     }
                 }
             };
@@ -884,10 +909,11 @@ impl Connector {
             }
             let file = match s.file {
                 Some(f) => {
-                    if f.content.is_none() == f.url.is_none() {
+                    let sources = [f.content.is_some(), f.url.is_some(), f.download_path.is_some()];
+                    if sources.iter().filter(|x| **x).count() != 1 {
                         return Err(src.error(
                             &format!("{at}.file"),
-                            "give `content` (base64 in the record) or `url`, one of them",
+                            "give `content` (base64 in the record), `url` or `download_path`, one of them",
                         ));
                     }
                     Some(FileSpec {
@@ -899,6 +925,14 @@ impl Connector {
                         url: f
                             .url
                             .map(|p| src.json_pointer(&format!("{at}.file.url"), &p))
+                            .transpose()?,
+                        download_path: f
+                            .download_path
+                            .map(|p| from_env(src, &format!("{at}.file.download_path"), &p))
+                            .transpose()?,
+                        deleted: f
+                            .deleted
+                            .map(|p| src.json_pointer(&format!("{at}.file.deleted"), &p))
                             .transpose()?,
                     })
                 }
@@ -947,6 +981,11 @@ impl Connector {
                 incremental,
                 method,
                 body: s.body,
+                filter: s
+                    .filter
+                    .into_iter()
+                    .map(|(k, v)| src.json_pointer(&format!("{at}.filter"), &k).map(|k| (k, v)))
+                    .collect::<Result<_, _>>()?,
             });
         }
         let mut writeback = Vec::new();

@@ -18,6 +18,10 @@ pub struct Fetched {
     pub path: PathBuf,
     /// The supplier record it belongs to.
     pub parent: Option<serde_json::Value>,
+    /// The id of the record that pointed at it (a drive item's id), which
+    /// a delta listing names when the file is renamed or deleted.
+    #[serde(default)]
+    pub record_id: Option<String>,
 }
 
 /// What one connector's fetch brought.
@@ -25,9 +29,10 @@ pub struct Fetched {
 pub struct FetchOutcome {
     /// The workbooks fetched.
     pub files: Vec<Fetched>,
-    /// For each incremental stream read completely: the cursor its records
-    /// reached, to save once they are stored and written back.
-    pub cursors: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// For each incremental or delta stream read completely: the cursor its
+    /// records reached (RFC 3339) or the delta link it ended with, to save
+    /// once they are stored and written back.
+    pub cursors: Vec<(String, String)>,
     /// True when every stream was read from its start (no cursor): the
     /// files are the vendor's whole set, so a mirror may drop the others.
     pub complete: bool,
@@ -84,13 +89,15 @@ fn safe_name(name: &str) -> String {
 /// Fetches the workbooks of every file stream of the connector `name` into
 /// `dir/<name>/<supplier id>/<file name>` (the same path for the same file on
 /// every run, so `dir` can be kept as a mirror), each with a sidecar saying
-/// where it came from. Incremental streams resume from `resume` (stream,
-/// cursor).
+/// where it came from. Streams resume from `resume` (stream, saved cursor):
+/// an incremental stream from its date-time, a delta listing from its
+/// link; files a delta listing says were deleted or renamed leave the
+/// mirror.
 pub async fn fetch_workbooks(
     connectors: &Path,
     name: &str,
     dir: &Path,
-    resume: &[(String, chrono::DateTime<chrono::Utc>)],
+    resume: &[(String, String)],
 ) -> Result<FetchOutcome, ExchangeError> {
     let connector = Connector::find(connectors, name)?;
     let folder = dir.join(crate::model::slug(name));
@@ -111,18 +118,46 @@ pub async fn fetch_workbooks(
         .filter(|s| s.incremental.is_some())
         .map(|s| s.name.clone())
         .collect();
+    let delta: Vec<String> = connector
+        .streams
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.pagination,
+                super::Pagination::NextLink {
+                    delta_path: Some(_),
+                    ..
+                }
+            )
+        })
+        .map(|s| s.name.clone())
+        .collect();
     let client = Client::new(connector, Redactor::default())?;
     let mut complete = true;
     for (stream, cursor) in resume {
         if incremental.contains(stream) {
-            client.resume_from(stream, *cursor);
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(cursor) {
+                client.resume_from(stream, at.to_utc());
+                complete = false;
+            }
+        } else if delta.contains(stream) {
+            client.resume_link(stream, cursor);
             complete = false;
         }
     }
     let mut files = Vec::new();
     let mut taken = std::collections::HashSet::new();
+    let mut gone: Vec<String> = Vec::new();
     for stream in &streams {
         for (i, file) in fetch_files(&client, stream, None).await?.into_iter().enumerate() {
+            let record_id = file
+                .record
+                .get("id")
+                .map(|id| id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string()));
+            if file.deleted {
+                gone.extend(record_id);
+                continue;
+            }
             let parent = file
                 .parent
                 .as_ref()
@@ -143,6 +178,7 @@ pub async fn fetch_workbooks(
                 connector: name.to_owned(),
                 path,
                 parent: file.parent,
+                record_id,
             };
             save(&fetched.path, &file.bytes)?;
             let sidecar = serde_json::to_vec(&fetched).map_err(|e| ExchangeError::Io {
@@ -153,10 +189,16 @@ pub async fn fetch_workbooks(
             files.push(fetched);
         }
     }
-    let cursors = incremental
+    forget_moved_and_deleted(dir, name, &files, &gone);
+    let mut cursors: Vec<(String, String)> = incremental
         .iter()
-        .filter_map(|s| client.cursor_reached(s).map(|c| (s.clone(), c)))
+        .filter_map(|s| client.cursor_reached(s).map(|c| (s.clone(), c.to_rfc3339())))
         .collect();
+    cursors.extend(
+        delta
+            .iter()
+            .filter_map(|s| client.link_reached(s).map(|l| (s.clone(), l))),
+    );
     tracing::info!(connector = %name, files = files.len(), complete, "workbooks fetched");
     Ok(FetchOutcome {
         files,
@@ -184,6 +226,29 @@ fn save(path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
         path: path.to_owned(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+/// Removes from the mirror the files a delta listing said were deleted
+/// (`gone` record ids), and the old copies of files fetched again under a
+/// new name (same record id, other path).
+fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &[String]) {
+    if gone.is_empty() && fetched.iter().all(|f| f.record_id.is_none()) {
+        return;
+    }
+    let current: std::collections::HashMap<&str, &Path> = fetched
+        .iter()
+        .filter_map(|f| f.record_id.as_deref().map(|id| (id, f.path.as_path())))
+        .collect();
+    for old in mirrored(dir, name) {
+        let Some(id) = old.record_id.as_deref() else { continue };
+        let deleted = gone.iter().any(|g| g == id);
+        let moved = current.get(id).is_some_and(|p| *p != old.path);
+        if deleted || moved {
+            tracing::info!(connector = %name, file = %old.path.display(), deleted, "removed from the mirror");
+            let _ = std::fs::remove_file(&old.path);
+            let _ = std::fs::remove_file(sidecar_path(&old.path));
+        }
+    }
 }
 
 /// Every workbook mirrored in `dir/<name>/` with its sidecar.

@@ -18,8 +18,30 @@ pub struct ConnectorFile {
     pub parent: Option<Value>,
     /// The record that pointed at it.
     pub record: Value,
-    /// Its bytes.
+    /// Its bytes (none for a deletion).
     pub bytes: Vec<u8>,
+    /// The record says the file was deleted (a delta listing): it has no
+    /// bytes, and leaves whatever mirror holds it.
+    pub deleted: bool,
+}
+
+/// Replaces each `{record:/pointer}` in `template` with that value of
+/// `record`.
+fn fill_record(template: &str, record: &Value) -> Result<String, String> {
+    let mut out = template.to_owned();
+    while let Some(start) = out.find("{record:") {
+        let end = out[start..]
+            .find('}')
+            .map(|e| start + e)
+            .ok_or_else(|| format!("unclosed '{{record:' in '{template}'"))?;
+        let pointer = &out[start + "{record:".len()..end];
+        let value = record
+            .pointer(pointer)
+            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .ok_or_else(|| format!("the record has no '{pointer}'"))?;
+        out.replace_range(start..=end, &value);
+    }
+    Ok(out)
 }
 
 /// Every record of `stream`, with the parent record it was read for (a
@@ -91,6 +113,24 @@ pub async fn fetch_files(
     };
     let mut files = Vec::new();
     for (parent, record) in read_tree(client, stream, limit).await? {
+        if spec
+            .deleted
+            .as_ref()
+            .is_some_and(|p| record.pointer(p).is_some_and(|v| !v.is_null()))
+        {
+            files.push(ConnectorFile {
+                name: record
+                    .pointer(&spec.name)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                parent,
+                record,
+                bytes: Vec::new(),
+                deleted: true,
+            });
+            continue;
+        }
         let name = record
             .pointer(&spec.name)
             .and_then(Value::as_str)
@@ -123,6 +163,16 @@ pub async fn fetch_files(
                 .join(link)
                 .map_err(|e| error(format!("'{link}' is not a URL: {e}")))?;
             client.get(&stream.name, url).await?.1
+        } else if let Some(template) = &spec.download_path {
+            let path = fill_record(template, &record).map_err(|e| error(format!("record '{name}': {e}")))?;
+            let mut base = client.connector().base_url.clone();
+            if !base.path().ends_with('/') {
+                base.set_path(&format!("{}/", base.path()));
+            }
+            let url = base
+                .join(path.trim_start_matches('/'))
+                .map_err(|e| error(format!("'{path}' does not make a URL: {e}")))?;
+            client.get(&stream.name, url).await?.1
         } else {
             continue;
         };
@@ -131,6 +181,7 @@ pub async fn fetch_files(
             parent,
             record,
             bytes,
+            deleted: false,
         });
     }
     Ok(files)

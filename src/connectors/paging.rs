@@ -22,8 +22,26 @@ pub struct ReadOutcome {
     pub pages: u32,
 }
 
-fn records_of<'p>(page: &'p Page, stream: &Stream) -> Option<&'p Vec<Value>> {
-    page.body.pointer(&stream.records).and_then(Value::as_array)
+/// The records of a page: the array at the stream's pointer, or the one
+/// object there (a single item, such as a folder looked up by its path).
+fn records_of(page: &Page, stream: &Stream) -> Option<Vec<Value>> {
+    match page.body.pointer(&stream.records)? {
+        Value::Array(items) => Some(items.clone()),
+        one @ Value::Object(_) => Some(vec![one.clone()]),
+        _ => None,
+    }
+}
+
+/// True when `record` passes the stream's filter: each pointer's value
+/// equals the expected text (`*`: is there at all).
+fn kept(record: &Value, filter: &[(String, String)]) -> bool {
+    filter.iter().all(|(pointer, expected)| match record.pointer(pointer) {
+        None | Some(Value::Null) => false,
+        Some(_) if expected == "*" => true,
+        Some(Value::String(s)) => s == expected,
+        // A number or true/false compares as written (`42`, `true`).
+        Some(other) => expected.parse::<Value>().is_ok_and(|e| e == *other),
+    })
 }
 
 /// The `rel="next"` target of an RFC 8288 `Link` header.
@@ -98,6 +116,12 @@ pub async fn read_stream(
         message,
     };
     let path = fill(&stream.path, parent).map_err(template_error)?;
+    let filter: Vec<(String, String)> = stream
+        .filter
+        .iter()
+        .map(|(k, v)| fill(v, parent).map(|v| (k.clone(), v)))
+        .collect::<Result<_, _>>()
+        .map_err(template_error)?;
     let body: Option<Value> = match &stream.body {
         Some(template) => {
             let text = fill(template, parent).map_err(template_error)?;
@@ -151,7 +175,13 @@ pub async fn read_stream(
         _ => 0,
     };
     let mut cursor: Option<String> = None;
-    let mut next_url: Option<Url> = None;
+    // A delta listing resumes at the link its last complete read ended with.
+    let mut next_url: Option<Url> = match client.saved_link(&stream.name) {
+        Some(link) => {
+            Some(Url::parse(&link).map_err(|e| template_error(format!("saved delta link is not a URL: {e}")))?)
+        }
+        None => None,
+    };
     loop {
         let url = match &stream.pagination {
             Pagination::None => with_query(first.clone(), &[]),
@@ -216,7 +246,7 @@ pub async fn read_stream(
         let records = records_of(&page, stream)
             .ok_or_else(|| error(format!("no array of records at '{}' in the response", stream.records)))?;
         let n = records.len();
-        out.records.extend(records.iter().cloned());
+        out.records.extend(records.into_iter().filter(|r| kept(r, &filter)));
         if limit.is_some_and(|l| out.records.len() >= l) {
             if let Some(l) = limit {
                 out.records.truncate(l);
@@ -255,7 +285,9 @@ pub async fn read_stream(
                 cursor = next;
                 n > 0 && cursor.is_some()
             }
-            Pagination::NextLink { next_path, link_header } => {
+            Pagination::NextLink {
+                next_path, link_header, ..
+            } => {
                 let next = next_path
                     .as_ref()
                     .and_then(|p| page.body.pointer(p))
@@ -278,6 +310,17 @@ pub async fn read_stream(
             if let Some(inc) = &stream.incremental {
                 if let Some(at) = inc.reached(&out.records).map_err(error)? {
                     client.note_cursor(&stream.name, at);
+                }
+            }
+            if let Pagination::NextLink {
+                delta_path: Some(p), ..
+            } = &stream.pagination
+            {
+                if let Some(link) = page.body.pointer(p).and_then(Value::as_str) {
+                    let absolute = url
+                        .join(link)
+                        .map_err(|e| error(format!("delta link '{link}' is not a URL: {e}")))?;
+                    client.note_link(&stream.name, absolute.to_string());
                 }
             }
             return Ok(out);

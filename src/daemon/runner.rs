@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 use super::jobs::Job;
 use super::memory::{settings_fingerprint, JobMemory};
@@ -122,7 +122,7 @@ pub fn run_job(
     sweep_tree(&mirror, ".iorready-");
     let mut fetched: Vec<Fetched> = Vec::new();
     let mut records: Vec<FetchedRecords> = Vec::new();
-    let mut cursors: Vec<(String, String, DateTime<Utc>)> = Vec::new();
+    let mut cursors: Vec<(String, String, String)> = Vec::new();
     for name in &job.connectors {
         let resume = if full_sync {
             Vec::new()
@@ -290,7 +290,7 @@ pub fn run_job(
             .map(|(n, _)| n.as_str())
             .collect();
         for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
-            state.save_cursor(&cursor_owner(&job.name, connector), stream, &cursor.to_rfc3339())?;
+            state.save_cursor(&cursor_owner(&job.name, connector), stream, cursor)?;
         }
     }
     let standings = memory.standings();
@@ -401,13 +401,10 @@ fn cursor_owner(job: &str, connector: &str) -> String {
     format!("{job}/{connector}")
 }
 
-/// The saved cursors of `connector`'s streams for `job`.
-fn saved_cursors(state: &State, job: &str, connector: &str) -> Result<Vec<(String, DateTime<Utc>)>, StateError> {
-    Ok(state
-        .cursors(&cursor_owner(job, connector))?
-        .into_iter()
-        .filter_map(|(stream, text)| DateTime::parse_from_rfc3339(&text).ok().map(|c| (stream, c.to_utc())))
-        .collect())
+/// The saved cursors of `connector`'s streams for `job`: date-times
+/// (RFC 3339) or delta links.
+fn saved_cursors(state: &State, job: &str, connector: &str) -> Result<Vec<(String, String)>, StateError> {
+    state.cursors(&cursor_owner(job, connector))
 }
 
 /// [`sweep`] in `dir` and every folder below it.

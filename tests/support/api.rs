@@ -30,6 +30,13 @@ pub struct ApiState {
     pub max_in_flight: u64,
     /// Graph refuses the folder listing's second page.
     pub graph_page2_denied: bool,
+    /// What the Graph drive's delta answers after the first full listing
+    /// (to the link `token=T1`): changed or deleted items.
+    pub graph_changes: Vec<Value>,
+    /// The delta links asked for (`token=` values), in order.
+    pub graph_delta_tokens: Vec<String>,
+    /// Files downloaded by item id.
+    pub graph_downloads: Vec<String>,
     /// Files uploaded to the Graph drive: path, content type, bytes.
     pub uploads: Vec<(String, String, Vec<u8>)>,
 }
@@ -318,18 +325,67 @@ fn graph_unauthorized() -> Response {
         .into_response()
 }
 
-/// Graph `children` of a drive folder: a sub-folder, a PDF and two
-/// workbooks, over two pages; each file with a pre-authenticated download URL.
-async fn graph_children(
+/// Graph's drive: the folder looked up by its path (`root:/IOR`), the
+/// drive's `root/delta` (SharePoint and OneDrive for Business allow delta
+/// on the root only, so it lists the whole drive, over two pages, then a
+/// delta link; the link answers what changed since), and each item's
+/// `content` by id (a 302 to a pre-authenticated download URL).
+async fn graph_get(
     State(s): State<Shared>,
+    axum::extract::Path((_drive, rest)): axum::extract::Path<(String, String)>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if !bearer_ok(&s, &headers) {
         return graph_unauthorized();
     }
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
-    let dl = |n: usize| format!("http://{host}/download/{n}");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let delta_link = |token: &str| format!("http://{host}/v1.0/drives/D1/root/delta?token={token}");
+    let in_folder = |id: &str, name: &str, file: bool| {
+        let mut item = json!({"id": id, "name": name, "parentReference": {"id": "F1", "driveId": "D1"}});
+        item[if file { "file" } else { "folder" }] = json!({});
+        item
+    };
+    if rest == "root:/IOR" {
+        return Json(json!({"id": "F1", "name": "IOR", "folder": {"childCount": 4}})).into_response();
+    }
+    if let Some(id) = rest.strip_prefix("items/").and_then(|r| r.strip_suffix("/content")) {
+        s.lock().unwrap().graph_downloads.push(id.to_owned());
+        let n = match id {
+            "3" => 1,
+            "4" => 2,
+            "5" => 2,
+            _ => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({"error": {"code": "itemNotFound", "message": "The resource could not be found."}})),
+                )
+                    .into_response()
+            }
+        };
+        return (StatusCode::FOUND, [("location", format!("http://{host}/download/{n}"))]).into_response();
+    }
+    if rest != "root/delta" {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"code": "itemNotFound", "message": "The resource could not be found."}})),
+        )
+            .into_response();
+    }
+    if let Some(token) = q.get("token") {
+        let mut st = s.lock().unwrap();
+        st.graph_delta_tokens.push(token.clone());
+        let value = if token == "T1" {
+            st.graph_changes.clone()
+        } else {
+            Vec::new()
+        };
+        return Json(json!({"value": value, "@odata.deltaLink": delta_link("T2")})).into_response();
+    }
     if q.contains_key("$skiptoken") {
         if s.lock().unwrap().graph_page2_denied {
             return (
@@ -338,18 +394,22 @@ async fn graph_children(
             )
                 .into_response();
         }
-        return Json(json!({"value": [
-            {"id": "4", "name": "swiftfreight-logistics.xlsx", "file": {}, "@microsoft.graph.downloadUrl": dl(2)}
-        ]}))
+        return Json(json!({
+            "value": [in_folder("4", "swiftfreight-logistics.xlsx", true)],
+            "@odata.deltaLink": delta_link("T1")
+        }))
         .into_response();
     }
     Json(json!({
         "value": [
-            {"id": "1", "name": "Archive", "folder": {"childCount": 3}},
-            {"id": "2", "name": "contract.pdf", "file": {}, "@microsoft.graph.downloadUrl": dl(9)},
-            {"id": "3", "name": "meridian-trade-compliance.xlsx", "file": {}, "@microsoft.graph.downloadUrl": dl(1)}
+            {"id": "ROOT", "name": "root", "root": {}, "folder": {}},
+            {"id": "F1", "name": "IOR", "folder": {}, "parentReference": {"id": "ROOT"}},
+            in_folder("1", "Archive", false),
+            in_folder("2", "contract.pdf", true),
+            in_folder("3", "meridian-trade-compliance.xlsx", true),
+            {"id": "9", "name": "budget.xlsx", "file": {}, "parentReference": {"id": "OTHER"}}
         ],
-        "@odata.nextLink": format!("http://{host}/v1.0/drives/D1/root:/IOR:/children?$skiptoken=2")
+        "@odata.nextLink": format!("http://{host}/v1.0/drives/D1/root/delta?$skiptoken=2")
     }))
     .into_response()
 }
@@ -411,7 +471,7 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/session/suppliers", get(session_suppliers))
         .route("/tenant/oauth2/v2.0/token", post(entra_token))
         .route("/api/data/v9.2/accounts", get(dataverse))
-        .route("/v1.0/drives/{drive}/{*rest}", get(graph_children).put(graph_upload))
+        .route("/v1.0/drives/{drive}/{*rest}", get(graph_get).put(graph_upload))
         .route("/download/{n}", get(download))
         .with_state(state.clone());
     (serve(app), state)
