@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{fetch_files, read_tree, write_back, Client, Connector, ConnectorError, Redactor, WritebackItem};
+use super::{for_each_file, read_tree, write_back, Client, Connector, ConnectorError, Redactor, WritebackItem};
 use crate::config::ConfigError;
 use crate::pipeline::RunSummary;
 use crate::scoring::ProviderSummary;
@@ -149,21 +149,27 @@ pub async fn fetch_workbooks(
     let mut taken = std::collections::HashSet::new();
     let mut gone: Vec<String> = Vec::new();
     for stream in &streams {
-        for (i, file) in fetch_files(&client, stream, None).await?.into_iter().enumerate() {
+        // Each workbook is saved as it arrives: a large folder never sits
+        // in memory whole.
+        let mut i = 0usize;
+        for_each_file(&client, stream, |file| {
+            i += 1;
             let record_id = file
                 .record
                 .get("id")
                 .map(|id| id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string()));
             if file.deleted {
                 gone.extend(record_id);
-                continue;
+                return Ok(());
             }
             let parent = file
                 .parent
                 .as_ref()
                 .and_then(|p| p.get("id"))
                 .map(|id| id.to_string().trim_matches('"').to_owned())
-                .unwrap_or_else(|| i.to_string());
+                // Files of a top-level stream share one folder; the listing's
+                // order may change, so not one numbered by position.
+                .unwrap_or_else(|| "files".to_owned());
             let safe = safe_name(&file.name);
             // One folder per supplier keeps the file's own name, which the
             // annotated copy (and its write-back) is named after.
@@ -187,7 +193,9 @@ pub async fn fetch_workbooks(
             })?;
             save(&sidecar_path(&fetched.path), &sidecar)?;
             files.push(fetched);
-        }
+            Ok::<_, ExchangeError>(())
+        })
+        .await?;
     }
     forget_moved_and_deleted(dir, name, &files, &gone);
     let mut cursors: Vec<(String, String)> = incremental

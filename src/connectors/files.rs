@@ -95,15 +95,78 @@ pub async fn read_tree(
     Ok(out)
 }
 
-/// Fetches the files a file stream points at.
-pub async fn fetch_files(
+/// Fetches the files a file stream points at, all of them in memory; see
+/// [`for_each_file`] to handle them one at a time.
+pub async fn fetch_files(client: &Client, stream: &Stream) -> Result<Vec<ConnectorFile>, ConnectorError> {
+    let mut files = Vec::new();
+    for_each_file(client, stream, |f| {
+        files.push(f);
+        Ok::<_, ConnectorError>(())
+    })
+    .await?;
+    Ok(files)
+}
+
+/// Hands each file a file stream points at to `on_file`, in order. A child
+/// stream is read parent by parent (up to the connector's concurrency at
+/// once), so memory holds a few parents' files, never the whole listing's.
+pub async fn for_each_file<E: From<ConnectorError>>(
     client: &Client,
     stream: &Stream,
-    limit: Option<usize>,
-) -> Result<Vec<ConnectorFile>, ConnectorError> {
+    mut on_file: impl FnMut(ConnectorFile) -> Result<(), E>,
+) -> Result<(), E> {
     let Some(spec) = &stream.file else {
-        return Ok(Vec::new());
+        return Ok(());
     };
+    let Some(parent_name) = &stream.parent else {
+        for record in read_stream(client, stream, None, None).await?.records {
+            if let Some(f) = to_file(client, stream, spec, None, record).await? {
+                on_file(f)?;
+            }
+        }
+        return Ok(());
+    };
+    let parent_stream = client
+        .connector()
+        .stream(Some(parent_name))
+        .cloned()
+        .ok_or_else(|| ConnectorError {
+            connector: client.connector().name.clone(),
+            stream: stream.name.clone(),
+            method: "-".into(),
+            url: "-".into(),
+            message: format!("no parent stream '{parent_name}'"),
+        })?;
+    let parents = read_tree(client, &parent_stream, None).await?;
+    let reads = futures_util::stream::iter(parents.into_iter().map(|(_, parent)| async move {
+        let children = read_stream(client, stream, Some(&parent), None).await?;
+        let mut files = Vec::new();
+        for record in children.records {
+            if let Some(f) = to_file(client, stream, spec, Some(parent.clone()), record).await? {
+                files.push(f);
+            }
+        }
+        Ok::<_, ConnectorError>(files)
+    }))
+    .buffered(client.connector().limits.concurrency);
+    futures_util::pin_mut!(reads);
+    while let Some(files) = reads.next().await {
+        for f in files? {
+            on_file(f)?;
+        }
+    }
+    Ok(())
+}
+
+/// The file a record points at: downloaded or decoded, or a deletion;
+/// `None` for a record that is not a workbook (a folder, a PDF).
+async fn to_file(
+    client: &Client,
+    stream: &Stream,
+    spec: &super::config::FileSpec,
+    parent: Option<Value>,
+    record: Value,
+) -> Result<Option<ConnectorFile>, ConnectorError> {
     let error = |message: String| ConnectorError {
         connector: client.connector().name.clone(),
         stream: stream.name.clone(),
@@ -111,78 +174,73 @@ pub async fn fetch_files(
         url: "-".into(),
         message,
     };
-    let mut files = Vec::new();
-    for (parent, record) in read_tree(client, stream, limit).await? {
-        if spec
-            .deleted
-            .as_ref()
-            .is_some_and(|p| record.pointer(p).is_some_and(|v| !v.is_null()))
-        {
-            files.push(ConnectorFile {
-                name: record
-                    .pointer(&spec.name)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                parent,
-                record,
-                bytes: Vec::new(),
-                deleted: true,
-            });
-            continue;
-        }
-        let name = record
-            .pointer(&spec.name)
-            .and_then(Value::as_str)
-            .unwrap_or("attachment")
-            .to_owned();
-        // A file stream is for workbooks: folders, PDFs and the like in the
-        // same listing are passed over.
-        if !crate::sources::is_spreadsheet_name(std::path::Path::new(&name)) {
-            tracing::debug!(connector = %client.connector().name, stream = %stream.name, %name, "not a spreadsheet; skipped");
-            continue;
-        }
-        let bytes = if let Some(p) = &spec.content {
-            let text = record
-                .pointer(p)
+    if spec
+        .deleted
+        .as_ref()
+        .is_some_and(|p| record.pointer(p).is_some_and(|v| !v.is_null()))
+    {
+        return Ok(Some(ConnectorFile {
+            name: record
+                .pointer(&spec.name)
                 .and_then(Value::as_str)
-                .ok_or_else(|| error(format!("record '{name}' has no base64 content at '{p}'")))?;
-            // Some APIs wrap base64 in lines.
-            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(compact.as_bytes())
-                .map_err(|e| error(format!("record '{name}': content at '{p}' is not base64: {e}")))?
-        } else if let Some(p) = &spec.url {
-            let link = record
-                .pointer(p)
-                .and_then(Value::as_str)
-                .ok_or_else(|| error(format!("record '{name}' has no download URL at '{p}'")))?;
-            let url = client
-                .connector()
-                .base_url
-                .join(link)
-                .map_err(|e| error(format!("'{link}' is not a URL: {e}")))?;
-            client.get(&stream.name, url).await?.1
-        } else if let Some(template) = &spec.download_path {
-            let path = fill_record(template, &record).map_err(|e| error(format!("record '{name}': {e}")))?;
-            let mut base = client.connector().base_url.clone();
-            if !base.path().ends_with('/') {
-                base.set_path(&format!("{}/", base.path()));
-            }
-            let url = base
-                .join(path.trim_start_matches('/'))
-                .map_err(|e| error(format!("'{path}' does not make a URL: {e}")))?;
-            client.get(&stream.name, url).await?.1
-        } else {
-            continue;
-        };
-        files.push(ConnectorFile {
-            name,
+                .unwrap_or_default()
+                .to_owned(),
             parent,
             record,
-            bytes,
-            deleted: false,
-        });
+            bytes: Vec::new(),
+            deleted: true,
+        }));
     }
-    Ok(files)
+    let name = record
+        .pointer(&spec.name)
+        .and_then(Value::as_str)
+        .unwrap_or("attachment")
+        .to_owned();
+    // A file stream is for workbooks: folders, PDFs and the like in the
+    // same listing are passed over.
+    if !crate::sources::is_spreadsheet_name(std::path::Path::new(&name)) {
+        tracing::debug!(connector = %client.connector().name, stream = %stream.name, %name, "not a spreadsheet; skipped");
+        return Ok(None);
+    }
+    let bytes = if let Some(p) = &spec.content {
+        let text = record
+            .pointer(p)
+            .and_then(Value::as_str)
+            .ok_or_else(|| error(format!("record '{name}' has no base64 content at '{p}'")))?;
+        // Some APIs wrap base64 in lines.
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|e| error(format!("record '{name}': content at '{p}' is not base64: {e}")))?
+    } else if let Some(p) = &spec.url {
+        let link = record
+            .pointer(p)
+            .and_then(Value::as_str)
+            .ok_or_else(|| error(format!("record '{name}' has no download URL at '{p}'")))?;
+        let url = client
+            .connector()
+            .base_url
+            .join(link)
+            .map_err(|e| error(format!("'{link}' is not a URL: {e}")))?;
+        client.get(&stream.name, url).await?.1
+    } else if let Some(template) = &spec.download_path {
+        let path = fill_record(template, &record).map_err(|e| error(format!("record '{name}': {e}")))?;
+        let mut base = client.connector().base_url.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let url = base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| error(format!("'{path}' does not make a URL: {e}")))?;
+        client.get(&stream.name, url).await?.1
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(ConnectorFile {
+        name,
+        parent,
+        record,
+        bytes,
+        deleted: false,
+    }))
 }

@@ -18,7 +18,7 @@ pub use exchange::{
     fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, ExchangeError, FetchOutcome, Fetched,
     FetchedRecords,
 };
-pub use files::{fetch_files, read_tree, ConnectorFile};
+pub use files::{fetch_files, for_each_file, read_tree, ConnectorFile};
 pub use incremental::Incremental;
 pub use paging::{fill, read_stream, ReadOutcome};
 pub use secret::{Redactor, Secret, SecretError, SecretRef};
