@@ -105,6 +105,8 @@ pub enum Remembered<'a> {
         flags: &'a [u8],
         /// Whether the annotated copy was written.
         annotated: bool,
+        /// Where the annotated copy is.
+        output: &'a Path,
     },
     /// Not scored, with the message.
     Failed(&'a str),
@@ -420,6 +422,7 @@ fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequ
                     json: &json,
                     flags: &flags,
                     annotated: *annotated,
+                    output,
                 },
             )
         }),

@@ -214,6 +214,11 @@ fn a_removed_workbook_takes_its_provider_out_of_the_portfolio() {
     let json = setup.json();
     assert_eq!(json["providers"].as_array().unwrap().len(), 1);
     assert_eq!(json["changes"][0]["kind"], "provider_removed");
+    assert!(
+        !setup.path("out/b.annotated.xlsx").exists(),
+        "its annotated copy goes with it"
+    );
+    assert!(setup.path("out/a.annotated.xlsx").is_file());
 }
 
 #[test]

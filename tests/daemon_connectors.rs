@@ -581,6 +581,8 @@ fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
     );
     assert_eq!(providers(), ["Meridian Trade Compliance"]);
     assert!(dir.path().join("out/meridian-2027.annotated.xlsx").is_file());
+    assert!(!dir.path().join("out/meridian-trade-compliance.annotated.xlsx").exists());
+    assert!(!dir.path().join("out/swiftfreight-logistics.annotated.xlsx").exists());
     let third = run();
     assert!(third.contains("0 scored, 1 unchanged"), "{third}");
     assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1", "T2"]);

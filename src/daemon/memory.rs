@@ -179,6 +179,7 @@ impl InputMemory for JobMemory {
                 json,
                 flags,
                 annotated,
+                output,
             } => {
                 let summaries: Vec<ProviderSummary> = results.iter().map(|r| r.summary()).collect();
                 let standings: Vec<Standing> = results.iter().flat_map(Standing::of).collect();
@@ -191,6 +192,7 @@ impl InputMemory for JobMemory {
                     flags: flags.to_vec(),
                     annotated,
                     standings: Some(serde_json::to_string(&standings).map_err(|e| e.to_string())?),
+                    output: annotated.then(|| output.display().to_string()),
                 };
                 (record, standings)
             }
@@ -204,6 +206,7 @@ impl InputMemory for JobMemory {
                     flags: Vec::new(),
                     annotated: false,
                     standings: None,
+                    output: None,
                 },
                 Vec::new(),
             ),

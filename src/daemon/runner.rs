@@ -299,7 +299,7 @@ pub fn run_job(
     let completed = outcome
         .completed()
         .then_some((standings.as_slice(), changes.as_slice(), seen.as_slice()));
-    state.finish_run(
+    let forgotten = state.finish_run(
         &job.name,
         run_id,
         outcome,
@@ -308,6 +308,7 @@ pub fn run_job(
         completed,
         &connector_counts,
     )?;
+    remove_outputs_of_gone_inputs(&job.out, &forgotten);
     tracing::info!(
         job = %job.name,
         run = run_id,
@@ -414,6 +415,30 @@ fn sweep_tree(dir: &std::path::Path, prefix: &str) {
         for entry in entries.flatten() {
             if entry.path().is_dir() {
                 sweep_tree(&entry.path(), prefix);
+            }
+        }
+    }
+}
+
+/// Removes the annotated copies of inputs that are gone (deleted from the
+/// inbox, deleted or renamed at the vendor), so the output folder shows
+/// what the portfolio shows. Only iorready's own outputs in the job's
+/// output folder are ever removed.
+fn remove_outputs_of_gone_inputs(out: &std::path::Path, outputs: &[PathBuf]) {
+    let Ok(out) = out.canonicalize() else { return };
+    for path in outputs {
+        let ours = path
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .is_some_and(|p| p == out)
+            && crate::pipeline::is_output_name(path)
+            && path.file_name().is_some_and(|n| n != crate::pipeline::PORTFOLIO_NAME);
+        if ours && path.is_file() {
+            match std::fs::remove_file(path) {
+                Ok(()) => tracing::info!(file = %path.display(), "removed the annotated copy of an input that is gone"),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), "cannot remove the annotated copy of an input that is gone: {e}")
+                }
             }
         }
     }

@@ -93,6 +93,8 @@ const MIGRATIONS: &[&str] = &[
         updated TEXT NOT NULL,
         PRIMARY KEY (connector, stream)
     );",
+    // 2: where each input's annotated copy is, so it goes when the input does.
+    "ALTER TABLE inputs ADD COLUMN output TEXT;",
 ];
 
 /// The state could not be opened or changed.
@@ -239,6 +241,8 @@ pub struct InputRecord {
     pub annotated: bool,
     /// Standings (JSON).
     pub standings: Option<String>,
+    /// The annotated copy, when one was written.
+    pub output: Option<String>,
 }
 
 /// One line of a provider's history.
@@ -354,7 +358,7 @@ impl State {
     pub fn input(&self, job: &str, key: &str) -> Result<Option<InputRecord>, StateError> {
         self.conn()
             .prepare_cached(
-                "SELECT content_hash, settings, error, summaries, json, flags, annotated, standings
+                "SELECT content_hash, settings, error, summaries, json, flags, annotated, standings, output
                  FROM inputs WHERE job = ?1 AND key = ?2",
             )
             .and_then(|mut st| {
@@ -368,6 +372,7 @@ impl State {
                         flags: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(),
                         annotated: r.get(6)?,
                         standings: r.get(7)?,
+                        output: r.get(8)?,
                     })
                 })
                 .optional()
@@ -408,8 +413,8 @@ impl State {
         let tx = conn.transaction().map_err(|e| self.db(e))?;
         tx.execute(
             "INSERT OR REPLACE INTO inputs
-             (job, key, content_hash, settings, run_id, error, summaries, json, flags, annotated, standings, written_back)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             (job, key, content_hash, settings, run_id, error, summaries, json, flags, annotated, standings, written_back, output)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 job,
                 key,
@@ -422,7 +427,8 @@ impl State {
                 record.flags,
                 record.annotated,
                 record.standings,
-                !pending_write_back
+                !pending_write_back,
+                record.output
             ],
         )
         .map_err(|e| self.db(e))?;
@@ -499,7 +505,9 @@ impl State {
 
     /// Ends run `run_id` in one transaction: its outcome and counts; for a
     /// run that completed, the job's standings become `standings`, the
-    /// changes are kept, and inputs not in `seen` are forgotten.
+    /// changes are kept, and inputs not in `seen` are forgotten. Returns
+    /// the annotated copies of the forgotten inputs, for the caller to
+    /// remove once this is committed.
     #[allow(clippy::too_many_arguments)] // the run's whole ending, in one transaction
     pub fn finish_run(
         &self,
@@ -510,7 +518,8 @@ impl State {
         message: Option<&str>,
         completed: Option<(&[Standing], &[Change], &[String])>,
         connectors: &[(String, ConnectorCounts)],
-    ) -> Result<(), StateError> {
+    ) -> Result<Vec<PathBuf>, StateError> {
+        let mut forgotten = Vec::new();
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.db(e))?;
         let change_count = completed.map(|(_, c, _)| c.len()).unwrap_or(0);
@@ -563,11 +572,20 @@ impl State {
             let known = strings(&tx, "SELECT key FROM inputs WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
             let seen: std::collections::HashSet<&String> = seen.iter().collect();
             for key in known.iter().filter(|k| !seen.contains(k)) {
+                let output: Option<String> = tx
+                    .query_row(
+                        "SELECT output FROM inputs WHERE job = ?1 AND key = ?2",
+                        params![job, key],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| self.db(e))?;
+                forgotten.extend(output.map(PathBuf::from));
                 tx.execute("DELETE FROM inputs WHERE job = ?1 AND key = ?2", params![job, key])
                     .map_err(|e| self.db(e))?;
             }
         }
-        tx.commit().map_err(|e| self.db(e))
+        tx.commit().map_err(|e| self.db(e))?;
+        Ok(forgotten)
     }
 
     /// The changes recorded by run `run_id`.
@@ -888,6 +906,24 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_state_of_an_older_schema_is_migrated_keeping_what_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_NAME)).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO inputs (job, key, content_hash, settings, run_id) VALUES ('inbox', 'a.xlsx', 'h', 's', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let state = State::open(dir.path()).unwrap();
+        let kept = state.input("inbox", "a.xlsx").unwrap().unwrap();
+        assert_eq!((kept.content_hash.as_str(), kept.output), ("h", None));
     }
 
     #[test]
