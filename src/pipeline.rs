@@ -364,11 +364,19 @@ fn write_run_outputs(
                 Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
                 Err(e) => Box::new(std::iter::once(Err(e))),
             });
-            write_portfolio(portfolio, results, &mut rows, errors, req.as_of, &req.profile, changes)
+            let t = std::time::Instant::now();
+            let r = write_portfolio(portfolio, results, &mut rows, errors, req.as_of, &req.profile, changes);
+            tracing::debug!(seconds = t.elapsed().as_secs_f64(), "portfolio written");
+            r
         },
-        || match &req.json {
-            Some(path) => write_json(path, req.as_of, &req.profile.name, spool, scored, errors, changes),
-            None => Ok(()),
+        || {
+            let t = std::time::Instant::now();
+            let r = match &req.json {
+                Some(path) => write_json(path, req.as_of, &req.profile.name, spool, scored, errors, changes),
+                None => Ok(()),
+            };
+            tracing::debug!(seconds = t.elapsed().as_secs_f64(), "JSON written");
+            r
         },
     );
     written?;
