@@ -75,7 +75,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExchangeError + '_ {
 
 /// A file name safe on every file system, keeping what it can of `name`.
 fn safe_name(name: &str) -> String {
-    name.chars()
+    let safe: String = name
+        .chars()
         .map(|c| {
             if c.is_alphanumeric() || ".-_ ".contains(c) {
                 c
@@ -83,7 +84,14 @@ fn safe_name(name: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    // `..`, `.` or nothing would name a folder above or the folder itself:
+    // a name from an API must stay one file inside the mirror.
+    if safe.trim_matches(['.', ' ']).is_empty() {
+        format!("_{safe}")
+    } else {
+        safe
+    }
 }
 
 /// Fetches the workbooks of every file stream of the connector `name` into
@@ -505,4 +513,27 @@ pub async fn write_back_one(
     };
     let client = Client::new(connector, Redactor::default())?;
     Ok(write_back(&client, std::slice::from_ref(&item), dry_run).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_from_an_api_never_leaves_its_folder() {
+        for evil in ["..", ".", "", "../../etc/passwd", "a/../../b", " .. "] {
+            let safe = safe_name(evil);
+            assert!(
+                !safe.contains('/') && !safe.trim_matches(['.', ' ']).is_empty(),
+                "{evil:?} -> {safe:?}"
+            );
+            let p = Path::new("/mirror/x").join(&safe);
+            assert_eq!(p.parent(), Some(Path::new("/mirror/x")), "{evil:?}");
+        }
+    }
+
+    #[test]
+    fn an_ordinary_file_name_is_kept() {
+        assert_eq!(safe_name("IOR questionnaire 2026.xlsx"), "IOR questionnaire 2026.xlsx");
+    }
 }
