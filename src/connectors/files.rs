@@ -44,17 +44,9 @@ fn fill_record(template: &str, record: &Value) -> Result<String, String> {
     Ok(out)
 }
 
-/// Every record of `stream`, with the parent record it was read for (a
-/// child stream is read once per record of its parent).
-pub async fn read_tree(
-    client: &Client,
-    stream: &Stream,
-    limit: Option<usize>,
-) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
-    let Some(parent_name) = &stream.parent else {
-        let out = read_stream(client, stream, None, limit).await?;
-        return Ok(out.records.into_iter().map(|r| (None, r)).collect());
-    };
+/// The records a child `stream` is read for: every record of its parent
+/// stream `parent_name`, itself read as a tree.
+async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> Result<Vec<Value>, ConnectorError> {
     let parent_stream = client
         .connector()
         .stream(Some(parent_name))
@@ -66,11 +58,27 @@ pub async fn read_tree(
             url: "-".into(),
             message: format!("no parent stream '{parent_name}'"),
         })?;
-    let parents = Box::pin(read_tree(client, &parent_stream, None)).await?;
+    // Boxed: a parent may itself be a child stream.
+    let tree = Box::pin(read_tree(client, &parent_stream, None)).await?;
+    Ok(tree.into_iter().map(|(_, parent)| parent).collect())
+}
+
+/// Every record of `stream`, with the parent record it was read for (a
+/// child stream is read once per record of its parent).
+pub async fn read_tree(
+    client: &Client,
+    stream: &Stream,
+    limit: Option<usize>,
+) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
+    let Some(parent_name) = &stream.parent else {
+        let out = read_stream(client, stream, None, limit).await?;
+        return Ok(out.records.into_iter().map(|r| (None, r)).collect());
+    };
+    let parents = parent_records(client, stream, parent_name).await?;
     let mut out = Vec::new();
     if limit.is_some() || client.connector().limits.concurrency == 1 {
         // One parent after another, stopping as soon as `limit` is met.
-        for (_, parent) in parents {
+        for parent in parents {
             let left = limit.map(|l| l.saturating_sub(out.len()));
             if left == Some(0) {
                 break;
@@ -82,7 +90,7 @@ pub async fn read_tree(
     }
     // Several parents' children at once, up to the connector's concurrency,
     // kept in the parents' order; the first failure ends the read.
-    let reads = futures_util::stream::iter(parents.into_iter().map(|(_, parent)| async move {
+    let reads = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
         let children = read_stream(client, stream, Some(&parent), None).await?;
         Ok::<_, ConnectorError>((parent, children.records))
     }))
@@ -126,19 +134,8 @@ pub async fn for_each_file<E: From<ConnectorError>>(
         }
         return Ok(());
     };
-    let parent_stream = client
-        .connector()
-        .stream(Some(parent_name))
-        .cloned()
-        .ok_or_else(|| ConnectorError {
-            connector: client.connector().name.clone(),
-            stream: stream.name.clone(),
-            method: "-".into(),
-            url: "-".into(),
-            message: format!("no parent stream '{parent_name}'"),
-        })?;
-    let parents = read_tree(client, &parent_stream, None).await?;
-    let reads = futures_util::stream::iter(parents.into_iter().map(|(_, parent)| async move {
+    let parents = parent_records(client, stream, parent_name).await?;
+    let reads = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
         let children = read_stream(client, stream, Some(&parent), None).await?;
         let mut files = Vec::new();
         for record in children.records {
