@@ -260,13 +260,25 @@ impl JobsConfig {
                 .profile
                 .as_ref()
                 .map(|p| resolve(&text(&key("profile"), p, &mut errors)));
-            if let Some((_, other)) = outs.iter().find(|(o, _)| *o == out) {
+            // Compared as the folders they are, however they are spelled
+            // (`a/../out`, `./out`, a link to the same folder).
+            let place = real_place(&out);
+            if let Some((_, other)) = outs.iter().find(|(o, _)| *o == place) {
                 errors.push(src.error(
                     &key("out"),
                     format!("job '{other}' writes to the same folder; give each job its own"),
                 ));
             }
-            outs.push((out.clone(), name.clone()));
+            if let Some(i) = inputs.iter().position(|i| real_place(i) == place) {
+                errors.push(src.error(
+                    &key("out"),
+                    format!(
+                        "{} is also the job's input folder inputs[{i}]; annotated copies and the portfolio need a folder of their own",
+                        out.display()
+                    ),
+                ));
+            }
+            outs.push((place, name.clone()));
             {
                 jobs.push(Job {
                     name: name.clone(),
@@ -372,6 +384,40 @@ impl JobsConfig {
     }
 }
 
+/// Where `path` really is: `.` and `..` resolved, and the part of it that
+/// exists followed through links, so two spellings of one folder compare
+/// equal even before the folder is created.
+fn real_place(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut lexical = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !lexical.pop() {
+                    lexical.push(part);
+                }
+            }
+            other => lexical.push(other),
+        }
+    }
+    // The longest part that exists is canonicalised; the rest is appended.
+    let mut existing = lexical.clone();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
+        }
+        match (existing.file_name().map(|n| n.to_owned()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_owned();
+            }
+            _ => return lexical,
+        }
+    }
+}
+
 /// `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`), else `state`
 /// beside the jobs file.
 fn default_state_dir(base: &Path) -> PathBuf {
@@ -379,5 +425,72 @@ fn default_state_dir(base: &Path) -> PathBuf {
         // systemd may list several folders separated by ':'; the first is ours.
         Some(d) if !d.is_empty() => PathBuf::from(d.to_string_lossy().split(':').next().unwrap_or_default()),
         _ => base.join("state"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The errors `validate` gives for a jobs file holding `jobs`, in a
+    /// folder with `inbox/` and `out/`.
+    fn errors_of(jobs: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        let file = dir.path().join("iorready.toml");
+        std::fs::write(&file, format!("[state]\ndir = \"state\"\n{jobs}")).unwrap();
+        JobsConfig::validate(&file).iter().map(|e| e.to_string()).collect()
+    }
+
+    fn job(name: &str, out: &str) -> String {
+        format!("[jobs.{name}]\nschedule = \"@hourly\"\ninputs = [\"inbox\"]\nout = \"{out}\"\n")
+    }
+
+    #[test]
+    fn two_jobs_on_one_output_folder_are_refused_however_it_is_spelled() {
+        let errors = errors_of(&(job("a", "out") + &job("b", "inbox/../out/.")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("jobs.b.out") && e.contains("same folder")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn two_jobs_on_one_folder_not_yet_made_are_refused() {
+        let errors = errors_of(&(job("a", "later/x") + &job("b", "./later/x")));
+        assert!(errors.iter().any(|e| e.contains("same folder")), "{errors:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn two_jobs_writing_through_a_link_to_one_folder_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("out"), dir.path().join("link")).unwrap();
+        let file = dir.path().join("iorready.toml");
+        std::fs::write(&file, job("a", "out") + &job("b", "link")).unwrap();
+        let errors: Vec<String> = JobsConfig::validate(&file).iter().map(|e| e.to_string()).collect();
+        assert!(errors.iter().any(|e| e.contains("same folder")), "{errors:?}");
+    }
+
+    #[test]
+    fn an_output_folder_that_is_the_jobs_inbox_is_refused() {
+        let errors = errors_of(&job("a", "./inbox"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("jobs.a.out") && e.contains("inputs[0]")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn jobs_with_their_own_output_folders_pass() {
+        let errors = errors_of(&(job("a", "out/a") + &job("b", "out/b")));
+        assert!(errors.is_empty(), "{errors:?}");
     }
 }

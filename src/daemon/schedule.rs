@@ -34,7 +34,13 @@ impl Schedule {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let full = match fields.len() {
             _ if expr.trim_start().starts_with('@') => expr.trim().to_owned(),
-            5 => format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], crontab_weekdays(fields[4])),
+            5 => {
+                let weekdays = crontab_weekdays(fields[4]).map_err(|message| ScheduleError {
+                    message: format!("'{expr}' is not a cron schedule: {message}"),
+                    in_timezone: false,
+                })?;
+                format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], weekdays)
+            }
             6 => fields.join(" "),
             n => {
                 return Err(ScheduleError {
@@ -96,33 +102,72 @@ impl Schedule {
     }
 }
 
-/// crontab numbers weekdays 0-7 from Sunday; the `cron` crate 1-7. Names
-/// (MON-FRI) and steps (`*/2`) pass through.
-fn crontab_weekdays(field: &str) -> String {
-    let mut out = String::new();
-    let mut digits = String::new();
-    let mut after_step = false;
-    let flush = |digits: &mut String, out: &mut String, after_step: bool| {
-        if digits.is_empty() {
-            return;
+/// crontab numbers weekdays 0-7 from Sunday (both 0 and 7 are Sunday);
+/// the `cron` crate 1-7 from Sunday. Translating number by number breaks
+/// ranges that end in 7 (`5-7` would become `6-1`), so the field is
+/// expanded the crontab way (lists, ranges, steps, names) into the set of
+/// days it means, and that set is written as the `cron` crate's list.
+fn crontab_weekdays(field: &str) -> Result<String, String> {
+    let mut days = [false; 7];
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => {
+                let step: u32 = s
+                    .parse()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| format!("'{s}' is not a step in the weekday field '{field}'"))?;
+                (r, step)
+            }
+            None => (item, 1),
+        };
+        let (first, last) = match range {
+            "*" => (0, 6),
+            _ => match range.split_once('-') {
+                Some((a, b)) => (weekday(a, field)?, weekday(b, field)?),
+                // `5/2` in crontab means 5 to the end, every 2nd.
+                None if step > 1 => (weekday(range, field)?, 7),
+                None => {
+                    let d = weekday(range, field)?;
+                    (d, d)
+                }
+            },
+        };
+        if first > last {
+            return Err(format!("the weekday range '{range}' runs backwards in '{field}'"));
         }
-        match (after_step, digits.parse::<u32>()) {
-            (false, Ok(n)) if n <= 7 => out.push_str(&((n % 7) + 1).to_string()),
-            _ => out.push_str(digits),
-        }
-        digits.clear();
-    };
-    for c in field.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out, after_step);
-            after_step = c == '/';
-            out.push(c);
+        for d in (first..=last).step_by(step as usize) {
+            days[(d % 7) as usize] = true;
         }
     }
-    flush(&mut digits, &mut out, after_step);
-    out
+    if days.iter().all(|d| *d) {
+        return Ok("*".into());
+    }
+    let list: Vec<String> = (0..7u32)
+        .filter(|d| days[*d as usize])
+        .map(|d| (d + 1).to_string())
+        .collect();
+    Ok(list.join(","))
+}
+
+/// A crontab weekday: 0-7 from Sunday, or a name's first three letters.
+fn weekday(s: &str, field: &str) -> Result<u32, String> {
+    const NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    if let Ok(n) = s.parse::<u32>() {
+        return if n <= 7 {
+            Ok(n)
+        } else {
+            Err(format!(
+                "weekday {n} is out of range 0-7 (Sunday is 0 or 7) in '{field}'"
+            ))
+        };
+    }
+    let lower = s.to_ascii_lowercase();
+    NAMES
+        .iter()
+        .position(|n| lower == *n)
+        .map(|i| i as u32)
+        .ok_or_else(|| format!("'{s}' is not a weekday (0-7 or SUN-SAT) in '{field}'"))
 }
 
 #[cfg(test)]
@@ -184,5 +229,40 @@ mod tests {
     fn an_unknown_time_zone_is_refused() {
         let e = Schedule::parse("0 6 * * *", "Europe/Atlantis").unwrap_err();
         assert!(e.in_timezone);
+    }
+
+    #[test]
+    fn crontab_weekday_ranges_may_end_on_sunday_seven() {
+        // 2026-12-07 is a Monday; Friday to Sunday next fires on Friday the 11th.
+        let s = Schedule::parse("0 6 * * 5-7", "UTC").unwrap();
+        assert_eq!(s.next_after(utc(2026, 12, 7, 0, 0)), Some(utc(2026, 12, 11, 6, 0)));
+        assert_eq!(s.next_after(utc(2026, 12, 12, 7, 0)), Some(utc(2026, 12, 13, 6, 0)));
+        let every = Schedule::parse("0 6 * * 1-7", "UTC").unwrap();
+        assert_eq!(every.next_after(utc(2026, 12, 6, 7, 0)), Some(utc(2026, 12, 7, 6, 0)));
+    }
+
+    #[test]
+    fn crontab_weekday_names_lists_and_steps_mean_what_crontab_means() {
+        // Saturday the 5th: MON,WED next fires Monday the 7th, then Wednesday.
+        let s = Schedule::parse("0 6 * * MON,wed", "UTC").unwrap();
+        assert_eq!(s.next_after(utc(2026, 12, 5, 0, 0)), Some(utc(2026, 12, 7, 6, 0)));
+        assert_eq!(s.next_after(utc(2026, 12, 7, 7, 0)), Some(utc(2026, 12, 9, 6, 0)));
+        // */2 is Sunday, Tuesday, Thursday, Saturday.
+        let step = Schedule::parse("0 6 * * */2", "UTC").unwrap();
+        assert_eq!(step.next_after(utc(2026, 12, 6, 7, 0)), Some(utc(2026, 12, 8, 6, 0)));
+        let names = Schedule::parse("0 6 * * mon-fri", "UTC").unwrap();
+        assert_eq!(names.next_after(utc(2026, 12, 5, 0, 0)), Some(utc(2026, 12, 7, 6, 0)));
+    }
+
+    #[test]
+    fn a_wrong_weekday_field_is_refused_with_the_reason() {
+        for bad in ["0 6 * * 8", "0 6 * * 5-2", "0 6 * * funday", "0 6 * * */0"] {
+            let e = Schedule::parse(bad, "UTC").unwrap_err();
+            assert!(
+                e.message.contains("weekday") || e.message.contains("step"),
+                "{bad}: {}",
+                e.message
+            );
+        }
     }
 }
