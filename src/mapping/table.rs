@@ -107,8 +107,14 @@ fn find_header(sheet: &Sheet, mapping: &Mapping, header_rows: u32) -> Option<Hea
         if !found.iter().any(|(c, _, _)| *c == Column::Field(Field::Country)) {
             continue;
         }
+        let complete = found.len() == wanted.len();
         if best.as_ref().is_none_or(|b| found.len() > b.columns.len()) {
             best = Some(Header { row, columns: found });
+        }
+        // No later row can beat a row holding every header: the first such
+        // row is the one kept anyway, so the search may stop there.
+        if complete {
+            break;
         }
     }
     best
