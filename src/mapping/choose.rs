@@ -121,7 +121,7 @@ impl MappingSet {
                         .recognise
                         .paths
                         .iter()
-                        .filter(|p| doc.value.pointer(p).is_none())
+                        .filter(|p| p.get(&doc.value).is_none())
                         .map(|p| format!("path '{p}'"))
                         .collect();
                     if !doc.value.pointer(records).is_some_and(serde_json::Value::is_array) {

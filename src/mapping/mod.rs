@@ -5,6 +5,7 @@ mod check;
 mod choose;
 mod extract;
 mod matrix;
+pub mod path;
 mod per_sheet;
 mod provider;
 mod records;

@@ -1,7 +1,8 @@
 //! The records layout: JSON documents of API records (a supplier export, an
 //! ERP's questionnaire answers). Each record is one provider with a list of
-//! countries, or one provider and country; values are addressed by JSON
-//! pointers, read through the same value rules as cells, and cited by
+//! countries, or one provider and country; values are addressed by record
+//! paths (JSON pointers that may pick list items by key, see `path`), read
+//! through the same value rules as cells, and cited by the concrete
 //! pointer (`/suppliers/3/countries/0/model`).
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::extract::{finalize, parse_cell, Extracted, Found, MappingError, Placement, Responses};
+use super::path::RecordPath;
 use super::provider::{read_provider, set_detail};
 use super::spec::{Layout, Mapping};
 use crate::model::{
@@ -64,10 +66,94 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// The value at `path` in `value`, and where to cite it: the concrete
+/// pointer when found, else the path as written (a missing answer is cited
+/// where the mapping looked).
+fn locate<'a>(value: &'a Value, path: &RecordPath) -> (Option<&'a Value>, String) {
+    match path.resolve(value) {
+        Some((v, at)) => (Some(v), at),
+        None => (None, path.as_str().to_owned()),
+    }
+}
+
+/// How records compare by `latest_by`: a date-time (RFC 3339, or a date)
+/// by its instant, else a number, else text; a record without the value
+/// is the oldest.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum Recency {
+    Missing,
+    Text(String),
+    Number(f64),
+    Time(chrono::DateTime<chrono::FixedOffset>),
+}
+
+fn recency(v: Option<&Value>) -> Recency {
+    match v {
+        Some(Value::String(s)) => {
+            let date = || {
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().fixed_offset())
+            };
+            match chrono::DateTime::parse_from_rfc3339(s).ok().or_else(date) {
+                Some(t) => Recency::Time(t),
+                None => Recency::Text(s.clone()),
+            }
+        }
+        Some(Value::Number(n)) => n.as_f64().map_or(Recency::Missing, Recency::Number),
+        _ => Recency::Missing,
+    }
+}
+
+/// The indexes of records that a later record of the same provider (by
+/// name, as providers are told apart) supersedes under `latest_by`; on a
+/// tie the first record stays.
+fn superseded(items: &[Value], by: &RecordPath, mapping: &Mapping) -> std::collections::HashSet<usize> {
+    let Some((_, name_path)) = mapping
+        .provider
+        .paths
+        .iter()
+        .find(|(f, _)| *f == crate::model::ProviderField::Name)
+    else {
+        return Default::default();
+    };
+    let mut latest: std::collections::HashMap<String, (usize, Recency)> = Default::default();
+    let mut out = std::collections::HashSet::new();
+    for (i, record) in items.iter().enumerate() {
+        let Some(name) = name_path
+            .get(record)
+            .and_then(as_cell)
+            .map(|c| crate::model::slug(&c.display()))
+        else {
+            continue;
+        };
+        let r = recency(by.get(record));
+        match latest.get_mut(&name) {
+            Some((kept, kept_r)) if r > *kept_r => {
+                out.insert(*kept);
+                *kept = i;
+                *kept_r = r;
+            }
+            Some(_) => {
+                out.insert(i);
+            }
+            None => {
+                latest.insert(name, (i, r));
+            }
+        }
+    }
+    out
+}
+
 /// Reads the records of a JSON document.
 pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracted, MappingError> {
     let file: Arc<str> = doc.path.display().to_string().into();
-    let Layout::Records { records, country_list } = &mapping.countries.layout else {
+    let Layout::Records {
+        records,
+        country_list,
+        latest_by,
+    } = &mapping.countries.layout
+    else {
         return Err(MappingError::HeaderNotFound {
             file: file.to_string(),
             what: format!("mapping '{}' reads workbooks, not JSON records", mapping.name),
@@ -81,8 +167,16 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
     };
     let mut responses = Responses::default();
     let mut issues = Vec::new();
+    let superseded = match latest_by {
+        Some(by) => superseded(items, by, mapping),
+        None => Default::default(),
+    };
     for (i, record) in items.iter().enumerate() {
         let base = format!("{records}/{i}");
+        if superseded.contains(&i) {
+            tracing::debug!(record = %base, "a later record of the same provider is read instead");
+            continue;
+        }
         if !record.is_object() {
             issues.push(RowIssue {
                 cell: base.clone(),
@@ -98,11 +192,12 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             .any(|(f, _)| *f == crate::model::ProviderField::Name);
         let mut details = Provider::default();
         for (field, path) in &mapping.provider.paths {
-            let source = SourceRef::json(file.clone(), &format!("{base}{path}"));
+            let (value, at) = locate(record, path);
+            let source = SourceRef::json(file.clone(), &format!("{base}{at}"));
             set_detail(
                 &mut details,
                 *field,
-                record.pointer(path).and_then(as_cell).as_ref(),
+                value.and_then(as_cell).as_ref(),
                 Some(source),
                 mapping,
             );
@@ -117,11 +212,11 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
         }
         let response = responses.for_provider(details);
         let countries: Vec<(String, &Value)> = match country_list {
-            Some(list) => match record.pointer(list) {
-                Some(Value::Array(cs)) => cs
+            Some(list) => match list.resolve(record) {
+                Some((Value::Array(cs), at)) => cs
                     .iter()
                     .enumerate()
-                    .map(|(j, c)| (format!("{base}{list}/{j}"), c))
+                    .map(|(j, c)| (format!("{base}{at}/{j}"), c))
                     .collect(),
                 _ => Vec::new(),
             },
@@ -136,8 +231,8 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
     let objects: Vec<&Value> = items
         .iter()
         .flat_map(|record| match country_list {
-            Some(list) => record
-                .pointer(list)
+            Some(list) => list
+                .get(record)
                 .and_then(Value::as_array)
                 .map(|a| a.iter().collect::<Vec<_>>())
                 .unwrap_or_default(),
@@ -152,7 +247,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             let path = r.path.as_ref()?;
             objects
                 .iter()
-                .any(|o| o.pointer(path).is_some_and(|v| !v.is_null()))
+                .any(|o| path.get(o).is_some_and(|v| !v.is_null()))
                 .then(|| Found {
                     field: r.field,
                     location: format!("path {path}"),
@@ -172,16 +267,18 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
 }
 
 fn read_country(object: &Value, at: &str, file: &Arc<str>, mapping: &Mapping, out: &mut ProviderResponse) {
-    let answer = |path: &str| -> (Option<CellValue>, SourceRef) {
+    let answer = |path: &RecordPath| -> (Option<CellValue>, SourceRef) {
+        let (value, found_at) = locate(object, path);
         (
-            object.pointer(path).and_then(as_cell),
-            SourceRef::json(file.clone(), &format!("{at}{path}")),
+            value.and_then(as_cell),
+            SourceRef::json(file.clone(), &format!("{at}{found_at}")),
         )
     };
     let Some(country_rule) = mapping.column(Field::Country) else {
         return;
     };
-    let (cell, source) = answer(country_rule.path.as_deref().unwrap_or(""));
+    let whole = RecordPath::default();
+    let (cell, source) = answer(country_rule.path.as_ref().unwrap_or(&whole));
     let country = match parse_cell(country_rule, cell.as_ref(), mapping) {
         Normalised::Known(Parsed::Country(c)) => c,
         other => {
@@ -227,6 +324,108 @@ fn read_country(object: &Value, at: &str, file: &Arc<str>, mapping: &Mapping, ou
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Source;
+    use serde_json::json;
+
+    /// A form-shaped mapping: answers kept as `field-name`/`answer` pairs,
+    /// one country per row of a child table.
+    const FORM: &str = r#"
+[mapping]
+name = "form"
+[provider.paths]
+name = "/supplier/name"
+[countries]
+layout = "records"
+records = "/responses"
+country_list = "/answers/[field-name=countries]/rows"
+latest_by = "/submitted-at"
+[countries.fields.country]
+path = "/answers/[field-name=country]/answer"
+[countries.fields.ior_role]
+path = "/answers/[field-name=ior_role]/answer"
+values.provider_is_ior = ["We are IOR"]
+"#;
+
+    fn row(country: &str, role: &str) -> Value {
+        json!({"answers": [
+            {"field-name": "notes", "answer": ""},
+            {"field-name": "ior_role", "answer": role},
+            {"field-name": "country", "answer": country}
+        ]})
+    }
+
+    fn response(name: &str, submitted: &str, rows: Vec<Value>) -> Value {
+        json!({"supplier": {"name": name}, "submitted-at": submitted,
+               "answers": [{"field-name": "intro", "answer": "x"}, {"field-name": "countries", "rows": rows}]})
+    }
+
+    fn read(responses: Vec<Value>) -> Vec<ProviderResponse> {
+        let mapping = Mapping::from_source(&Source::new("form.toml", FORM)).unwrap();
+        let doc = JsonDocument {
+            path: "records.json".into(),
+            value: json!({ "responses": responses }),
+        };
+        extract_records(&doc, &mapping).unwrap().responses
+    }
+
+    #[test]
+    fn answers_are_picked_from_question_lists_by_key() {
+        let got = read(vec![response(
+            "Acme",
+            "2026-10-01T09:00:00+00:00",
+            vec![row("DE", "We are IOR")],
+        )]);
+        let a = &got[0].assessments[0];
+        assert_eq!(a.country.map(|c| c.alpha2()), Some("DE"));
+        assert_eq!(a.ior_role.get(), Some(&crate::model::IorRole::ProviderIsIor));
+    }
+
+    #[test]
+    fn a_picked_answer_is_cited_by_the_index_it_matched() {
+        let got = read(vec![response(
+            "Acme",
+            "2026-10-01T09:00:00+00:00",
+            vec![row("DE", "x"), row("FR", "We are IOR")],
+        )]);
+        let fr = &got[0].assessments[1];
+        assert_eq!(
+            fr.ior_role.source.as_ref().map(ToString::to_string).as_deref(),
+            Some("/responses/0/answers/1/rows/1/answers/1/answer")
+        );
+        assert_eq!(
+            fr.country_source.as_ref().map(ToString::to_string).as_deref(),
+            Some("/responses/0/answers/1/rows/1/answers/2/answer")
+        );
+    }
+
+    #[test]
+    fn only_the_latest_record_of_a_provider_is_read() {
+        let got = read(vec![
+            response(
+                "Acme",
+                "2026-10-01T09:00:00+00:00",
+                vec![row("DE", "x"), row("FR", "x")],
+            ),
+            response("Acme", "2026-10-03T09:00:00+02:00", vec![row("IT", "We are IOR")]),
+            response("Acme", "2026-09-01T09:00:00+00:00", vec![row("ES", "x")]),
+        ]);
+        assert_eq!(got.len(), 1);
+        let countries: Vec<&str> = got[0]
+            .assessments
+            .iter()
+            .filter_map(|a| a.country.map(|c| c.alpha2()))
+            .collect();
+        assert_eq!(countries, ["IT"], "the countries of the older responses are not read");
+    }
+
+    #[test]
+    fn latest_by_keeps_one_record_per_provider_not_one_in_all() {
+        let got = read(vec![
+            response("Acme", "2026-10-01T09:00:00+00:00", vec![row("DE", "x")]),
+            response("Borealis", "2026-09-01T09:00:00+00:00", vec![row("FR", "x")]),
+        ]);
+        assert_eq!(got.len(), 2);
+    }
 
     #[test]
     fn a_tryton_encoded_date_is_a_date() {

@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::Deserialize;
 use strum::{IntoEnumIterator, VariantNames};
 
+use super::path::RecordPath;
 use super::values::{fold, ValueRules};
 use crate::config::{ConfigError, Source};
 use crate::model::source::column_index;
@@ -99,6 +100,7 @@ struct RawCountries {
     country_cell: Option<String>,
     records: Option<String>,
     country_list: Option<String>,
+    latest_by: Option<String>,
     #[serde(alias = "columns")]
     fields: BTreeMap<String, RawField>,
     #[serde(default)]
@@ -184,8 +186,8 @@ pub struct Recognise {
     pub sheets: Vec<String>,
     /// Header texts (folded), found anywhere in the first rows of a sheet.
     pub headers: Vec<String>,
-    /// JSON pointers that must exist in a JSON document.
-    pub paths: Vec<String>,
+    /// Record paths that must lead to a value in a JSON document.
+    pub paths: Vec<RecordPath>,
 }
 
 /// Where provider details come from; later sources fill what earlier ones
@@ -203,8 +205,8 @@ pub struct ProviderSpec {
     /// Columns of the country table holding provider details, by header
     /// (folded): a table with these holds many providers.
     pub columns: Vec<(ProviderField, Vec<String>)>,
-    /// JSON pointers into each record, for the records layout.
-    pub paths: Vec<(ProviderField, String)>,
+    /// Record paths into each record, for the records layout.
+    pub paths: Vec<(ProviderField, RecordPath)>,
 }
 
 /// How the countries' answers are laid out.
@@ -234,9 +236,13 @@ pub enum Layout {
     Records {
         /// Pointer to the array of records in the document.
         records: String,
-        /// Pointer, inside a record, to its array of countries; `None`: each
+        /// Path, inside a record, to its array of countries; `None`: each
         /// record is one country.
-        country_list: Option<String>,
+        country_list: Option<RecordPath>,
+        /// Path, inside a record, to the date-time (or number) that orders
+        /// a provider's records: only its latest record is read (an API
+        /// keeping every submission). `None`: every record is read.
+        latest_by: Option<RecordPath>,
     },
 }
 
@@ -282,8 +288,8 @@ pub struct FieldRule {
     pub date_formats: Vec<String>,
     /// The answer to use when the column or question is absent.
     pub default: Option<String>,
-    /// For the records layout: the JSON pointer to the answer.
-    pub path: Option<String>,
+    /// For the records layout: the record path to the answer.
+    pub path: Option<RecordPath>,
 }
 
 /// A field set from others: `field` takes `value` when it is blank and
@@ -408,6 +414,12 @@ fn check_answer(
             ))
         }
     }
+}
+
+/// A record path (a JSON pointer that may pick list items by key), refused
+/// with the file, line and key when malformed.
+fn record_path(src: &Source, key: &str, text: &str) -> Result<RecordPath, ConfigError> {
+    RecordPath::parse(text).map_err(|e| src.error(key, e.to_string()))
 }
 
 fn provider_field(src: &Source, key: &str, name: &str) -> Result<ProviderField, ConfigError> {
@@ -570,7 +582,7 @@ impl Mapping {
                     .paths
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| src.json_pointer(&format!("recognise.paths[{i}]"), p))
+                    .map(|(i, p)| record_path(src, &format!("recognise.paths[{i}]"), p))
                     .collect::<Result<_, _>>()?,
             },
             provider,
@@ -631,7 +643,7 @@ fn resolve_provider(src: &Source, raw: &RawProvider) -> Result<ProviderSpec, Con
     for (key, path) in &raw.paths {
         let at = format!("provider.paths.{key}");
         spec.paths
-            .push((provider_field(src, &at, key)?, src.json_pointer(&at, path)?));
+            .push((provider_field(src, &at, key)?, record_path(src, &at, path)?));
     }
     for (key, headers) in &raw.columns {
         let at = format!("provider.columns.{key}");
@@ -717,14 +729,20 @@ fn resolve_countries(src: &Source, raw: &RawCountries, defaults: &AnswerDefaults
             country_list: raw
                 .country_list
                 .as_deref()
-                .map(|p| src.json_pointer("countries.country_list", p))
+                .map(|p| record_path(src, "countries.country_list", p))
+                .transpose()?,
+            latest_by: raw
+                .latest_by
+                .as_deref()
+                .map(|p| record_path(src, "countries.latest_by", p))
                 .transpose()?,
         },
     };
     // Keys of another layout are refused rather than silently ignored.
-    let misplaced: [(&str, bool, &[&str]); 8] = [
+    let misplaced: [(&str, bool, &[&str]); 9] = [
         ("records", raw.records.is_some(), &["records"]),
         ("country_list", raw.country_list.is_some(), &["records"]),
+        ("latest_by", raw.latest_by.is_some(), &["records"]),
         ("header_rows", raw.header_rows != 1, &["table"]),
         (
             "question_columns",
@@ -924,7 +942,7 @@ fn resolve_field(
         path: raw
             .path
             .as_deref()
-            .map(|p| src.json_pointer(&format!("{at}.path"), p))
+            .map(|p| record_path(src, &format!("{at}.path"), p))
             .transpose()?,
     })
 }
@@ -1066,6 +1084,23 @@ mod tests {
         let text = "[mapping]\nname = \"t\"\n[countries]\nsheet = \"S\"\n[countries.columns.country]\nheaders = [\"C\"]\n[countries.columns.liability]\nheaders = [\"L\"]\nvalues.caped = [\"x\"]\n";
         let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
         assert_eq!(err.line, Some(9), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_key_segment_is_refused_with_its_file_line_and_key() {
+        let text = "[mapping]\nname = \"t\"\n[countries]\nlayout = \"records\"\n[countries.fields.country]\npath = \"/answers/[field-name=country/answer\"\n";
+        let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("countries.fields.country.path"), "{err}");
+        assert_eq!(err.line, Some(6), "{err}");
+        assert!(err.to_string().contains("t.toml"), "{err}");
+        assert!(err.message.contains("does not end with ]"), "{err}");
+    }
+
+    #[test]
+    fn latest_by_belongs_to_the_records_layout() {
+        let text = "[mapping]\nname = \"t\"\n[countries]\nlatest_by = \"/at\"\n[countries.fields.country]\nheaders = [\"C\"]\n";
+        let err = Mapping::from_source(&Source::new("t.toml", text)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("countries.latest_by"), "{err}");
     }
 
     #[test]
