@@ -1,6 +1,7 @@
 //! A local HTTP API for connector tests: the paging shapes of the shipped
 //! vendors (offset, page number, cursor, OData next link, Link header), an
-//! OAuth2 token endpoint, and injected faults. Loopback only; it stops with
+//! OAuth2 token endpoint, a Dataverse custom table with choice columns and
+//! their formatted values, and injected faults. Loopback only; it stops with
 //! the test process.
 #![allow(dead_code)]
 
@@ -291,7 +292,7 @@ async fn dataverse(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
     if let Some(f) = q.get("$filter") {
         let since = f
-            .strip_prefix("customertypecode eq 11 and modifiedon ge ")
+            .strip_prefix("(customertypecode eq 10 or customertypecode eq 11) and modifiedon ge ")
             .unwrap_or("");
         if chrono::DateTime::parse_from_rfc3339(since).is_err() {
             let message = format!("Syntax error in $filter '{f}'");
@@ -471,6 +472,7 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/session/suppliers", get(session_suppliers))
         .route("/tenant/oauth2/v2.0/token", post(entra_token))
         .route("/api/data/v9.2/accounts", get(dataverse))
+        .route("/api/data/v9.2/ior_countrycapabilities", get(dataverse_ior))
         .route("/v1.0/drives/{drive}/{*rest}", get(graph_get).put(graph_upload))
         .route("/download/{n}", get(download))
         .with_state(state.clone());
@@ -492,4 +494,132 @@ pub fn serve(app: Router) -> SocketAddr {
         });
     });
     rx.recv().unwrap()
+}
+
+/// A row of the Dataverse custom table `ior_countrycapability`: a lookup to
+/// the account, choice columns as numbers with their labels as formatted
+/// values (only when the request asks for the annotations, as Dataverse
+/// does), and `statecode` 1 for an inactive row.
+fn capability_row(
+    i: usize,
+    account: (&str, &str),
+    country: &str,
+    model: (u32, &str),
+    shipments: u32,
+    active: bool,
+    labels: bool,
+) -> Value {
+    const F: &str = "@OData.Community.Display.V1.FormattedValue";
+    let mut row = json!({
+        "@odata.etag": format!("W/\"{}\"", 7000 + i),
+        "ior_countrycapabilityid": format!("10000000-0000-0000-0000-00000000000{i}"),
+        "_ior_account_value": format!("20000000-0000-0000-0000-0000000000{}", account.0),
+        "ior_country": country,
+        "ior_covered": true,
+        "ior_operatingmodel": model.0,
+        "ior_iorrole": 100000000,
+        "ior_liability": 100000000,
+        "ior_localentityname": format!("Local entity {country}"),
+        "ior_localentityid": null,
+        "ior_shipments24m": shipments,
+        "ior_lastshipment": "2026-10-01",
+        "ior_regulatorypathway": 100000000,
+        "ior_evidence": 100000002,
+        "ior_evidencereference": null,
+        "ior_comments": null,
+        "statecode": if active { 0 } else { 1 },
+        "modifiedon": format!("2026-11-0{}T08:00:00Z", i + 1),
+    });
+    if labels {
+        for (column, label) in [
+            ("_ior_account_value", account.1),
+            ("ior_covered", "Yes"),
+            ("ior_operatingmodel", model.1),
+            ("ior_iorrole", "Provider is IOR"),
+            ("ior_liability", "Full"),
+            ("ior_regulatorypathway", "Defined and repeatable"),
+            ("ior_evidence", "Verified"),
+            ("statecode", if active { "Active" } else { "Inactive" }),
+        ] {
+            row[format!("{column}{F}")] = json!(label);
+        }
+        row[format!("ior_shipments24m{F}")] = json!(shipments.to_string());
+    }
+    row
+}
+
+/// Dataverse `ior_countrycapabilities`: two rows a page by `@odata.nextLink`,
+/// `$filter` on `statecode` and `modifiedon` honoured, formatted values when
+/// `Prefer` asks for them.
+async fn dataverse_ior(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !bearer_ok(&s, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": "0x80072243", "message": "invalid token"}})),
+        )
+            .into_response();
+    }
+    let prefer = headers.get("prefer").and_then(|h| h.to_str().ok()).unwrap_or("");
+    let labels = prefer.contains("odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\"")
+        || prefer.contains("odata.include-annotations=\"*\"");
+    let atlas = ("01", "Atlas Import Services");
+    let globe = ("02", "GlobeReach IOR Network");
+    let rows = vec![
+        capability_row(0, atlas, "DE", (100000000, "Own entity"), 14, true, labels),
+        capability_row(
+            1,
+            globe,
+            "DE",
+            (100000002, "Partner sourced on demand"),
+            0,
+            true,
+            labels,
+        ),
+        capability_row(2, atlas, "IT", (100000004, "Not offered"), 0, false, labels),
+        capability_row(3, atlas, "FR", (100000001, "Contracted partner"), 8, true, labels),
+    ];
+    let since = q
+        .get("$filter")
+        .and_then(|f| f.strip_prefix("statecode eq 0 and modifiedon ge "))
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let Some(since) = since else {
+        let message = format!(
+            "Syntax error in $filter '{}'",
+            q.get("$filter").cloned().unwrap_or_default()
+        );
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "0x80060888", "message": message}})),
+        )
+            .into_response();
+    };
+    let matching: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| r["statecode"] == 0)
+        .filter(|r| {
+            chrono::DateTime::parse_from_rfc3339(r["modifiedon"].as_str().unwrap_or("")).is_ok_and(|m| m >= since)
+        })
+        .collect();
+    let skip = param(&q, "$skiptoken");
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+    let value: Vec<Value> = matching.iter().skip(skip).take(2).cloned().collect();
+    let mut body = json!({"@odata.context": format!("http://{host}/api/data/v9.2/$metadata#ior_countrycapabilities"), "value": value});
+    if skip + 2 < matching.len() {
+        // Dataverse's next link repeats the query, with a skip token.
+        let mut params: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| *k != "$skiptoken")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.push(("$skiptoken".into(), (skip + 2).to_string()));
+        let next =
+            reqwest::Url::parse_with_params(&format!("http://{host}/api/data/v9.2/ior_countrycapabilities"), &params)
+                .unwrap();
+        body["@odata.nextLink"] = json!(next.to_string());
+    }
+    Json(body).into_response()
 }

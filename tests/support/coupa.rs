@@ -1,7 +1,9 @@
 //! A local API in Coupa's shape (Core API, JSON): an OAuth2 token endpoint
 //! at `/oauth2/token` (client id and secret in the form, `core.*` scopes),
-//! `/api/suppliers` and `/api/supplier_information` as root JSON arrays
-//! paged by `offset` with at most 50 records per page, hyphenated keys,
+//! `/api/suppliers`, `/api/supplier_information` and
+//! `/api/easy_form_responses` (supplier information form responses) as
+//! root JSON arrays paged by `offset` with at most 50 records per page,
+//! hyphenated keys,
 //! XML unless `Accept: application/json`, errors as
 //! `{"errors": {"error": [...]}}` (suppliers also in Coupa's XML when
 //! JSON is not asked for), and a 429 with `Retry-After` on the
@@ -27,6 +29,8 @@ pub struct CoupaState {
     /// Supplier pages asked for, including the one answered 429.
     pub supplier_requests: u64,
     pub throttled: bool,
+    /// The query of each form-responses page asked for.
+    pub form_queries: Vec<HashMap<String, String>>,
 }
 
 pub type Shared = Arc<Mutex<CoupaState>>;
@@ -186,6 +190,173 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/oauth2/token", post(token))
         .route("/api/suppliers", get(suppliers))
         .route("/api/supplier_information", get(supplier_information))
+        .route("/api/easy_form_responses", get(easy_form_responses))
         .with_state(state.clone());
     (super::api::serve(app), state)
+}
+
+/// The importer-of-record form's id in the instance.
+pub const IOR_FORM_ID: u64 = 31;
+/// Another supplier information form (a W-9), answered by the same suppliers.
+pub const W9_FORM_ID: u64 = 12;
+
+/// A widget response: Coupa's `field-name` (the widget's Reporting Name),
+/// label and answer.
+fn widget(id: u64, field: &str, label: &str, answer: Value) -> Value {
+    json!({"id": id, "field-name": field, "widget-label": label, "answer": answer})
+}
+
+/// One row of the form's country table: a child form response with its own
+/// widget responses, in an order unlike the form's, as the table's widgets
+/// are found by name.
+fn country_row(id: u64, country: &str, model: &str, shipments: &str, pathway: &str) -> Value {
+    json!({"id": id, "easy-form-id": 32, "easy-form-widget-responses": [
+        widget(id * 10 + 1, "ior_operating_model", "Operating model", json!(model)),
+        widget(id * 10 + 2, "ior_country", "Country", json!(country)),
+        widget(id * 10 + 3, "ior_covered", "Coverage claimed", json!("Yes")),
+        widget(id * 10 + 4, "ior_role", "Importer of record role", json!("Provider is IOR")),
+        widget(id * 10 + 5, "ior_liability", "Legal liability", json!("Full")),
+        widget(id * 10 + 6, "ior_local_entity", "Local entity name", json!(format!("Local entity {country}"))),
+        widget(id * 10 + 7, "ior_shipments_24m", "IOR shipments, last 24 months", json!(shipments)),
+        widget(id * 10 + 8, "ior_last_shipment", "Last IOR shipment", json!("2026-10-01")),
+        widget(id * 10 + 9, "ior_pathway", "Regulatory pathway", json!(pathway)),
+        widget(id * 10, "ior_evidence", "Evidence", json!("Verified")),
+    ]})
+}
+
+/// A form response of supplier `supplier` (its Supplier Information as the
+/// subject), with its widget responses.
+fn form_response(
+    id: u64,
+    form: u64,
+    status: &str,
+    supplier: (u64, &str),
+    submitted: &str,
+    widgets: Vec<Value>,
+) -> Value {
+    json!({
+        "id": id, "easy-form-id": form, "status": status, "name": format!("Response {id}"),
+        "created-at": submitted, "submitted-at": submitted, "updated-at": submitted,
+        "supplier-id": supplier.0,
+        "subject": {"id": 900 + supplier.0, "name": supplier.1, "supplier-id": supplier.0},
+        "easy-form-widget-responses": widgets,
+    })
+}
+
+/// The country table widget holding `rows`.
+fn country_table(id: u64, rows: Vec<Value>) -> Value {
+    widget(
+        id,
+        "ior_countries",
+        "Countries where you act as importer of record",
+        json!({"child-easy-form-responses": rows}),
+    )
+}
+
+/// Every form response in the instance: Atlas's W-9 (its newest response),
+/// an older approved IOR response, the approved one that counts and a
+/// pending resubmission; GlobeReach's approved IOR response.
+fn all_form_responses() -> Vec<Value> {
+    let atlas = (1, "Atlas Import Services");
+    let globe = (2, "GlobeReach IOR Network");
+    let intro = |id| widget(id, "ior_contact", "Contact for IOR questions", json!("ops@example.com"));
+    vec![
+        form_response(
+            501,
+            IOR_FORM_ID,
+            "approved",
+            atlas,
+            "2026-06-01T10:00:00+00:00",
+            vec![
+                intro(5011),
+                country_table(
+                    5012,
+                    vec![
+                        country_row(601, "Germany", "Not offered", "0", "Undefined"),
+                        country_row(602, "Spain", "Own entity", "30", "Defined and repeatable"),
+                    ],
+                ),
+            ],
+        ),
+        form_response(
+            502,
+            W9_FORM_ID,
+            "approved",
+            atlas,
+            "2026-10-20T10:00:00+00:00",
+            vec![widget(
+                5021,
+                "tax_classification",
+                "Federal tax classification",
+                json!("C Corporation"),
+            )],
+        ),
+        form_response(
+            503,
+            IOR_FORM_ID,
+            "approved",
+            atlas,
+            "2026-09-15T10:00:00+02:00",
+            vec![
+                intro(5031),
+                country_table(
+                    5032,
+                    vec![
+                        country_row(603, "Germany", "Own entity", "14", "Defined and repeatable"),
+                        country_row(604, "France", "Contracted partner", "8", "Defined and repeatable"),
+                    ],
+                ),
+            ],
+        ),
+        form_response(
+            504,
+            IOR_FORM_ID,
+            "pending_approval",
+            atlas,
+            "2026-11-01T10:00:00+00:00",
+            vec![
+                intro(5041),
+                country_table(5042, vec![country_row(605, "Germany", "Not offered", "0", "Undefined")]),
+            ],
+        ),
+        form_response(
+            505,
+            IOR_FORM_ID,
+            "approved",
+            globe,
+            "2026-08-01T10:00:00+00:00",
+            vec![country_table(
+                5052,
+                vec![country_row(
+                    606,
+                    "Germany",
+                    "Partner sourced on demand",
+                    "0",
+                    "Case by case",
+                )],
+            )],
+        ),
+    ]
+}
+
+/// `/api/easy_form_responses`, filtered by the `easy_form_id` and `status`
+/// arguments as Coupa filters by element.
+async fn easy_form_responses(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = refuse(&s, &headers) {
+        return r;
+    }
+    s.lock().unwrap().form_queries.push(q.clone());
+    let matching: Vec<Value> = all_form_responses()
+        .into_iter()
+        .filter(|r| {
+            q.get("easy_form_id")
+                .is_none_or(|f| r["easy-form-id"].to_string() == *f)
+        })
+        .filter(|r| q.get("status").is_none_or(|st| r["status"] == st.as_str()))
+        .collect();
+    page(&q, matching.len(), |i| matching[i].clone()).into_response()
 }
