@@ -195,3 +195,49 @@ fn a_headline_figure_with_its_unit_is_a_number() {
         Normalised::Known(Parsed::Number(150))
     );
 }
+
+/// The fields of the template's country columns, in its order.
+const TEMPLATE_FIELDS: [Field; 19] = [
+    Field::Country,
+    Field::CoverageClaimed,
+    Field::OperatingModel,
+    Field::IorRole,
+    Field::Liability,
+    Field::LocalEntityName,
+    Field::LocalEntityId,
+    Field::LicenceIds,
+    Field::LicenceExpiry,
+    Field::Executions24m,
+    Field::LastExecution,
+    Field::RegulatoryPathway,
+    Field::ProductCompliance,
+    Field::DutiesFunding,
+    Field::VatRecovery,
+    Field::LeadTimeDays,
+    Field::Evidence,
+    Field::EvidenceRef,
+    Field::Comments,
+];
+
+#[test]
+fn the_vendor_form_mappings_read_every_dropdown_answer_the_builtin_mapping_reads_alike() {
+    let builtin = Mapping::builtin().unwrap();
+    for file in ["mappings/coupa-ior-form.toml", "mappings/dynamics365-ior.toml"] {
+        let m = Mapping::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        for (col, field) in COUNTRY_COLUMNS.iter().zip(TEMPLATE_FIELDS) {
+            // A field the form does not ask, or a free-text one, has nothing to match.
+            let (Some(rule), Input::List) = (m.column(field), col.input) else {
+                continue;
+            };
+            for answer in col.answers {
+                let expected = builtin.column(field).unwrap().rules.classify(&fold(answer));
+                assert_eq!(
+                    rule.rules.classify(&fold(answer)),
+                    expected,
+                    "{file}, {}: '{answer}'",
+                    col.header
+                );
+            }
+        }
+    }
+}
