@@ -64,17 +64,15 @@ impl RecordPath {
         }
         let mut segments = Vec::new();
         for raw in text.split('/').skip(1) {
-            let opens = raw.starts_with('[');
-            let closes = raw.ends_with(']');
-            if !opens && !(closes && raw.contains('[')) {
+            if !raw.starts_with('[') {
+                if raw.ends_with(']') && raw.contains('[') {
+                    // `items[0]`: JSONPath's habit, not a pointer.
+                    return Err(fail(format!(
+                        "segment '{raw}': write an index as its own segment (/items/0) or pick by key with /items/[key=value]"
+                    )));
+                }
                 segments.push(Segment::Key(unescape(raw)));
                 continue;
-            }
-            if !opens {
-                // `items[0]`: JSONPath's habit, not a pointer.
-                return Err(fail(format!(
-                    "segment '{raw}': write an index as its own segment (/items/0) or pick by key with /items/[key=value]"
-                )));
             }
             let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
                 return Err(fail(format!("segment '{raw}' opens with [ but does not end with ]")));
@@ -144,7 +142,8 @@ impl RecordPath {
 fn holds(v: &Value, text: &str) -> bool {
     match v {
         Value::String(s) => s == text,
-        Value::Number(_) | Value::Bool(_) => v.to_string() == text,
+        Value::Number(n) => text.parse::<serde_json::Number>().is_ok_and(|t| t == *n),
+        Value::Bool(b) => text == if *b { "true" } else { "false" },
         _ => false,
     }
 }

@@ -354,7 +354,7 @@ async fn easy_form_responses(
         .into_iter()
         .filter(|r| {
             q.get("easy_form_id")
-                .is_none_or(|f| r["easy-form-id"].to_string() == *f)
+                .is_none_or(|f| f.parse::<u64>().ok() == r["easy-form-id"].as_u64())
         })
         .filter(|r| q.get("status").is_none_or(|st| r["status"] == st.as_str()))
         .collect();
