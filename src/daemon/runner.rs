@@ -192,6 +192,11 @@ pub fn run_job(
             ..Default::default()
         };
         let message = "nothing changed";
+        // What the cursors cover is mirrored and as scored before (an
+        // expired delta link listed whole again, say): they move on too.
+        for (connector, stream, cursor) in &cursors {
+            state.save_cursor(&cursor_owner(&job.name, connector), stream, cursor)?;
+        }
         state.finish_run(
             &job.name,
             run_id,
