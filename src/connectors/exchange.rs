@@ -771,6 +771,65 @@ mod tests {
     }
 
     #[test]
+    fn a_name_from_an_api_is_never_hidden_nor_taken_for_a_temporary_file() {
+        for name in [".iorready-x.xlsx", ".hidden.xlsx", ".iorready-", "..x"] {
+            let safe = safe_name(name);
+            assert!(!safe.starts_with('.'), "{name:?} -> {safe:?}");
+        }
+        assert_eq!(safe_name(".iorready-x.xlsx"), "_.iorready-x.xlsx");
+    }
+
+    #[test]
+    fn a_long_name_is_cut_on_a_character_boundary_keeping_its_extension() {
+        let long = format!("{}.xlsx", "é".repeat(100));
+        let safe = safe_name(&long);
+        assert!(safe.len() <= MAX_NAME_BYTES, "{}", safe.len());
+        assert!(safe.ends_with("é.xlsx"), "{safe}");
+        assert_eq!(safe_name(&"a".repeat(300)).len(), MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn records_clashing_on_a_name_are_named_alike_whatever_their_order() {
+        let sub = Path::new("/m/c/S1");
+        let names = |order: &[&str]| {
+            let mut n = MirrorNames::new(&[]);
+            let mut placed: Vec<(String, PathBuf)> = Vec::new();
+            for id in order {
+                let p = n.place(sub, id, id, "q.xlsx");
+                if let Some((from, to)) = p.displaced {
+                    for (_, path) in placed.iter_mut().filter(|(_, path)| *path == from) {
+                        *path = to.clone();
+                    }
+                }
+                placed.push((id.to_string(), p.path));
+            }
+            placed.sort();
+            placed
+        };
+        let expected = vec![
+            ("7".to_owned(), sub.join("7-q.xlsx")),
+            ("8".to_owned(), sub.join("8-q.xlsx")),
+        ];
+        assert_eq!(names(&["7", "8"]), expected);
+        assert_eq!(names(&["8", "7"]), expected);
+    }
+
+    #[test]
+    fn a_name_an_earlier_run_gave_a_record_stays_its_own() {
+        let sub = Path::new("/m/c/S1");
+        let earlier = Fetched {
+            connector: "c".into(),
+            path: sub.join("q.xlsx"),
+            parent: None,
+            record_id: Some("7".into()),
+        };
+        let mut n = MirrorNames::new(&[earlier]);
+        assert_eq!(n.place(sub, "8", "8", "q.xlsx").path, sub.join("8-q.xlsx"));
+        let seven = n.place(sub, "7", "7", "q.xlsx");
+        assert_eq!((seven.path, seven.displaced), (sub.join("q.xlsx"), None));
+    }
+
+    #[test]
     fn an_ordinary_file_name_is_kept() {
         assert_eq!(safe_name("IOR questionnaire 2026.xlsx"), "IOR questionnaire 2026.xlsx");
     }

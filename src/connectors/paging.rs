@@ -491,3 +491,73 @@ pub async fn read_stream(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_value_in_a_url_path_is_one_percent_encoded_segment() {
+        let parent = json!({"id": "x/y #1?"});
+        assert_eq!(
+            fill_url("items/{parent:/id}/content", Some(&parent)).unwrap(),
+            "items/x%2Fy%20%231%3F/content"
+        );
+    }
+
+    #[test]
+    fn a_value_after_the_templates_question_mark_is_encoded_as_a_query_value() {
+        let parent = json!({"id": "V 1", "realm": "a&b=c+d"});
+        assert_eq!(
+            fill_url("vendors/{parent:/id}/q?realm={parent:/realm}", Some(&parent)).unwrap(),
+            "vendors/V%201/q?realm=a%26b%3Dc%2Bd"
+        );
+    }
+
+    #[test]
+    fn a_dot_segment_cannot_be_placed_in_a_url_path() {
+        for id in [".", ".."] {
+            assert!(fill_url("items/{parent:/id}/content", Some(&json!({ "id": id }))).is_err());
+        }
+    }
+
+    #[test]
+    fn fill_places_values_as_they_are_for_query_values_and_bodies() {
+        let parent = json!({"id": "x/y #1?", "n": 7});
+        assert_eq!(
+            fill(r#"{"a": "{parent:/id}", "n": {parent:/n}}"#, Some(&parent)).unwrap(),
+            r#"{"a": "x/y #1?", "n": 7}"#
+        );
+    }
+
+    #[test]
+    fn a_value_is_not_searched_again_for_placeholders() {
+        let parent = json!({"id": "{parent:/id}"});
+        assert_eq!(fill("s/{parent:/id}", Some(&parent)).unwrap(), "s/{parent:/id}");
+    }
+
+    #[test]
+    fn an_unclosed_placeholder_is_an_error() {
+        assert!(fill("s/{parent:/id", Some(&json!({"id": 1}))).is_err());
+    }
+
+    fn stream(parent: Option<&str>) -> Stream {
+        let text = format!(
+            "[connector]\nname = \"c\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"p\"\npath = \"p\"\n[[streams]]\nname = \"s\"\npath = \"s\"\n{}",
+            parent.map(|p| format!("parent = \"{p}\"\n")).unwrap_or_default()
+        );
+        let c = super::super::Connector::from_source(&crate::config::Source::new("c.toml", text)).unwrap();
+        c.streams[1].clone()
+    }
+
+    #[test]
+    fn the_delta_key_of_a_child_stream_names_its_parent() {
+        assert_eq!(delta_key(&stream(None), None), "s");
+        assert_eq!(delta_key(&stream(Some("p")), Some(&json!({"id": "F1"}))), "s@F1");
+        assert_eq!(delta_key(&stream(Some("p")), Some(&json!({"id": 42}))), "s@42");
+        let a = delta_key(&stream(Some("p")), Some(&json!({"name": "a"})));
+        let b = delta_key(&stream(Some("p")), Some(&json!({"name": "b"})));
+        assert!(a.starts_with("s@#") && a != b, "{a} {b}");
+    }
+}

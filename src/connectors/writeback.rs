@@ -238,3 +238,64 @@ fn content_type(file_name: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_file_name_in_an_upload_path_is_one_percent_encoded_segment() {
+        let vars = [("file_name", "Q #1/2?.annotated.xlsx".to_owned())];
+        assert_eq!(
+            expand(
+                "root:/IOR/iorready/{file_name}:/content",
+                &vars,
+                None,
+                None,
+                Target::Url
+            )
+            .unwrap(),
+            "root:/IOR/iorready/Q%20%231%2F2%3F.annotated.xlsx:/content"
+        );
+    }
+
+    #[test]
+    fn a_found_id_in_an_update_path_is_percent_encoded() {
+        let found = json!({"id": "n 1/2"});
+        assert_eq!(
+            expand("notes/{found:/id}", &[], Some(&found), None, Target::Url).unwrap(),
+            "notes/n%201%2F2"
+        );
+    }
+
+    #[test]
+    fn a_json_body_keeps_its_braces_and_escapes_the_values() {
+        let vars = [("summary", "say \"ready\"".to_owned())];
+        let parent = json!({"id": 7});
+        assert_eq!(
+            expand(
+                r#"{"supplier": {parent:/id}, "message": "{summary}"}"#,
+                &vars,
+                None,
+                Some(&parent),
+                Target::Json
+            )
+            .unwrap(),
+            r#"{"supplier": 7, "message": "say \"ready\""}"#
+        );
+    }
+
+    #[test]
+    fn a_query_value_is_placed_as_it_is_or_base64url_encoded() {
+        let vars = [("file_name", "a b.xlsx".to_owned())];
+        assert_eq!(
+            expand("{file_name}", &vars, None, None, Target::Query).unwrap(),
+            "a b.xlsx"
+        );
+        assert_eq!(
+            expand("base64url:{file_name}", &vars, None, None, Target::Query).unwrap(),
+            "YSBiLnhsc3g="
+        );
+    }
+}
