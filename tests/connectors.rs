@@ -731,3 +731,17 @@ fn a_moved_mirror_keeps_its_workbooks_as_sidecars_name_them_relatively() {
     assert_eq!(moved.len(), 2);
     assert!(moved.iter().all(|f| f.path.starts_with(&after) && f.path.is_file()));
 }
+
+#[test]
+fn a_delta_link_saved_without_its_parent_is_taken_up_by_the_only_parent() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    // As saved before delta links were kept per parent.
+    let unkeyed = vec![("questionnaires".to_owned(), first.cursors[0].1.clone())];
+    let second = graph_fetch(defs.path(), mirror.path(), &unkeyed).unwrap();
+    assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1"]);
+    assert_eq!(graph.lock().unwrap().graph_full_listings, 1);
+    assert_eq!(second.cursors[0].0, "questionnaires@F1");
+}

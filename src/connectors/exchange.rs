@@ -304,13 +304,10 @@ pub async fn fetch_workbooks(
             None => (key.as_str(), None),
         };
         match (delta.get(stream), parent) {
-            (Some(false), None) | (Some(true), Some(_)) => client.resume_link(key, cursor),
-            // A link saved under the stream's name alone, before links were
-            // kept per parent: which parent it was for is unknown, so the
-            // stream is listed whole once, and saved per parent from then.
-            (Some(true), None) => {
-                tracing::info!(connector = %name, stream, "a delta link saved without its parent is not used; listing the stream whole");
-            }
+            // A child stream's link saved under the stream's name alone
+            // (before links were kept per parent) is taken up by its only
+            // parent, if it has just one; see `for_each_file`.
+            (Some(_), _) => client.resume_link(key, cursor),
             _ => {}
         }
     }
@@ -319,7 +316,7 @@ pub async fn fetch_workbooks(
     let mut files: Vec<Fetched> = Vec::new();
     let mut not_fetched: Vec<NotFetched> = Vec::new();
     let mut kept: Vec<Fetched> = Vec::new();
-    let mut gone: Vec<(PathBuf, String)> = Vec::new();
+    let mut gone: HashSet<(PathBuf, String)> = HashSet::new();
     let mut tried = 0usize;
     for stream in &streams {
         // Each workbook is saved as it arrives: a large folder never sits
@@ -468,7 +465,7 @@ fn save(path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
 /// moved out of the stream's view, no longer a workbook), and the old
 /// copies of files fetched again under a new name (same record id, other
 /// path).
-fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &[(PathBuf, String)]) {
+fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &HashSet<(PathBuf, String)>) {
     if gone.is_empty() && fetched.iter().all(|f| f.record_id.is_none()) {
         return;
     }
@@ -484,9 +481,10 @@ fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &
         if fetched_now {
             continue;
         }
-        let deleted = gone
-            .iter()
-            .any(|(sub, g)| g == id && old.path.parent() == Some(sub.as_path()));
+        let deleted = old
+            .path
+            .parent()
+            .is_some_and(|sub| gone.contains(&(sub.to_owned(), id.to_owned())));
         let moved = current.contains_key(id);
         if deleted || moved {
             tracing::info!(connector = %name, file = %old.path.display(), deleted, "removed from the mirror");
