@@ -284,13 +284,19 @@ pub async fn fetch_workbooks(
         .filter(|s| s.incremental.is_some())
         .map(|s| s.name.clone())
         .collect();
-    // Delta streams, and whether each is read once per parent record.
-    let delta: HashMap<String, bool> = connector
+    let delta: HashSet<String> = connector
         .streams
         .iter()
         .filter(|s| super::paging::is_delta(s))
-        .map(|s| (s.name.clone(), s.parent.is_some()))
+        .map(|s| s.name.clone())
         .collect();
+    // A delta key is `stream` or `stream@parent id` (an id may hold `@`).
+    let is_delta_key = |key: &str| {
+        delta.iter().any(|d| {
+            key.strip_prefix(d.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('@'))
+        })
+    };
     let client = Client::new(connector, Redactor::default())?;
     for (key, cursor) in resume {
         if incremental.contains(key) {
@@ -299,16 +305,11 @@ pub async fn fetch_workbooks(
             }
             continue;
         }
-        let (stream, parent) = match key.split_once('@') {
-            Some((stream, parent)) => (stream, Some(parent)),
-            None => (key.as_str(), None),
-        };
-        match (delta.get(stream), parent) {
-            // A child stream's link saved under the stream's name alone
-            // (before links were kept per parent) is taken up by its only
-            // parent, if it has just one; see `for_each_file`.
-            (Some(_), _) => client.resume_link(key, cursor),
-            _ => {}
+        // A child stream's link saved under the stream's name alone (before
+        // links were kept per parent) is taken up by its only parent, if it
+        // has just one; see `for_each_file`.
+        if is_delta_key(key) {
+            client.resume_link(key, cursor);
         }
     }
     let earlier = mirrored(dir, name);
@@ -393,10 +394,7 @@ pub async fn fetch_workbooks(
             .iter()
             .filter_map(|s| client.cursor_reached(s).map(|c| (s.clone(), c.to_rfc3339())))
             .collect();
-        cursors.extend(client.links_reached().into_iter().filter(|(key, _)| {
-            let stream = key.split_once('@').map_or(key.as_str(), |(s, _)| s);
-            delta.contains_key(stream)
-        }));
+        cursors.extend(client.links_reached().into_iter().filter(|(key, _)| is_delta_key(key)));
         cursors
     } else {
         tracing::warn!(connector = %name, files = not_fetched.len(), "files not fetched; the cursors stay where they were, to try them again next run");
