@@ -399,3 +399,349 @@ fn a_concurrency_of_one_sends_one_request_at_a_time() {
     assert_eq!(parent_and_children(&addr.to_string(), 1).len(), 10);
     assert_eq!(state.lock().unwrap().max_in_flight, 1);
 }
+
+/// The shipped Microsoft Graph definition pointed at the local Graph of
+/// `addr`, alone in a folder, after `edit`.
+fn graph_definitions(addr: std::net::SocketAddr, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let shipped = std::fs::read_to_string(common::root().join("connectors/microsoft-graph.toml")).unwrap();
+    let text = shipped
+        .replace("${env:GRAPH_URL}", &format!("http://{addr}/v1.0/"))
+        .replace(
+            "${env:ENTRA_TOKEN_URL}",
+            &format!("http://{addr}/tenant/oauth2/v2.0/token"),
+        )
+        .replace("${env:GRAPH_CLIENT_ID}", "app-1")
+        .replace("${env:GRAPH_CLIENT_SECRET}", "app-secret-1")
+        .replace("${env:GRAPH_DRIVE_ID}", "D1")
+        .replace("${env:GRAPH_FOLDER}", "IOR");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("microsoft-graph.toml"), edit(text)).unwrap();
+    dir
+}
+
+/// `fetch_workbooks` of the Graph definition in `defs` into `mirror`.
+fn graph_fetch(
+    defs: &std::path::Path,
+    mirror: &std::path::Path,
+    resume: &[(String, String)],
+) -> Result<iorready::connectors::FetchOutcome, iorready::connectors::ExchangeError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(iorready::connectors::fetch_workbooks(
+        defs,
+        "microsoft-graph",
+        mirror,
+        resume,
+    ))
+}
+
+/// The mirrored workbooks, as `supplier folder/file name`.
+fn mirror_names(mirror: &std::path::Path) -> Vec<String> {
+    let folder = mirror.join("microsoft-graph");
+    iorready::connectors::mirrored(mirror, "microsoft-graph")
+        .iter()
+        .map(|f| f.path.strip_prefix(&folder).unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+const MERIDIAN: &str = "F1/meridian-trade-compliance.xlsx";
+const SWIFTFREIGHT: &str = "F1/swiftfreight-logistics.xlsx";
+
+fn graph_item(id: &str, name: &str, folder: &str) -> serde_json::Value {
+    serde_json::json!({"id": id, "name": name, "file": {}, "parentReference": {"id": folder, "driveId": "D1"}})
+}
+
+#[test]
+fn an_empty_delta_page_with_a_next_link_is_followed() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_empty_delta_page = true;
+        g.graph_changes = vec![graph_item("3", "meridian-2027.xlsx", "F1")];
+    }
+    let second = graph_fetch(defs.path(), mirror.path(), &first.cursors).unwrap();
+    assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1", "T1b"]);
+    assert_eq!(mirror_names(mirror.path()), ["F1/meridian-2027.xlsx", SWIFTFREIGHT]);
+    assert!(second.cursors[0].1.ends_with("token=T2"), "{:?}", second.cursors);
+}
+
+#[test]
+fn a_delta_link_answered_gone_lists_the_stream_whole_and_is_replaced() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_gone_tokens = vec!["T1".into()];
+        g.graph_listing_token = Some("R1".into());
+    }
+    let second = graph_fetch(defs.path(), mirror.path(), &first.cursors).unwrap();
+    let g = graph.lock().unwrap();
+    assert_eq!(g.graph_delta_tokens, ["T1"]);
+    assert_eq!(g.graph_full_listings, 2, "listed whole again");
+    assert!(second.complete, "a full listing: the mirror may be pruned");
+    assert_eq!(second.files.len(), 2);
+    assert_eq!(second.cursors.len(), 1);
+    assert_eq!(second.cursors[0].0, "questionnaires@F1");
+    assert!(second.cursors[0].1.ends_with("token=R1"), "{:?}", second.cursors);
+}
+
+#[test]
+fn an_item_moved_out_of_the_watched_folder_leaves_the_mirror() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    graph.lock().unwrap().graph_changes = vec![graph_item("4", "swiftfreight-logistics.xlsx", "ELSEWHERE")];
+    graph_fetch(defs.path(), mirror.path(), &first.cursors).unwrap();
+    assert_eq!(mirror_names(mirror.path()), [MERIDIAN]);
+}
+
+#[test]
+fn a_workbook_renamed_to_another_kind_of_file_leaves_the_mirror() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    graph.lock().unwrap().graph_changes = vec![graph_item("3", "meridian.pdf", "F1")];
+    graph_fetch(defs.path(), mirror.path(), &first.cursors).unwrap();
+    assert_eq!(mirror_names(mirror.path()), [SWIFTFREIGHT]);
+}
+
+/// The Graph definition with one folder per supplier: the drive's top
+/// folders, each read from the drive's delta.
+fn per_folder(text: String) -> String {
+    let folder = "path = \"drives/D1/root:/IOR\"\n";
+    assert!(text.contains(folder));
+    text.replace(folder, "path = \"drives/D1/root/children\"\nrecords = \"/value\"\n")
+}
+
+#[test]
+fn each_parent_of_a_delta_stream_keeps_its_own_delta_link() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "second-supplier.xlsx", "F2")];
+        g.graph_files.insert("6".into(), 1);
+    }
+    let defs = graph_definitions(addr, per_folder);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    let keys: Vec<&str> = first.cursors.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["questionnaires@F1", "questionnaires@F2"]);
+    assert_eq!(
+        mirror_names(mirror.path()),
+        [MERIDIAN, SWIFTFREIGHT, "F2/second-supplier.xlsx"]
+    );
+    // Meridian's workbook moves to the second supplier's folder.
+    graph.lock().unwrap().graph_changes = vec![graph_item("3", "meridian-trade-compliance.xlsx", "F2")];
+    let second = graph_fetch(defs.path(), mirror.path(), &first.cursors).unwrap();
+    assert_eq!(
+        graph.lock().unwrap().graph_delta_tokens,
+        ["T1", "T1"],
+        "each folder resumed from its own link"
+    );
+    assert!(!second.complete);
+    assert_eq!(
+        mirror_names(mirror.path()),
+        [
+            SWIFTFREIGHT,
+            "F2/meridian-trade-compliance.xlsx",
+            "F2/second-supplier.xlsx"
+        ]
+    );
+}
+
+#[test]
+fn files_of_one_name_get_the_same_mirror_names_whatever_the_listing_order() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_files.insert("7".into(), 1);
+        g.graph_files.insert("8".into(), 2);
+    }
+    let defs = graph_definitions(addr, |t| t);
+    let expected = ["F1/7-q.xlsx", "F1/8-q.xlsx", MERIDIAN, SWIFTFREIGHT];
+    let mut mirrors = Vec::new();
+    for order in [["7", "8"], ["8", "7"]] {
+        graph.lock().unwrap().graph_extra = order.iter().map(|id| graph_item(id, "q.xlsx", "F1")).collect();
+        let mirror = tempfile::tempdir().unwrap();
+        graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+        assert_eq!(mirror_names(mirror.path()), expected, "listed {order:?}");
+        mirrors.push(mirror);
+    }
+    // Read again in the other order, the first mirror keeps its names and
+    // each name keeps its record's workbook.
+    graph.lock().unwrap().graph_extra = ["8", "7"].iter().map(|id| graph_item(id, "q.xlsx", "F1")).collect();
+    graph_fetch(defs.path(), mirrors[0].path(), &[]).unwrap();
+    assert_eq!(mirror_names(mirrors[0].path()), expected);
+    let folder = mirrors[0].path().join("microsoft-graph/F1");
+    assert_eq!(
+        std::fs::read(folder.join("7-q.xlsx")).unwrap(),
+        std::fs::read(common::examples().join("meridian-trade-compliance.xlsx")).unwrap()
+    );
+}
+
+#[test]
+fn a_file_mirrored_before_keeps_its_name_when_another_of_that_name_arrives() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_files.insert("7".into(), 1);
+        g.graph_files.insert("8".into(), 2);
+        g.graph_extra = vec![graph_item("7", "q.xlsx", "F1")];
+    }
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert!(mirror_names(mirror.path()).contains(&"F1/q.xlsx".to_owned()));
+    graph.lock().unwrap().graph_extra = vec![graph_item("8", "q.xlsx", "F1"), graph_item("7", "q.xlsx", "F1")];
+    graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    let mirrored = iorready::connectors::mirrored(mirror.path(), "microsoft-graph");
+    let of = |id: &str| {
+        let f = mirrored.iter().find(|f| f.record_id.as_deref() == Some(id)).unwrap();
+        f.path.file_name().unwrap().to_string_lossy().into_owned()
+    };
+    assert_eq!((of("7"), of("8")), ("q.xlsx".to_owned(), "8-q.xlsx".to_owned()));
+}
+
+#[test]
+fn a_record_id_in_a_download_path_is_percent_encoded_as_one_segment() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("x/y #1?", "odd.xlsx", "F1")];
+        g.graph_files.insert("x/y #1?".into(), 1);
+    }
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let out = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert!(out.not_fetched.is_empty(), "{:?}", out.not_fetched);
+    assert!(
+        graph
+            .lock()
+            .unwrap()
+            .graph_download_paths
+            .contains(&"/v1.0/drives/D1/items/x%2Fy%20%231%3F/content".to_owned()),
+        "{:?}",
+        graph.lock().unwrap().graph_download_paths
+    );
+    assert!(mirror_names(mirror.path()).contains(&"F1/odd.xlsx".to_owned()));
+}
+
+#[test]
+fn a_file_whose_download_is_refused_is_reported_and_the_others_are_fetched() {
+    let (addr, graph) = api::start();
+    graph.lock().unwrap().graph_extra = vec![graph_item("6", "broken.xlsx", "F1")];
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let out = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert_eq!(out.files.len(), 2);
+    assert_eq!(out.not_fetched.len(), 1);
+    let n = &out.not_fetched[0];
+    assert_eq!(
+        (n.connector.as_str(), n.file.as_str()),
+        ("microsoft-graph", "broken.xlsx")
+    );
+    assert!(n.reason.contains("404"), "{}", n.reason);
+    assert!(out.cursors.is_empty(), "the next run reads from the same cursors");
+    assert_eq!(mirror_names(mirror.path()), [MERIDIAN, SWIFTFREIGHT]);
+}
+
+#[test]
+fn a_file_over_the_body_limit_is_reported_not_fetched() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "huge.xlsx", "F1")];
+        g.graph_files.insert("6".into(), 3);
+    }
+    let defs = graph_definitions(addr, |t| t.replace("[limits]\n", "[limits]\nmax_body_mb = 1\n"));
+    let mirror = tempfile::tempdir().unwrap();
+    let out = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert_eq!(out.not_fetched.len(), 1);
+    assert!(
+        out.not_fetched[0].reason.contains("limits.max_body_mb"),
+        "{}",
+        out.not_fetched[0].reason
+    );
+    assert_eq!(out.files.len(), 2);
+}
+
+#[test]
+fn a_file_not_fetched_keeps_its_earlier_copy() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "later-refused.xlsx", "F1")];
+        g.graph_files.insert("6".into(), 1);
+    }
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    graph.lock().unwrap().graph_files.clear();
+    let out = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert!(out.complete);
+    assert_eq!(out.not_fetched.len(), 1);
+    // What a job does with a complete listing: the mirror keeps the files
+    // of the outcome, the earlier copy among them.
+    iorready::connectors::prune_mirror(mirror.path(), "microsoft-graph", &out.files);
+    assert_eq!(
+        mirror_names(mirror.path()),
+        ["F1/later-refused.xlsx", MERIDIAN, SWIFTFREIGHT]
+    );
+}
+
+#[test]
+fn a_full_listing_whose_every_download_is_refused_fails_and_keeps_the_mirror() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    graph.lock().unwrap().graph_refuse_downloads = true;
+    let err = graph_fetch(defs.path(), mirror.path(), &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("none of the 2 files") && err.contains("Access denied"),
+        "{err}"
+    );
+    assert_eq!(mirror_names(mirror.path()), [MERIDIAN, SWIFTFREIGHT]);
+}
+
+#[test]
+fn a_moved_mirror_keeps_its_workbooks_as_sidecars_name_them_relatively() {
+    let (addr, _) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let state = tempfile::tempdir().unwrap();
+    let before = state.path().join("before");
+    graph_fetch(defs.path(), &before, &[]).unwrap();
+    let sidecar = before.join("microsoft-graph/F1/meridian-trade-compliance.xlsx.iorready.json");
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["path"], "meridian-trade-compliance.xlsx");
+    assert!(!text.contains(&*state.path().to_string_lossy()), "{text}");
+    let after = state.path().join("after");
+    std::fs::rename(&before, &after).unwrap();
+    let moved = iorready::connectors::mirrored(&after, "microsoft-graph");
+    assert_eq!(moved.len(), 2);
+    assert!(moved.iter().all(|f| f.path.starts_with(&after) && f.path.is_file()));
+}
+
+#[test]
+fn a_delta_link_saved_without_its_parent_is_taken_up_by_the_only_parent() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    // As saved before delta links were kept per parent.
+    let unkeyed = vec![("questionnaires".to_owned(), first.cursors[0].1.clone())];
+    let second = graph_fetch(defs.path(), mirror.path(), &unkeyed).unwrap();
+    assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1"]);
+    assert_eq!(graph.lock().unwrap().graph_full_listings, 1);
+    assert_eq!(second.cursors[0].0, "questionnaires@F1");
+}

@@ -40,6 +40,8 @@ struct Vendor {
     fields: HashMap<u32, Value>,
     /// An ERP's supplier records with their questionnaire answers.
     erp: Vec<Value>,
+    /// Suppliers whose file's content is not base64.
+    bad_content: Vec<u32>,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -64,10 +66,12 @@ async fn files(State(s): State<Shared>, UrlPath(id): UrlPath<u32>) -> Json<Value
         .iter()
         .filter(|x| x.id == id)
         .map(|x| {
-            json!({
-                "name": format!("supplier-{id}.xlsx"),
-                "content": base64::engine::general_purpose::STANDARD.encode(&x.workbook)
-            })
+            let content = if v.bad_content.contains(&id) {
+                "not base64 at all!".to_owned()
+            } else {
+                base64::engine::general_purpose::STANDARD.encode(&x.workbook)
+            };
+            json!({ "name": format!("supplier-{id}.xlsx"), "content": content })
         })
         .collect();
     Json(json!(files))
@@ -517,22 +521,31 @@ fn score_with_a_records_connector_scores_its_suppliers() {
         .is_some_and(|a| !a.is_empty()));
 }
 
-/// A job on the shipped Microsoft Graph definition against the local drive:
-/// the first run lists the whole drive by delta, later runs only what
-/// changed since the saved delta link, renames and deletions included.
-#[test]
-fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
-    let (addr, graph) = api::start();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("iorready.toml"),
-        format!(
-            "[state]\ndir = \"state\"\n[jobs.drive]\nschedule = \"@hourly\"\nconnectors = [\"microsoft-graph\"]\nconnectors_dir = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors").display().to_string()
-        ),
-    )
-    .unwrap();
-    let run = || {
+/// A job on the shipped Microsoft Graph definition against the local drive.
+struct GraphJob {
+    dir: tempfile::TempDir,
+    addr: std::net::SocketAddr,
+    graph: api::Shared,
+}
+
+impl GraphJob {
+    fn new() -> GraphJob {
+        let (addr, graph) = api::start();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("iorready.toml"),
+            format!(
+                "[state]\ndir = \"state\"\n[jobs.drive]\nschedule = \"@hourly\"\nconnectors = [\"microsoft-graph\"]\nconnectors_dir = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors").display().to_string()
+            ),
+        )
+        .unwrap();
+        GraphJob { dir, addr, graph }
+    }
+
+    /// `iorready run` once; its stdout and stderr.
+    fn run(&self) -> String {
+        let addr = self.addr;
         let out = assert_cmd::Command::cargo_bin("iorready")
             .unwrap()
             .envs([
@@ -544,24 +557,39 @@ fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
                 ("GRAPH_FOLDER", "IOR".to_owned()),
             ])
             .args(["run", "--as-of", "2026-11-24", "--config"])
-            .arg(dir.path().join("iorready.toml"))
+            .arg(self.dir.path().join("iorready.toml"))
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-    };
-    let providers = || -> Vec<String> {
+    }
+
+    fn providers(&self) -> Vec<String> {
         let json: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/result.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(self.dir.path().join("out/result.json")).unwrap()).unwrap();
         json["providers"]
             .as_array()
             .unwrap()
             .iter()
             .map(|p| p["name"].as_str().unwrap().to_owned())
             .collect()
-    };
-    let first = run();
+    }
+
+    /// The job's saved cursors: delta key and link.
+    fn cursors(&self) -> Vec<(String, String)> {
+        let state = iorready::daemon::State::open(&self.dir.path().join("state")).unwrap();
+        state.cursors("drive/microsoft-graph").unwrap()
+    }
+}
+
+/// The first run lists the whole drive by delta, later runs only what
+/// changed since the saved delta link, renames and deletions included.
+#[test]
+fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
+    let job = GraphJob::new();
+    let (dir, graph) = (job.dir.path(), &job.graph);
+    let first = job.run();
     assert!(first.contains("2 scored"), "{first}");
-    assert_eq!(providers(), ["Meridian Trade Compliance", "SwiftFreight Logistics"]);
+    assert_eq!(job.providers(), ["Meridian Trade Compliance", "SwiftFreight Logistics"]);
     assert_eq!(
         graph.lock().unwrap().graph_downloads,
         ["3", "4"],
@@ -572,18 +600,83 @@ fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
         json!({"id": "3", "name": "meridian-2027.xlsx", "file": {}, "parentReference": {"id": "F1"}}),
         json!({"id": "4", "deleted": {"state": "deleted"}, "parentReference": {"id": "F1"}}),
     ];
-    let second = run();
+    let second = job.run();
     assert!(second.contains(" ok"), "{second}");
     assert_eq!(
         graph.lock().unwrap().graph_delta_tokens,
         ["T1"],
         "the second run asked only for changes"
     );
-    assert_eq!(providers(), ["Meridian Trade Compliance"]);
-    assert!(dir.path().join("out/meridian-2027.annotated.xlsx").is_file());
-    assert!(!dir.path().join("out/meridian-trade-compliance.annotated.xlsx").exists());
-    assert!(!dir.path().join("out/swiftfreight-logistics.annotated.xlsx").exists());
-    let third = run();
+    assert_eq!(job.providers(), ["Meridian Trade Compliance"]);
+    assert!(dir.join("out/meridian-2027.annotated.xlsx").is_file());
+    assert!(!dir.join("out/meridian-trade-compliance.annotated.xlsx").exists());
+    assert!(!dir.join("out/swiftfreight-logistics.annotated.xlsx").exists());
+    let third = job.run();
     assert!(third.contains("0 scored, 1 unchanged"), "{third}");
     assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1", "T2"]);
+}
+
+#[test]
+fn a_graph_job_whose_delta_link_has_expired_lists_the_drive_whole_and_saves_the_new_link() {
+    let job = GraphJob::new();
+    job.run();
+    let saved = job.cursors();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].0, "questionnaires@F1", "kept per folder");
+    assert!(saved[0].1.ends_with("token=T1"), "{saved:?}");
+    {
+        let mut g = job.graph.lock().unwrap();
+        g.graph_gone_tokens = vec!["T1".into()];
+        g.graph_listing_token = Some("R1".into());
+    }
+    let second = job.run();
+    assert!(second.contains(" ok"), "{second}");
+    assert_eq!(job.graph.lock().unwrap().graph_full_listings, 2);
+    assert_eq!(job.providers(), ["Meridian Trade Compliance", "SwiftFreight Logistics"]);
+    let saved = job.cursors();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(
+        saved[0].1.ends_with("token=R1"),
+        "the expired link is replaced: {saved:?}"
+    );
+    job.run();
+    assert_eq!(job.graph.lock().unwrap().graph_delta_tokens, ["T1", "R1"]);
+}
+
+#[test]
+fn a_graph_job_reports_a_workbook_it_cannot_fetch_and_scores_its_earlier_copy() {
+    let job = GraphJob::new();
+    job.run();
+    job.graph.lock().unwrap().graph_changes =
+        vec![json!({"id": "4", "name": "swiftfreight-logistics.xlsx", "file": {}, "parentReference": {"id": "F1"}})];
+    job.graph.lock().unwrap().graph_refuse_downloads = true;
+    let second = job.run();
+    assert!(
+        second.contains("not scored: swiftfreight-logistics.xlsx (connector 'microsoft-graph'): not fetched: HTTP 403"),
+        "{second}"
+    );
+    assert!(second.contains("partial"), "{second}");
+    assert_eq!(job.providers(), ["Meridian Trade Compliance", "SwiftFreight Logistics"]);
+    // The link stays where it was, so the next run tries the file again.
+    assert!(job.cursors()[0].1.ends_with("token=T1"));
+    job.graph.lock().unwrap().graph_refuse_downloads = false;
+    let third = job.run();
+    assert!(third.contains(" ok") && !third.contains("not scored:"), "{third}");
+    assert_eq!(job.graph.lock().unwrap().graph_delta_tokens, ["T1", "T1"]);
+    assert!(job.cursors()[0].1.ends_with("token=T2"));
+}
+
+#[test]
+fn a_file_whose_content_is_not_base64_is_listed_as_not_scored_and_the_others_are_scored() {
+    let setup = Setup::new();
+    setup.vendor.lock().unwrap().bad_content = vec![2];
+    let out = setup.run();
+    assert!(out.contains("2 scored"), "{out}");
+    assert!(
+        out.contains(
+            "not scored: supplier-2.xlsx (connector 'vendor'): not fetched: the content at '/content' is not base64"
+        ),
+        "{out}"
+    );
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 3"]);
 }

@@ -352,3 +352,26 @@ fn sap_ariba_with_a_wrong_client_secret_fails_at_the_token_without_leaking_it() 
     assert!(out.contains("Bad client credentials"), "{out}");
     assert!(!out.contains("not-the-secret"), "{out}");
 }
+
+#[test]
+fn microsoft_graph_score_names_a_workbook_it_cannot_fetch_and_scores_the_others() {
+    let (addr, state) = api::start();
+    state.lock().unwrap().graph_extra = vec![serde_json::json!(
+        {"id": "6", "name": "withdrawn.xlsx", "file": {}, "parentReference": {"id": "F1"}}
+    )];
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("r.json");
+    let o = graph_score(
+        &graph_env(addr),
+        out.path(),
+        &["--json", json.to_str().unwrap(), "--dry-run"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not fetched: withdrawn.xlsx (connector 'microsoft-graph'): HTTP 404"),
+        "{err}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(result["providers"].as_array().unwrap().len(), 2);
+}

@@ -154,10 +154,11 @@ pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Resul
     let rt = runtime()?;
     let mut fetched = Vec::new();
     for name in names {
-        fetched.extend(
-            rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir, &[]))?
-                .files,
-        );
+        let outcome = rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir, &[]))?;
+        for n in &outcome.not_fetched {
+            eprintln!("not fetched: {} (connector '{}'): {}", n.file, n.connector, n.reason);
+        }
+        fetched.extend(outcome.files);
     }
     Ok(fetched)
 }

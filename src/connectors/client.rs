@@ -72,10 +72,14 @@ pub struct Client {
     resume: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
     /// The cursors complete reads reached, by stream name.
     reached: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
-    /// Delta links to start reads at, by stream name.
+    /// Delta links to start reads at, by delta key (`stream`, or
+    /// `stream@parent id` for a stream read once per parent record).
     resume_links: std::sync::Mutex<HashMap<String, String>>,
-    /// The delta links complete reads ended with, by stream name.
+    /// The delta links complete reads ended with, by delta key.
     links_reached: std::sync::Mutex<HashMap<String, String>>,
+    /// True once a read started from a saved cursor or delta link: what it
+    /// listed is only what changed, not the vendor's whole set.
+    resumed: std::sync::atomic::AtomicBool,
 }
 
 impl Client {
@@ -106,6 +110,7 @@ impl Client {
             reached: Default::default(),
             resume_links: Default::default(),
             links_reached: Default::default(),
+            resumed: Default::default(),
         })
     }
 
@@ -116,37 +121,67 @@ impl Client {
         // the map itself is still whole.
         let mut map = self.resume.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(stream.to_owned(), cursor);
+        self.note_resumed();
     }
 
-    /// Reads of `stream` (paged by next links with a `delta_path`) start at
-    /// this delta link: only what changed since the read that gave it.
-    pub fn resume_link(&self, stream: &str, link: &str) {
+    /// Reads with the delta key `key` (a stream paged by next links with a
+    /// `delta_path`: its name, or `name@parent id` for a child stream, see
+    /// [`delta_key`](super::delta_key)) start at this delta link: only what
+    /// changed since the read that gave it.
+    pub fn resume_link(&self, key: &str, link: &str) {
         let mut map = self.resume_links.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(stream.to_owned(), link.to_owned());
+        map.insert(key.to_owned(), link.to_owned());
     }
 
-    /// The delta link a read of `stream` starts at, if any.
-    pub fn saved_link(&self, stream: &str) -> Option<String> {
+    /// The delta link a read with the delta key `key` starts at, if any.
+    pub fn saved_link(&self, key: &str) -> Option<String> {
         self.resume_links
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(stream)
+            .get(key)
             .cloned()
     }
 
-    /// The delta link the last complete read of `stream` ended with: what
-    /// to save once its records are stored.
-    pub fn link_reached(&self, stream: &str) -> Option<String> {
+    /// Forgets the saved delta link of `key`, which the API said has
+    /// expired (HTTP 410): reads start from the stream's start again, and
+    /// the link their full listing ends with replaces it.
+    pub(crate) fn forget_link(&self, key: &str) {
+        let mut map = self.resume_links.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+
+    /// The delta link the last complete read with the delta key `key`
+    /// ended with: what to save once its records are stored.
+    pub fn link_reached(&self, key: &str) -> Option<String> {
         self.links_reached
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(stream)
+            .get(key)
             .cloned()
     }
 
-    pub(crate) fn note_link(&self, stream: &str, link: String) {
+    /// Every delta link complete reads ended with, by delta key, sorted.
+    pub fn links_reached(&self) -> Vec<(String, String)> {
+        let map = self.links_reached.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<(String, String)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        all.sort();
+        all
+    }
+
+    pub(crate) fn note_link(&self, key: &str, link: String) {
         let mut map = self.links_reached.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(stream.to_owned(), link);
+        map.insert(key.to_owned(), link);
+    }
+
+    /// True when a read so far started from a saved delta link that the API
+    /// honoured, or an incremental stream was given a cursor: the records
+    /// read are then not the vendor's whole set.
+    pub fn resumed(&self) -> bool {
+        self.resumed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_resumed(&self) {
+        self.resumed.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The saved cursor of `stream`, if any.
@@ -539,7 +574,34 @@ impl Client {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<Page, ConnectorError> {
-        let (headers, bytes) = self.read(stream, method.clone(), url.clone(), body).await?;
+        self.read_page(stream, method.clone(), url.clone(), body, false)
+            .await?
+            .ok_or_else(|| self.error(stream, &method, &url, "HTTP 410 Gone"))
+    }
+
+    /// [`Client::read_json`], but `None` when the API answers HTTP 410 Gone:
+    /// a delta link that has expired (Graph's `resyncRequired`).
+    pub async fn read_json_unless_gone(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<Page>, ConnectorError> {
+        self.read_page(stream, method, url, body, true).await
+    }
+
+    async fn read_page(
+        &self,
+        stream: &str,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        gone_ok: bool,
+    ) -> Result<Option<Page>, ConnectorError> {
+        let Some((headers, bytes)) = self.read(stream, method.clone(), url.clone(), body, gone_ok).await? else {
+            return Ok(None);
+        };
         let text = String::from_utf8_lossy(&bytes);
         let xml = headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -549,7 +611,7 @@ impl Client {
         if xml {
             let body = super::xml::to_json(&text)
                 .map_err(|e| self.error(stream, &method, &url, format!("the XML answer cannot be read: {e}")))?;
-            return Ok(Page { headers, body });
+            return Ok(Some(Page { headers, body }));
         }
         let body = serde_json::from_str(&text).map_err(|e| {
             self.error(
@@ -559,24 +621,27 @@ impl Client {
                 format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
             )
         })?;
-        Ok(Page { headers, body })
+        Ok(Some(Page { headers, body }))
     }
 
     /// Sends `GET url` with authentication, retries and pacing; returns the
     /// headers and the body's bytes.
     pub async fn get(&self, stream: &str, url: Url) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
-        self.read(stream, Method::GET, url, None).await
+        self.read(stream, Method::GET, url.clone(), None, false)
+            .await?
+            .ok_or_else(|| self.error(stream, &Method::GET, &url, "HTTP 410 Gone"))
     }
 
     /// [`Client::get`] with any method and an optional JSON body, for reads
-    /// that are safe to repeat.
+    /// that are safe to repeat; `None` for HTTP 410 Gone when `gone_ok`.
     async fn read(
         &self,
         stream: &str,
         method: Method,
         url: Url,
         body: Option<&serde_json::Value>,
-    ) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
+        gone_ok: bool,
+    ) -> Result<Option<(HeaderMap, Vec<u8>)>, ConnectorError> {
         let limits = &self.connector.limits;
         let mut attempt = 0u32;
         let mut reauthenticated = false;
@@ -607,7 +672,7 @@ impl Client {
                     if status.is_success() {
                         let headers = response.headers().clone();
                         match read_body(response, limits.max_body_bytes).await {
-                            Ok(bytes) => return Ok((headers, bytes)),
+                            Ok(bytes) => return Ok(Some((headers, bytes))),
                             Err(None) => {
                                 let mb = limits.max_body_bytes / (1024 * 1024);
                                 let message = format!("the answer is larger than {mb} MB (limits.max_body_mb)");
@@ -625,6 +690,8 @@ impl Client {
                                 None
                             }
                         }
+                    } else if status == StatusCode::GONE && gone_ok {
+                        return Ok(None);
                     } else {
                         let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                         let wait = retry_after(response.headers());

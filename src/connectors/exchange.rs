@@ -2,6 +2,7 @@
 //! fetched into a folder to be scored like any other, and each one's results
 //! written back to the record it came from.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{for_each_file, read_tree, write_back, Client, Connector, ConnectorError, Redactor, WritebackItem};
@@ -14,7 +15,9 @@ use crate::scoring::ProviderSummary;
 pub struct Fetched {
     /// The connector's name.
     pub connector: String,
-    /// Where it was saved for scoring.
+    /// Where it was saved for scoring. In its sidecar, only its file name:
+    /// the sidecar sits beside it, so a state folder that moves keeps its
+    /// mirror.
     pub path: PathBuf,
     /// The supplier record it belongs to.
     pub parent: Option<serde_json::Value>,
@@ -24,22 +27,45 @@ pub struct Fetched {
     pub record_id: Option<String>,
 }
 
+/// A file a connector's listing named that could not be fetched this run:
+/// any copy fetched earlier stays in the mirror and is scored as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotFetched {
+    /// The connector's name.
+    pub connector: String,
+    /// The file's name at the vendor.
+    pub file: String,
+    /// Why: the API's answer to its download, or what is wrong with it.
+    pub reason: String,
+}
+
 /// What one connector's fetch brought.
 #[derive(Debug, Default)]
 pub struct FetchOutcome {
-    /// The workbooks fetched.
+    /// The workbooks fetched, and the earlier copies kept of those that
+    /// could not be fetched this run.
     pub files: Vec<Fetched>,
     /// For each incremental or delta stream read completely: the cursor its
-    /// records reached (RFC 3339) or the delta link it ended with, to save
-    /// once they are stored and written back.
+    /// records reached (RFC 3339) or the delta link it ended with (under
+    /// its delta key: the stream's name, or `stream@parent id` for a
+    /// stream read per parent), to save once they are stored and written
+    /// back. None when a file could not be fetched: the next run reads
+    /// from the same cursors, and tries it again.
     pub cursors: Vec<(String, String)>,
-    /// True when every stream was read from its start (no cursor): the
-    /// files are the vendor's whole set, so a mirror may drop the others.
+    /// True when every stream was read from its start (no cursor, or a
+    /// delta link the API said has expired): the files are the vendor's
+    /// whole set, so a mirror may drop the others.
     pub complete: bool,
+    /// The files that could not be fetched, to report as not scored.
+    pub not_fetched: Vec<NotFetched>,
 }
 
 /// What sits beside each mirrored workbook: how to write its results back.
 const SIDECAR: &str = ".iorready.json";
+
+/// The longest mirror file name, in bytes: room for the sidecar's suffix
+/// and any file system's limit.
+const MAX_NAME_BYTES: usize = 120;
 
 /// A fetch or write-back that failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +82,19 @@ pub enum ExchangeError {
     /// The connector's records mapping is missing or reads workbooks.
     #[error("{0}")]
     Mapping(String),
+    /// A full listing none of whose files could be fetched: more likely
+    /// the API or the credentials than the files; the mirror is kept.
+    #[error("connector '{connector}': none of the {count} files listed could be fetched (first: '{file}': {reason})")]
+    NothingFetched {
+        /// The connector.
+        connector: String,
+        /// How many files were tried.
+        count: usize,
+        /// The first file's name.
+        file: String,
+        /// Why it could not be fetched.
+        reason: String,
+    },
     /// Local files.
     #[error("{path}: {source}")]
     Io {
@@ -73,7 +112,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExchangeError + '_ {
     }
 }
 
-/// A file name safe on every file system, keeping what it can of `name`.
+/// A file name safe on every file system, keeping what it can of `name`:
+/// never a folder above or the folder itself, never hidden (so never taken
+/// for one of iorready's own `.iorready-` temporary files and swept), and
+/// at most [`MAX_NAME_BYTES`] bytes, keeping the extension.
 fn safe_name(name: &str) -> String {
     let safe: String = name
         .chars()
@@ -85,22 +127,138 @@ fn safe_name(name: &str) -> String {
             }
         })
         .collect();
-    // `..`, `.` or nothing would name a folder above or the folder itself:
-    // a name from an API must stay one file inside the mirror.
-    if safe.trim_matches(['.', ' ']).is_empty() {
+    // `..`, `.` or nothing would name a folder above or the folder itself,
+    // and a leading dot a hidden file: a name from an API must stay one
+    // visible file inside the mirror.
+    let safe = if safe.trim_matches(['.', ' ']).is_empty() || safe.starts_with('.') {
         format!("_{safe}")
     } else {
         safe
+    };
+    shorten(&safe, MAX_NAME_BYTES)
+}
+
+/// `name` cut to at most `max` bytes on a character boundary, keeping its
+/// extension (up to 16 bytes of it).
+fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 && name.len() - i <= 16 => name.split_at(i),
+        _ => (name, ""),
+    };
+    let mut cut = max.saturating_sub(ext.len()).min(stem.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{ext}", &stem[..cut])
+}
+
+/// The text of a record's `id`: a string as it is, a number as written.
+fn id_text(record: &serde_json::Value) -> Option<String> {
+    record
+        .get("id")
+        .filter(|id| !id.is_null())
+        .map(super::paging::value_text)
+}
+
+/// How a mirrored file is named in its supplier's folder: its own name,
+/// or `<record id>-<name>` when another record of the folder has the same
+/// name. Which one keeps the plain name never depends on the order the API
+/// lists them in: a file mirrored in an earlier run keeps the name its
+/// sidecar records; among new ones, a clash gives each the prefixed name.
+struct MirrorNames {
+    /// Earlier runs' files: by (supplier folder, record id), their path.
+    earlier_by_record: HashMap<(PathBuf, String), PathBuf>,
+    /// Earlier runs' files: by path, the record id their sidecar names.
+    earlier_holder: HashMap<PathBuf, Option<String>>,
+    /// This run's claims of plain names: the record that took it (its id,
+    /// empty when it has none, and its label), or `None` once two records
+    /// clashed on it.
+    claims: HashMap<PathBuf, Option<(String, String)>>,
+}
+
+/// Where a file goes, and an earlier file of this run to move aside.
+struct Placed {
+    path: PathBuf,
+    /// A file saved earlier in this run under the plain name, with the
+    /// path it moves to now that another record has the same name.
+    displaced: Option<(PathBuf, PathBuf)>,
+}
+
+impl MirrorNames {
+    fn new(earlier: &[Fetched]) -> Self {
+        let mut earlier_by_record = HashMap::new();
+        let mut earlier_holder = HashMap::new();
+        for f in earlier {
+            if let (Some(dir), Some(id)) = (f.path.parent(), &f.record_id) {
+                earlier_by_record.insert((dir.to_owned(), id.clone()), f.path.clone());
+            }
+            earlier_holder.insert(f.path.clone(), f.record_id.clone());
+        }
+        Self {
+            earlier_by_record,
+            earlier_holder,
+            claims: HashMap::new(),
+        }
+    }
+
+    /// Where the file `name` of the record `id` (empty when it has none)
+    /// goes in the folder `sub`; `label` prefixes its name on a clash: its
+    /// id, or for a record without one a digest of its content.
+    fn place(&mut self, sub: &Path, id: &str, label: &str, name: &str) -> Placed {
+        let plain = sub.join(safe_name(name));
+        let prefixed = |label: &str| sub.join(safe_name(&format!("{label}-{name}")));
+        let mine = prefixed(label);
+        let kept = |path: PathBuf| Placed { path, displaced: None };
+        if let Some(before) = self.earlier_by_record.get(&(sub.to_owned(), id.to_owned())) {
+            if *before == plain || *before == mine {
+                return kept(before.clone());
+            }
+        }
+        // Without ids, the record that held the name before is taken to be
+        // this one: nothing tells them apart.
+        if self
+            .earlier_holder
+            .get(&plain)
+            .is_some_and(|holder| holder.as_deref().unwrap_or_default() != id)
+        {
+            return kept(mine);
+        }
+        match self.claims.get(&plain) {
+            None => {
+                self.claims
+                    .insert(plain.clone(), Some((id.to_owned(), label.to_owned())));
+                kept(plain)
+            }
+            // The same record listed twice (a delta listing may).
+            Some(Some((first, first_label))) if *first == id && (!id.is_empty() || first_label == label) => kept(plain),
+            Some(Some((_, first_label))) => {
+                let moved = prefixed(first_label);
+                self.claims.insert(plain.clone(), None);
+                Placed {
+                    path: mine,
+                    displaced: Some((plain, moved)),
+                }
+            }
+            Some(None) => kept(mine),
+        }
     }
 }
 
 /// Fetches the workbooks of every file stream of the connector `name` into
 /// `dir/<name>/<supplier id>/<file name>` (the same path for the same file on
 /// every run, so `dir` can be kept as a mirror), each with a sidecar saying
-/// where it came from. Streams resume from `resume` (stream, saved cursor):
+/// where it came from. Streams resume from `resume` (key, saved cursor):
 /// an incremental stream from its date-time, a delta listing from its
-/// link; files a delta listing says were deleted or renamed leave the
-/// mirror.
+/// link (one per parent record for a child stream, keyed
+/// `stream@parent id`; an expired link starts a full listing). Files a
+/// delta listing says were deleted, renamed, moved out of the stream's
+/// view or renamed to something not a workbook leave the mirror. A file
+/// that cannot be fetched is reported in [`FetchOutcome::not_fetched`] and
+/// its earlier copy kept; only a full listing none of whose files can be
+/// fetched fails.
 pub async fn fetch_workbooks(
     connectors: &Path,
     name: &str,
@@ -126,101 +284,157 @@ pub async fn fetch_workbooks(
         .filter(|s| s.incremental.is_some())
         .map(|s| s.name.clone())
         .collect();
-    let delta: Vec<String> = connector
+    let delta: HashSet<String> = connector
         .streams
         .iter()
-        .filter(|s| {
-            matches!(
-                s.pagination,
-                super::Pagination::NextLink {
-                    delta_path: Some(_),
-                    ..
-                }
-            )
-        })
+        .filter(|s| super::paging::is_delta(s))
         .map(|s| s.name.clone())
         .collect();
+    // A delta key is `stream` or `stream@parent id` (an id may hold `@`).
+    let is_delta_key = |key: &str| {
+        delta.iter().any(|d| {
+            key.strip_prefix(d.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('@'))
+        })
+    };
     let client = Client::new(connector, Redactor::default())?;
-    let mut complete = true;
-    for (stream, cursor) in resume {
-        if incremental.contains(stream) {
+    for (key, cursor) in resume {
+        if incremental.contains(key) {
             if let Ok(at) = chrono::DateTime::parse_from_rfc3339(cursor) {
-                client.resume_from(stream, at.to_utc());
-                complete = false;
+                client.resume_from(key, at.to_utc());
             }
-        } else if delta.contains(stream) {
-            client.resume_link(stream, cursor);
-            complete = false;
+            continue;
+        }
+        // A child stream's link saved under the stream's name alone (before
+        // links were kept per parent) is taken up by its only parent, if it
+        // has just one; see `for_each_file`.
+        if is_delta_key(key) {
+            client.resume_link(key, cursor);
         }
     }
-    let mut files = Vec::new();
-    let mut taken = std::collections::HashSet::new();
-    let mut gone: Vec<String> = Vec::new();
+    let earlier = mirrored(dir, name);
+    let mut names = MirrorNames::new(&earlier);
+    let mut files: Vec<Fetched> = Vec::new();
+    let mut not_fetched: Vec<NotFetched> = Vec::new();
+    let mut kept: Vec<Fetched> = Vec::new();
+    let mut gone: HashSet<(PathBuf, String)> = HashSet::new();
+    let mut tried = 0usize;
     for stream in &streams {
         // Each workbook is saved as it arrives: a large folder never sits
         // in memory whole.
-        let mut i = 0usize;
         for_each_file(&client, stream, |file| {
-            i += 1;
-            let record_id = file
-                .record
-                .get("id")
-                .map(|id| id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string()));
-            if file.deleted {
-                gone.extend(record_id);
-                return Ok(());
-            }
+            let record_id = id_text(&file.record);
             let parent = file
                 .parent
                 .as_ref()
-                .and_then(|p| p.get("id"))
-                .map(|id| id.to_string().trim_matches('"').to_owned())
+                .and_then(id_text)
                 // Files of a top-level stream share one folder; the listing's
                 // order may change, so not one numbered by position.
                 .unwrap_or_else(|| "files".to_owned());
-            let safe = safe_name(&file.name);
             // One folder per supplier keeps the file's own name, which the
             // annotated copy (and its write-back) is named after.
             let sub = folder.join(safe_name(&parent));
+            if file.deleted {
+                gone.extend(record_id.map(|id| (sub, id)));
+                return Ok(());
+            }
+            tried += 1;
+            if let Some(reason) = file.failed {
+                // The copy fetched earlier, if any, is scored as it was.
+                let before = match &record_id {
+                    Some(id) => names.earlier_by_record.get(&(sub.clone(), id.clone())).cloned(),
+                    None => Some(sub.join(safe_name(&file.name))),
+                };
+                kept.extend(before.and_then(|p| earlier.iter().find(|f| f.path == p)).cloned());
+                not_fetched.push(NotFetched {
+                    connector: name.to_owned(),
+                    file: file.name,
+                    reason,
+                });
+                return Ok(());
+            }
             std::fs::create_dir_all(&sub).map_err(io(&sub))?;
-            let mut path = sub.join(&safe);
-            if !taken.insert(path.clone()) {
-                path = sub.join(format!("{i}-{safe}"));
-                taken.insert(path.clone());
+            // A record without an id is told apart by its content.
+            let label = record_id
+                .clone()
+                .unwrap_or_else(|| blake3::hash(&file.bytes).to_hex().as_str()[..12].to_owned());
+            let placed = names.place(&sub, record_id.as_deref().unwrap_or_default(), &label, &file.name);
+            if let Some((from, to)) = placed.displaced {
+                move_aside(&mut files, &from, &to)?;
             }
             let fetched = Fetched {
                 connector: name.to_owned(),
-                path,
+                path: placed.path,
                 parent: file.parent,
                 record_id,
             };
             save(&fetched.path, &file.bytes)?;
-            let sidecar = serde_json::to_vec(&fetched).map_err(|e| ExchangeError::Io {
-                path: sidecar_path(&fetched.path),
-                source: std::io::Error::other(e),
-            })?;
-            save(&sidecar_path(&fetched.path), &sidecar)?;
+            write_sidecar(&fetched)?;
+            files.retain(|f| f.path != fetched.path);
             files.push(fetched);
             Ok::<_, ExchangeError>(())
         })
         .await?;
     }
+    let complete = !client.resumed();
+    if complete && tried > 0 && not_fetched.len() == tried {
+        // Every download refused: the API or the credentials, more likely
+        // than every file. Failing keeps the mirror as it is.
+        let first = &not_fetched[0];
+        return Err(ExchangeError::NothingFetched {
+            connector: name.to_owned(),
+            count: tried,
+            file: first.file.clone(),
+            reason: first.reason.clone(),
+        });
+    }
     forget_moved_and_deleted(dir, name, &files, &gone);
-    let mut cursors: Vec<(String, String)> = incremental
-        .iter()
-        .filter_map(|s| client.cursor_reached(s).map(|c| (s.clone(), c.to_rfc3339())))
-        .collect();
-    cursors.extend(
-        delta
+    let cursors: Vec<(String, String)> = if not_fetched.is_empty() {
+        let mut cursors: Vec<(String, String)> = incremental
             .iter()
-            .filter_map(|s| client.link_reached(s).map(|l| (s.clone(), l))),
-    );
-    tracing::info!(connector = %name, files = files.len(), complete, "workbooks fetched");
+            .filter_map(|s| client.cursor_reached(s).map(|c| (s.clone(), c.to_rfc3339())))
+            .collect();
+        cursors.extend(client.links_reached().into_iter().filter(|(key, _)| is_delta_key(key)));
+        cursors
+    } else {
+        tracing::warn!(connector = %name, files = not_fetched.len(), "files not fetched; the cursors stay where they were, to try them again next run");
+        Vec::new()
+    };
+    tracing::info!(connector = %name, files = files.len(), not_fetched = not_fetched.len(), complete, "workbooks fetched");
+    files.extend(kept);
     Ok(FetchOutcome {
         files,
         cursors,
         complete,
+        not_fetched,
     })
+}
+
+/// Moves a file saved earlier in this run, and its sidecar, from `from` to
+/// `to`: another record of its folder turned out to have the same name.
+fn move_aside(files: &mut [Fetched], from: &Path, to: &Path) -> Result<(), ExchangeError> {
+    let Some(f) = files.iter_mut().find(|f| f.path == from) else {
+        return Ok(());
+    };
+    std::fs::rename(from, to).map_err(io(from))?;
+    let _ = std::fs::remove_file(sidecar_path(from));
+    f.path = to.to_owned();
+    write_sidecar(f)
+}
+
+/// Writes the sidecar of a mirrored file, naming the file relative to
+/// itself.
+fn write_sidecar(fetched: &Fetched) -> Result<(), ExchangeError> {
+    let sidecar = sidecar_path(&fetched.path);
+    let relative = Fetched {
+        path: PathBuf::from(fetched.path.file_name().unwrap_or_default()),
+        ..fetched.clone()
+    };
+    let bytes = serde_json::to_vec(&relative).map_err(|e| ExchangeError::Io {
+        path: sidecar.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    save(&sidecar, &bytes)
 }
 
 fn sidecar_path(path: &Path) -> PathBuf {
@@ -244,21 +458,32 @@ fn save(path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
     })
 }
 
-/// Removes from the mirror the files a delta listing said were deleted
-/// (`gone` record ids), and the old copies of files fetched again under a
-/// new name (same record id, other path).
-fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &[String]) {
+/// Removes from the mirror the files a delta listing said left their
+/// supplier's folder (`gone`: the folder and the record id: deleted,
+/// moved out of the stream's view, no longer a workbook), and the old
+/// copies of files fetched again under a new name (same record id, other
+/// path).
+fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &HashSet<(PathBuf, String)>) {
     if gone.is_empty() && fetched.iter().all(|f| f.record_id.is_none()) {
         return;
     }
-    let current: std::collections::HashMap<&str, &Path> = fetched
-        .iter()
-        .filter_map(|f| f.record_id.as_deref().map(|id| (id, f.path.as_path())))
-        .collect();
+    let mut current: HashMap<&str, HashSet<&Path>> = HashMap::new();
+    for f in fetched {
+        if let Some(id) = f.record_id.as_deref() {
+            current.entry(id).or_default().insert(f.path.as_path());
+        }
+    }
     for old in mirrored(dir, name) {
         let Some(id) = old.record_id.as_deref() else { continue };
-        let deleted = gone.iter().any(|g| g == id);
-        let moved = current.get(id).is_some_and(|p| *p != old.path);
+        let fetched_now = current.get(id).is_some_and(|paths| paths.contains(old.path.as_path()));
+        if fetched_now {
+            continue;
+        }
+        let deleted = old
+            .path
+            .parent()
+            .is_some_and(|sub| gone.contains(&(sub.to_owned(), id.to_owned())));
+        let moved = current.contains_key(id);
         if deleted || moved {
             tracing::info!(connector = %name, file = %old.path.display(), deleted, "removed from the mirror");
             let _ = std::fs::remove_file(&old.path);
@@ -267,7 +492,9 @@ fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &
     }
 }
 
-/// Every workbook mirrored in `dir/<name>/` with its sidecar.
+/// Every workbook mirrored in `dir/<name>/` with its sidecar. Each one's
+/// path is the sidecar's own, less its suffix: what the sidecar says is
+/// not trusted to point anywhere else, and the mirror may have moved.
 pub fn mirrored(dir: &Path, name: &str) -> Vec<Fetched> {
     let folder = dir.join(crate::model::slug(name));
     let mut out = Vec::new();
@@ -278,9 +505,16 @@ pub fn mirrored(dir: &Path, name: &str) -> Vec<Fetched> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.to_string_lossy().ends_with(SIDECAR) {
-                let parsed: Option<Fetched> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
-                if let Some(f) = parsed.filter(|f| f.path.is_file()) {
+                continue;
+            }
+            let file_name = entry.file_name();
+            let Some(workbook) = file_name.to_str().and_then(|n| n.strip_suffix(SIDECAR)) else {
+                continue;
+            };
+            let parsed: Option<Fetched> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(mut f) = parsed {
+                f.path = d.join(workbook);
+                if f.path.is_file() {
                     out.push(f);
                 }
             }
@@ -293,7 +527,7 @@ pub fn mirrored(dir: &Path, name: &str) -> Vec<Fetched> {
 /// Removes from the mirror `dir/<name>/` every workbook not in `keep` (the
 /// vendor no longer has it), with its sidecar.
 pub fn prune_mirror(dir: &Path, name: &str, keep: &[Fetched]) {
-    let keep: std::collections::HashSet<&Path> = keep.iter().map(|f| f.path.as_path()).collect();
+    let keep: HashSet<&Path> = keep.iter().map(|f| f.path.as_path()).collect();
     for f in mirrored(dir, name) {
         if !keep.contains(f.path.as_path()) {
             tracing::info!(connector = %name, file = %f.path.display(), "no longer at the vendor; removed from the mirror");
@@ -530,6 +764,65 @@ mod tests {
             let p = Path::new("/mirror/x").join(&safe);
             assert_eq!(p.parent(), Some(Path::new("/mirror/x")), "{evil:?}");
         }
+    }
+
+    #[test]
+    fn a_name_from_an_api_is_never_hidden_nor_taken_for_a_temporary_file() {
+        for name in [".iorready-x.xlsx", ".hidden.xlsx", ".iorready-", "..x"] {
+            let safe = safe_name(name);
+            assert!(!safe.starts_with('.'), "{name:?} -> {safe:?}");
+        }
+        assert_eq!(safe_name(".iorready-x.xlsx"), "_.iorready-x.xlsx");
+    }
+
+    #[test]
+    fn a_long_name_is_cut_on_a_character_boundary_keeping_its_extension() {
+        let long = format!("{}.xlsx", "é".repeat(100));
+        let safe = safe_name(&long);
+        assert!(safe.len() <= MAX_NAME_BYTES, "{}", safe.len());
+        assert!(safe.ends_with("é.xlsx"), "{safe}");
+        assert_eq!(safe_name(&"a".repeat(300)).len(), MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn records_clashing_on_a_name_are_named_alike_whatever_their_order() {
+        let sub = Path::new("/m/c/S1");
+        let names = |order: &[&str]| {
+            let mut n = MirrorNames::new(&[]);
+            let mut placed: Vec<(String, PathBuf)> = Vec::new();
+            for id in order {
+                let p = n.place(sub, id, id, "q.xlsx");
+                if let Some((from, to)) = p.displaced {
+                    for (_, path) in placed.iter_mut().filter(|(_, path)| *path == from) {
+                        *path = to.clone();
+                    }
+                }
+                placed.push((id.to_string(), p.path));
+            }
+            placed.sort();
+            placed
+        };
+        let expected = vec![
+            ("7".to_owned(), sub.join("7-q.xlsx")),
+            ("8".to_owned(), sub.join("8-q.xlsx")),
+        ];
+        assert_eq!(names(&["7", "8"]), expected);
+        assert_eq!(names(&["8", "7"]), expected);
+    }
+
+    #[test]
+    fn a_name_an_earlier_run_gave_a_record_stays_its_own() {
+        let sub = Path::new("/m/c/S1");
+        let earlier = Fetched {
+            connector: "c".into(),
+            path: sub.join("q.xlsx"),
+            parent: None,
+            record_id: Some("7".into()),
+        };
+        let mut n = MirrorNames::new(&[earlier]);
+        assert_eq!(n.place(sub, "8", "8", "q.xlsx").path, sub.join("8-q.xlsx"));
+        let seven = n.place(sub, "7", "7", "q.xlsx");
+        assert_eq!((seven.path, seven.displaced), (sub.join("q.xlsx"), None));
     }
 
     #[test]

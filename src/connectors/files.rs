@@ -18,30 +18,45 @@ pub struct ConnectorFile {
     pub parent: Option<Value>,
     /// The record that pointed at it.
     pub record: Value,
-    /// Its bytes (none for a deletion).
+    /// Its bytes (none for a deletion or a file not fetched).
     pub bytes: Vec<u8>,
-    /// The record says the file was deleted (a delta listing): it has no
-    /// bytes, and leaves whatever mirror holds it.
+    /// The file leaves whatever mirror holds it under its parent, and has
+    /// no bytes: the record says it was deleted (a delta listing), it is
+    /// not (or no longer) a workbook, or a resumed delta listing's filter
+    /// passed over it (moved out of the watched folder).
     pub deleted: bool,
+    /// Why the file could not be fetched, when it could not (its download
+    /// refused or too large, its content not base64): it has no bytes, and
+    /// any copy fetched earlier stays as it was.
+    pub failed: Option<String>,
 }
 
-/// Replaces each `{record:/pointer}` in `template` with that value of
-/// `record`.
-fn fill_record(template: &str, record: &Value) -> Result<String, String> {
-    let mut out = template.to_owned();
-    while let Some(start) = out.find("{record:") {
-        let end = out[start..]
-            .find('}')
-            .map(|e| start + e)
-            .ok_or_else(|| format!("unclosed '{{record:' in '{template}'"))?;
-        let pointer = &out[start + "{record:".len()..end];
-        let value = record
-            .pointer(pointer)
-            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
-            .ok_or_else(|| format!("the record has no '{pointer}'"))?;
-        out.replace_range(start..=end, &value);
+impl ConnectorFile {
+    /// A record whose file leaves the mirror.
+    fn removal(name: String, parent: Option<Value>, record: Value) -> Self {
+        Self {
+            name,
+            parent,
+            record,
+            bytes: Vec::new(),
+            deleted: true,
+            failed: None,
+        }
     }
-    Ok(out)
+}
+
+/// Replaces each `{record:/pointer}` in the URL path `template` with that
+/// value of `record`, percent-encoded as a path segment.
+fn fill_record(template: &str, record: &Value) -> Result<String, String> {
+    super::paging::fill_template(template, super::paging::Placement::Url, &|token| {
+        let pointer = token.strip_prefix("record:")?;
+        Some(
+            record
+                .pointer(pointer)
+                .map(super::paging::value_text)
+                .ok_or_else(|| format!("the record has no '{pointer}'")),
+        )
+    })
 }
 
 /// The records a child `stream` is read for: every record of its parent
@@ -63,6 +78,23 @@ async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> 
     Ok(tree.into_iter().map(|(_, parent)| parent).collect())
 }
 
+/// A child delta stream's link saved under the stream's name alone, as
+/// before links were kept per parent, is its parent's when it has only one
+/// (a Graph folder): that parent resumes from it instead of listing the
+/// drive whole. With several parents, whose it was is unknown: each lists
+/// its stream whole once.
+fn adopt_unkeyed_link(client: &Client, stream: &Stream, parents: &[Value]) {
+    let Some(link) = client.saved_link(&stream.name) else {
+        return;
+    };
+    if let [only] = parents {
+        let key = super::paging::delta_key(stream, Some(only));
+        if client.saved_link(&key).is_none() {
+            client.resume_link(&key, &link);
+        }
+    }
+}
+
 /// Every record of `stream`, with the parent record it was read for (a
 /// child stream is read once per record of its parent).
 pub async fn read_tree(
@@ -75,6 +107,7 @@ pub async fn read_tree(
         return Ok(out.records.into_iter().map(|r| (None, r)).collect());
     };
     let parents = parent_records(client, stream, parent_name).await?;
+    adopt_unkeyed_link(client, stream, &parents);
     let mut out = Vec::new();
     if limit.is_some() || client.connector().limits.concurrency == 1 {
         // One parent after another, stopping as soon as `limit` is met.
@@ -115,9 +148,12 @@ pub async fn fetch_files(client: &Client, stream: &Stream) -> Result<Vec<Connect
     Ok(files)
 }
 
-/// Hands each file a file stream points at to `on_file`, in order. A child
-/// stream is read parent by parent (up to the connector's concurrency at
-/// once), so memory holds a few parents' files, never the whole listing's.
+/// Hands each file a file stream points at to `on_file`, in order: those
+/// fetched, those that leave the mirror, and those that could not be
+/// fetched (see [`ConnectorFile`]); only a failed listing is an error. A
+/// child stream is read parent by parent (up to the connector's
+/// concurrency at once), so memory holds a few parents' files, never the
+/// whole listing's.
 pub async fn for_each_file<E: From<ConnectorError>>(
     client: &Client,
     stream: &Stream,
@@ -127,19 +163,28 @@ pub async fn for_each_file<E: From<ConnectorError>>(
         return Ok(());
     };
     let Some(parent_name) = &stream.parent else {
-        for record in read_stream(client, stream, None, None).await?.records {
-            if let Some(f) = to_file(client, stream, spec, None, record).await? {
+        let read = read_stream(client, stream, None, None).await?;
+        for record in read.passed_over {
+            on_file(ConnectorFile::removal(file_name(spec, &record), None, record))?;
+        }
+        for record in read.records {
+            if let Some(f) = to_file(client, stream, spec, None, record).await {
                 on_file(f)?;
             }
         }
         return Ok(());
     };
     let parents = parent_records(client, stream, parent_name).await?;
+    adopt_unkeyed_link(client, stream, &parents);
     let reads = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
         let children = read_stream(client, stream, Some(&parent), None).await?;
-        let mut files = Vec::new();
+        let mut files: Vec<ConnectorFile> = children
+            .passed_over
+            .into_iter()
+            .map(|record| ConnectorFile::removal(file_name(spec, &record), Some(parent.clone()), record))
+            .collect();
         for record in children.records {
-            if let Some(f) = to_file(client, stream, spec, Some(parent.clone()), record).await? {
+            if let Some(f) = to_file(client, stream, spec, Some(parent.clone()), record).await {
                 files.push(f);
             }
         }
@@ -155,38 +200,31 @@ pub async fn for_each_file<E: From<ConnectorError>>(
     Ok(())
 }
 
-/// The file a record points at: downloaded or decoded, or a deletion;
-/// `None` for a record that is not a workbook (a folder, a PDF).
+/// The file name a record gives, if any.
+fn file_name(spec: &super::config::FileSpec, record: &Value) -> String {
+    record
+        .pointer(&spec.name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The file a record points at: downloaded or decoded, a removal (deleted,
+/// or not a workbook: a folder, a PDF), or why it could not be fetched;
+/// `None` for a file stream that says neither content nor download.
 async fn to_file(
     client: &Client,
     stream: &Stream,
     spec: &super::config::FileSpec,
     parent: Option<Value>,
     record: Value,
-) -> Result<Option<ConnectorFile>, ConnectorError> {
-    let error = |message: String| ConnectorError {
-        connector: client.connector().name.clone(),
-        stream: stream.name.clone(),
-        method: "GET".into(),
-        url: "-".into(),
-        message,
-    };
+) -> Option<ConnectorFile> {
     if spec
         .deleted
         .as_ref()
         .is_some_and(|p| record.pointer(p).is_some_and(|v| !v.is_null()))
     {
-        return Ok(Some(ConnectorFile {
-            name: record
-                .pointer(&spec.name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            parent,
-            record,
-            bytes: Vec::new(),
-            deleted: true,
-        }));
+        return Some(ConnectorFile::removal(file_name(spec, &record), parent, record));
     }
     let name = record
         .pointer(&spec.name)
@@ -194,50 +232,85 @@ async fn to_file(
         .unwrap_or("attachment")
         .to_owned();
     // A file stream is for workbooks: folders, PDFs and the like in the
-    // same listing are passed over.
+    // same listing are passed over, and a workbook renamed to something
+    // else leaves the mirror.
     if !crate::sources::is_spreadsheet_name(std::path::Path::new(&name)) {
         tracing::debug!(connector = %client.connector().name, stream = %stream.name, %name, "not a spreadsheet; skipped");
-        return Ok(None);
+        return Some(ConnectorFile::removal(name, parent, record));
     }
-    let bytes = if let Some(p) = &spec.content {
-        let text = record
-            .pointer(p)
-            .and_then(Value::as_str)
-            .ok_or_else(|| error(format!("record '{name}' has no base64 content at '{p}'")))?;
-        // Some APIs wrap base64 in lines.
-        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
-            .map_err(|e| error(format!("record '{name}': content at '{p}' is not base64: {e}")))?
-    } else if let Some(p) = &spec.url {
-        let link = record
-            .pointer(p)
-            .and_then(Value::as_str)
-            .ok_or_else(|| error(format!("record '{name}' has no download URL at '{p}'")))?;
-        let url = client
-            .connector()
-            .base_url
-            .join(link)
-            .map_err(|e| error(format!("'{link}' is not a URL: {e}")))?;
-        client.get(&stream.name, url).await?.1
-    } else if let Some(template) = &spec.download_path {
-        let path = fill_record(template, &record).map_err(|e| error(format!("record '{name}': {e}")))?;
-        let mut base = client.connector().base_url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
+    let bytes = match file_bytes(client, stream, spec, &name, &record).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(reason) => {
+            // One file that cannot be had must not keep the others from
+            // being scored: it is reported, not raised.
+            tracing::warn!(connector = %client.connector().name, stream = %stream.name, file = %name, "not fetched: {reason}");
+            return Some(ConnectorFile {
+                name,
+                parent,
+                record,
+                bytes: Vec::new(),
+                deleted: false,
+                failed: Some(reason),
+            });
         }
-        let url = base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| error(format!("'{path}' does not make a URL: {e}")))?;
-        client.get(&stream.name, url).await?.1
-    } else {
-        return Ok(None);
     };
-    Ok(Some(ConnectorFile {
+    Some(ConnectorFile {
         name,
         parent,
         record,
         bytes,
         deleted: false,
-    }))
+        failed: None,
+    })
+}
+
+/// The bytes of the workbook `name` that `record` points at: its base64
+/// content, or a download; `None` when the spec says neither; an error
+/// says why it cannot be had.
+async fn file_bytes(
+    client: &Client,
+    stream: &Stream,
+    spec: &super::config::FileSpec,
+    name: &str,
+    record: &Value,
+) -> Result<Option<Vec<u8>>, String> {
+    if let Some(p) = &spec.content {
+        let text = record
+            .pointer(p)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("no base64 content at '{p}'"))?;
+        // Some APIs wrap base64 in lines.
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        return base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map(Some)
+            .map_err(|e| format!("the content at '{p}' is not base64: {e}"));
+    }
+    let url = if let Some(p) = &spec.url {
+        let link = record
+            .pointer(p)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("no download URL at '{p}'"))?;
+        client
+            .connector()
+            .base_url
+            .join(link)
+            .map_err(|e| format!("the download URL is not a URL: {e}"))?
+    } else if let Some(template) = &spec.download_path {
+        let path = fill_record(template, record)?;
+        let mut base = client.connector().base_url.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        base.join(path.trim_start_matches('/'))
+            .map_err(|e| format!("'{path}' does not make a URL: {e}"))?
+    } else {
+        return Ok(None);
+    };
+    tracing::debug!(connector = %client.connector().name, stream = %stream.name, file = %name, "downloading");
+    match client.get(&stream.name, url).await {
+        Ok((_, bytes)) => Ok(Some(bytes)),
+        Err(e) => Err(e.message),
+    }
 }

@@ -16,10 +16,10 @@ pub use client::{Client, ConnectorError, Page};
 pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
 pub use exchange::{
     fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, ExchangeError, FetchOutcome, Fetched,
-    FetchedRecords,
+    FetchedRecords, NotFetched,
 };
 pub use files::{fetch_files, for_each_file, read_tree, ConnectorFile};
 pub use incremental::Incremental;
-pub use paging::{fill, read_stream, ReadOutcome};
+pub use paging::{delta_key, fill, fill_url, read_stream, ReadOutcome};
 pub use secret::{Redactor, Secret, SecretError, SecretRef};
 pub use writeback::{write_back, WritebackItem};

@@ -20,6 +20,14 @@ pub struct ReadOutcome {
     pub records: Vec<Value>,
     /// Pages fetched.
     pub pages: u32,
+    /// True when the read started from a saved delta link that the API
+    /// honoured: the records are only what changed since.
+    pub resumed: bool,
+    /// On a resumed delta read: the records the stream's filter passed
+    /// over. They changed, and are no longer what the stream shows (an
+    /// item moved out of the watched folder), so whatever was taken from
+    /// them before must go.
+    pub passed_over: Vec<Value>,
 }
 
 /// The records of a page: the array at the stream's pointer, or the one
@@ -62,30 +70,116 @@ fn fingerprint(page: &Page) -> u64 {
     h.finish()
 }
 
-/// Fills `{parent:/pointer}` from the parent record; a value starting with
-/// `base64url:` is then encoded (URL-safe base64, as Tryton's `d=` domain
-/// wants).
-pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{parent:") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + "{parent:".len()..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed '{{parent:' in '{template}'"))?;
-        let pointer = &after[..end];
-        let value = parent
-            .and_then(|p| p.pointer(pointer))
-            .ok_or_else(|| format!("the parent record has no '{pointer}'"))?;
-        match value {
-            Value::String(s) => out.push_str(s),
-            Value::Number(n) => out.push_str(&n.to_string()),
-            other => out.push_str(&other.to_string()),
+/// Where the values filled into a template go, which says how they are
+/// written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// As they are: query values (which the URL's own encoder then
+    /// writes), filters, JSON bodies.
+    AsIs,
+    /// In a URL written by the template: percent-encoded as one path
+    /// segment before the template's first `?`, as a query value after it,
+    /// so an id such as `x/y #1?` stays one id.
+    Url,
+}
+
+/// The bytes kept as they are in a URL component: RFC 3986's unreserved
+/// characters. Everything else is percent-encoded, so a value never adds a
+/// segment, a query or a fragment.
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// `value` percent-encoded as one URL path segment, or as a query value
+/// when `in_query`. A path segment of `.` or `..` would be resolved away
+/// (even encoded), so it is refused.
+pub(crate) fn encode_in_url(value: &str, in_query: bool) -> Result<String, String> {
+    if !in_query && matches!(value, "." | "..") {
+        return Err(format!("'{value}' cannot be placed in a URL path"));
+    }
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
-        rest = &after[end + 1..];
+    }
+    Ok(out)
+}
+
+/// The text a JSON value fills a template with: a string as it is, any
+/// other value as JSON (`42`, `true`).
+pub(crate) fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Replaces each `{token}` of `template` that `lookup` knows (it answers
+/// `None` for others, such as the braces of a JSON body, which stay as
+/// they are) with its value, written as `placement` says. Values are not
+/// searched again for tokens.
+pub(crate) fn fill_template(
+    template: &str,
+    placement: Placement,
+    lookup: &dyn Fn(&str) -> Option<Result<String, String>>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            if let Some(kind) = ["parent:", "record:", "found:"].iter().find(|k| after.starts_with(*k)) {
+                return Err(format!("unclosed '{{{kind}' in '{template}'"));
+            }
+            out.push('{');
+            rest = after;
+            continue;
+        };
+        match lookup(&after[..close]) {
+            Some(value) => {
+                let value = value?;
+                match placement {
+                    Placement::AsIs => out.push_str(&value),
+                    Placement::Url => {
+                        // Values are encoded, so a `?` in `out` is the
+                        // template's own.
+                        let in_query = out.contains('?');
+                        out.push_str(&encode_in_url(&value, in_query)?);
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
     out.push_str(rest);
+    Ok(out)
+}
+
+/// The value of a `{parent:/pointer}` token, when `token` is one.
+fn parent_token(token: &str, parent: Option<&Value>) -> Option<Result<String, String>> {
+    let pointer = token.strip_prefix("parent:")?;
+    Some(
+        parent
+            .and_then(|p| p.pointer(pointer))
+            .map(value_text)
+            .ok_or_else(|| format!("the parent record has no '{pointer}'")),
+    )
+}
+
+/// Fills `{parent:/pointer}` from the parent record, as it is; a value
+/// starting with `base64url:` is then encoded (URL-safe base64, as
+/// Tryton's `d=` domain wants). For query values, filters and bodies; see
+/// [`fill_url`] for a URL path.
+pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
+    let out = fill_template(template, Placement::AsIs, &|t| parent_token(t, parent))?;
     Ok(match out.strip_prefix("base64url:") {
         Some(raw) => {
             use base64::Engine;
@@ -93,6 +187,44 @@ pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
         }
         None => out,
     })
+}
+
+/// Fills `{parent:/pointer}` in a URL path template, each value
+/// percent-encoded as a path segment (as a query value after a `?` of the
+/// template).
+pub fn fill_url(template: &str, parent: Option<&Value>) -> Result<String, String> {
+    fill_template(template, Placement::Url, &|t| parent_token(t, parent))
+}
+
+/// The key a delta stream's links are saved under: the stream's name, or
+/// for a child stream (read once per parent record, one drive or folder
+/// per supplier) `name@<parent id>`, so each parent resumes from its own
+/// link. A parent without an `id` is told by a digest of its record.
+pub fn delta_key(stream: &Stream, parent: Option<&Value>) -> String {
+    match parent {
+        None => stream.name.clone(),
+        Some(p) => {
+            let id = match p.get("id") {
+                Some(id) if !id.is_null() => value_text(id),
+                _ => {
+                    let digest = blake3::hash(p.to_string().as_bytes()).to_hex();
+                    format!("#{}", &digest.as_str()[..16])
+                }
+            };
+            format!("{}@{id}", stream.name)
+        }
+    }
+}
+
+/// True when `stream` is paged by next links and ends with a delta link.
+pub(crate) fn is_delta(stream: &Stream) -> bool {
+    matches!(
+        stream.pagination,
+        Pagination::NextLink {
+            delta_path: Some(_),
+            ..
+        }
+    )
 }
 
 /// Reads `stream` until its last page, or until `limit` records; `parent`
@@ -115,7 +247,7 @@ pub async fn read_stream(
         url: base.to_string(),
         message,
     };
-    let path = fill(&stream.path, parent).map_err(template_error)?;
+    let path = fill_url(&stream.path, parent).map_err(template_error)?;
     let filter: Vec<(String, String)> = stream
         .filter
         .iter()
@@ -175,13 +307,16 @@ pub async fn read_stream(
         _ => 0,
     };
     let mut cursor: Option<String> = None;
-    // A delta listing resumes at the link its last complete read ended with.
-    let mut next_url: Option<Url> = match client.saved_link(&stream.name) {
+    // A delta listing resumes at the link its last complete read ended
+    // with, kept per parent record for a child stream.
+    let key = delta_key(stream, parent);
+    let mut next_url: Option<Url> = match client.saved_link(&key).filter(|_| is_delta(stream)) {
         Some(link) => {
             Some(Url::parse(&link).map_err(|e| template_error(format!("saved delta link is not a URL: {e}")))?)
         }
         None => None,
     };
+    let mut resuming = next_url.is_some();
     loop {
         let url = match &stream.pagination {
             Pagination::None => with_query(first.clone(), &[]),
@@ -220,9 +355,30 @@ pub async fn read_stream(
             }
             Pagination::NextLink { .. } => next_url.clone().unwrap_or_else(|| with_query(first.clone(), &[])),
         };
-        let page = client
-            .read_json(&stream.name, stream.method.clone(), url.clone(), body.as_ref())
-            .await?;
+        let page = if resuming && out.pages == 0 {
+            let answer = client
+                .read_json_unless_gone(&stream.name, stream.method.clone(), url.clone(), body.as_ref())
+                .await?;
+            let Some(page) = answer else {
+                // The saved delta link expired (Graph's `resyncRequired`):
+                // the changes since cannot be had, so the stream is listed
+                // whole again, and that listing's link replaces the old one.
+                tracing::info!(connector = %connector.name, stream = %key, "the saved delta link has expired (HTTP 410); listing the stream whole");
+                client.forget_link(&key);
+                resuming = false;
+                next_url = None;
+                continue;
+            };
+            page
+        } else {
+            client
+                .read_json(&stream.name, stream.method.clone(), url.clone(), body.as_ref())
+                .await?
+        };
+        if resuming && out.pages == 0 {
+            out.resumed = true;
+            client.note_resumed();
+        }
         out.pages += 1;
         let error = |message: String| ConnectorError {
             connector: connector.name.clone(),
@@ -246,7 +402,13 @@ pub async fn read_stream(
         let records = records_of(&page, stream)
             .ok_or_else(|| error(format!("no array of records at '{}' in the response", stream.records)))?;
         let n = records.len();
-        out.records.extend(records.into_iter().filter(|r| kept(r, &filter)));
+        for record in records {
+            if kept(&record, &filter) {
+                out.records.push(record);
+            } else if out.resumed {
+                out.passed_over.push(record);
+            }
+        }
         if limit.is_some_and(|l| out.records.len() >= l) {
             if let Some(l) = limit {
                 out.records.truncate(l);
@@ -301,7 +463,9 @@ pub async fn read_stream(
                     ),
                     None => None,
                 };
-                n > 0 && next_url.is_some()
+                // Graph may answer a delta page with no items and a next
+                // link: the read goes on until a page has none.
+                next_url.is_some()
             }
         };
         if !more {
@@ -320,10 +484,80 @@ pub async fn read_stream(
                     let absolute = url
                         .join(link)
                         .map_err(|e| error(format!("delta link '{link}' is not a URL: {e}")))?;
-                    client.note_link(&stream.name, absolute.to_string());
+                    client.note_link(&key, absolute.to_string());
                 }
             }
             return Ok(out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_value_in_a_url_path_is_one_percent_encoded_segment() {
+        let parent = json!({"id": "x/y #1?"});
+        assert_eq!(
+            fill_url("items/{parent:/id}/content", Some(&parent)).unwrap(),
+            "items/x%2Fy%20%231%3F/content"
+        );
+    }
+
+    #[test]
+    fn a_value_after_the_templates_question_mark_is_encoded_as_a_query_value() {
+        let parent = json!({"id": "V 1", "realm": "a&b=c+d"});
+        assert_eq!(
+            fill_url("vendors/{parent:/id}/q?realm={parent:/realm}", Some(&parent)).unwrap(),
+            "vendors/V%201/q?realm=a%26b%3Dc%2Bd"
+        );
+    }
+
+    #[test]
+    fn a_dot_segment_cannot_be_placed_in_a_url_path() {
+        for id in [".", ".."] {
+            assert!(fill_url("items/{parent:/id}/content", Some(&json!({ "id": id }))).is_err());
+        }
+    }
+
+    #[test]
+    fn fill_places_values_as_they_are_for_query_values_and_bodies() {
+        let parent = json!({"id": "x/y #1?", "n": 7});
+        assert_eq!(
+            fill(r#"{"a": "{parent:/id}", "n": {parent:/n}}"#, Some(&parent)).unwrap(),
+            r#"{"a": "x/y #1?", "n": 7}"#
+        );
+    }
+
+    #[test]
+    fn a_value_is_not_searched_again_for_placeholders() {
+        let parent = json!({"id": "{parent:/id}"});
+        assert_eq!(fill("s/{parent:/id}", Some(&parent)).unwrap(), "s/{parent:/id}");
+    }
+
+    #[test]
+    fn an_unclosed_placeholder_is_an_error() {
+        assert!(fill("s/{parent:/id", Some(&json!({"id": 1}))).is_err());
+    }
+
+    fn stream(parent: Option<&str>) -> Stream {
+        let text = format!(
+            "[connector]\nname = \"c\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"p\"\npath = \"p\"\n[[streams]]\nname = \"s\"\npath = \"s\"\n{}",
+            parent.map(|p| format!("parent = \"{p}\"\n")).unwrap_or_default()
+        );
+        let c = super::super::Connector::from_source(&crate::config::Source::new("c.toml", text)).unwrap();
+        c.streams[1].clone()
+    }
+
+    #[test]
+    fn the_delta_key_of_a_child_stream_names_its_parent() {
+        assert_eq!(delta_key(&stream(None), None), "s");
+        assert_eq!(delta_key(&stream(Some("p")), Some(&json!({"id": "F1"}))), "s@F1");
+        assert_eq!(delta_key(&stream(Some("p")), Some(&json!({"id": 42}))), "s@42");
+        let a = delta_key(&stream(Some("p")), Some(&json!({"name": "a"})));
+        let b = delta_key(&stream(Some("p")), Some(&json!({"name": "b"})));
+        assert!(a.starts_with("s@#") && a != b, "{a} {b}");
     }
 }

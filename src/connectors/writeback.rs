@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::client::{Client, ConnectorError};
 use super::config::{Writeback, WritebackKind, WritebackMode};
-use super::paging::fill;
+use super::paging::{fill_template, value_text, Placement};
 
 /// What one scored workbook writes back.
 #[derive(Debug, Clone)]
@@ -28,37 +28,68 @@ pub struct WritebackItem {
     pub fields: Vec<(String, String)>,
 }
 
-/// Replaces `{name}` tokens (and `{found:/pointer}`), JSON-escaping the
-/// values when `json` is set, then fills `{parent:/pointer}`.
+/// Where an expanded template goes, which says how values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A URL path (and query after a `?` of the template): every value
+    /// percent-encoded, so a file name or id stays one path segment.
+    Url,
+    /// A query value sent through the URL's own encoder: as it is, with
+    /// `base64url:` applied.
+    Query,
+    /// A JSON body: `{name}` and `{found:...}` values JSON-escaped,
+    /// `{parent:...}` values placed as they are.
+    Json,
+}
+
+/// Replaces `{name}` tokens, `{found:/pointer}` and `{parent:/pointer}`,
+/// writing the values as `into` says.
 fn expand(
     template: &str,
     vars: &[(&str, String)],
     found: Option<&Value>,
     parent: Option<&Value>,
-    json: bool,
+    into: Target,
 ) -> Result<String, String> {
-    let escape = |v: &str| {
-        if json {
-            let quoted = serde_json::to_string(v).unwrap_or_default();
+    let escape = |v: String| {
+        if into == Target::Json {
+            let quoted = serde_json::to_string(&v).unwrap_or_default();
             quoted[1..quoted.len().saturating_sub(1)].to_owned()
         } else {
-            v.to_owned()
+            v
         }
     };
-    let mut out = template.to_owned();
-    for (name, value) in vars {
-        out = out.replace(&format!("{{{name}}}"), &escape(value));
-    }
-    while let Some(start) = out.find("{found:") {
-        let end = out[start..].find('}').map(|e| start + e).ok_or("unclosed '{found:'")?;
-        let pointer = &out[start + "{found:".len()..end];
-        let value = found
-            .and_then(|f| f.pointer(pointer))
-            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
-            .ok_or_else(|| format!("the existing record has no '{pointer}'"))?;
-        out.replace_range(start..=end, &escape(&value));
-    }
-    fill(&out, parent)
+    let lookup = |token: &str| -> Option<Result<String, String>> {
+        if let Some(pointer) = token.strip_prefix("found:") {
+            return Some(
+                found
+                    .and_then(|f| f.pointer(pointer))
+                    .map(|v| escape(value_text(v)))
+                    .ok_or_else(|| format!("the existing record has no '{pointer}'")),
+            );
+        }
+        if let Some(pointer) = token.strip_prefix("parent:") {
+            return Some(
+                parent
+                    .and_then(|p| p.pointer(pointer))
+                    .map(value_text)
+                    .ok_or_else(|| format!("the parent record has no '{pointer}'")),
+            );
+        }
+        vars.iter()
+            .find(|(name, _)| *name == token)
+            .map(|(_, value)| Ok(escape(value.clone())))
+    };
+    let placement = if into == Target::Url {
+        Placement::Url
+    } else {
+        Placement::AsIs
+    };
+    let out = fill_template(template, placement, &lookup)?;
+    Ok(match (into, out.strip_prefix("base64url:")) {
+        (Target::Query, Some(raw)) => base64::engine::general_purpose::URL_SAFE.encode(raw.as_bytes()),
+        _ => out,
+    })
 }
 
 /// Writes every item with every enabled write-back of the connector.
@@ -118,7 +149,7 @@ async fn write_one(
         }
         Ok(url)
     };
-    let path = expand(&w.path, vars, None, parent, false).map_err(fail)?;
+    let path = expand(&w.path, vars, None, parent, Target::Url).map_err(fail)?;
     let stream = format!("writeback {}", w.name);
     let what = match w.what {
         WritebackKind::Annotated => format!("annotated workbook '{}'", item.file_name),
@@ -143,7 +174,7 @@ async fn write_one(
             return Ok(format!("uploaded {what}: {method} {url}"));
         }
         WritebackMode::Fields { method, update } => {
-            let body_text = expand(update, vars, None, parent, true).map_err(fail)?;
+            let body_text = expand(update, vars, None, parent, Target::Json).map_err(fail)?;
             let body: Value = serde_json::from_str(&body_text)
                 .map_err(|e| fail(format!("the update template does not make JSON: {e}")))?;
             let url = url_of(&path, &[])?;
@@ -162,7 +193,7 @@ async fn write_one(
     };
     let find: Vec<(String, String)> = find
         .iter()
-        .map(|(k, v)| expand(v, vars, None, parent, false).map(|v| (k.clone(), v)))
+        .map(|(k, v)| expand(v, vars, None, parent, Target::Query).map(|v| (k.clone(), v)))
         .collect::<Result<_, _>>()
         .map_err(fail)?;
     let found = if find.is_empty() {
@@ -177,12 +208,12 @@ async fn write_one(
     let (method, target, template) = match &found {
         Some(record) => (
             Method::PUT,
-            expand(update_path, vars, Some(record), parent, false).map_err(fail)?,
+            expand(update_path, vars, Some(record), parent, Target::Url).map_err(fail)?,
             update,
         ),
         None => (Method::POST, path.clone(), create),
     };
-    let body_text = expand(template, vars, found.as_ref(), parent, true).map_err(fail)?;
+    let body_text = expand(template, vars, found.as_ref(), parent, Target::Json).map_err(fail)?;
     let body: Value = serde_json::from_str(&body_text).map_err(|e| {
         fail(format!(
             "the {} template does not make JSON: {e}",
@@ -205,5 +236,66 @@ fn content_type(file_name: &str) -> &'static str {
         Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         Some("xlsm") => "application/vnd.ms-excel.sheet.macroEnabled.12",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_file_name_in_an_upload_path_is_one_percent_encoded_segment() {
+        let vars = [("file_name", "Q #1/2?.annotated.xlsx".to_owned())];
+        assert_eq!(
+            expand(
+                "root:/IOR/iorready/{file_name}:/content",
+                &vars,
+                None,
+                None,
+                Target::Url
+            )
+            .unwrap(),
+            "root:/IOR/iorready/Q%20%231%2F2%3F.annotated.xlsx:/content"
+        );
+    }
+
+    #[test]
+    fn a_found_id_in_an_update_path_is_percent_encoded() {
+        let found = json!({"id": "n 1/2"});
+        assert_eq!(
+            expand("notes/{found:/id}", &[], Some(&found), None, Target::Url).unwrap(),
+            "notes/n%201%2F2"
+        );
+    }
+
+    #[test]
+    fn a_json_body_keeps_its_braces_and_escapes_the_values() {
+        let vars = [("summary", "say \"ready\"".to_owned())];
+        let parent = json!({"id": 7});
+        assert_eq!(
+            expand(
+                r#"{"supplier": {parent:/id}, "message": "{summary}"}"#,
+                &vars,
+                None,
+                Some(&parent),
+                Target::Json
+            )
+            .unwrap(),
+            r#"{"supplier": 7, "message": "say \"ready\""}"#
+        );
+    }
+
+    #[test]
+    fn a_query_value_is_placed_as_it_is_or_base64url_encoded() {
+        let vars = [("file_name", "a b.xlsx".to_owned())];
+        assert_eq!(
+            expand("{file_name}", &vars, None, None, Target::Query).unwrap(),
+            "a b.xlsx"
+        );
+        assert_eq!(
+            expand("base64url:{file_name}", &vars, None, None, Target::Query).unwrap(),
+            "YSBiLnhsc3g="
+        );
     }
 }

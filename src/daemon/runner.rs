@@ -123,6 +123,8 @@ pub fn run_job(
     let mut fetched: Vec<Fetched> = Vec::new();
     let mut records: Vec<FetchedRecords> = Vec::new();
     let mut cursors: Vec<(String, String, String)> = Vec::new();
+    // Files a connector listed but could not fetch: not scored this run.
+    let mut not_fetched: Vec<(String, String)> = Vec::new();
     for name in &job.connectors {
         let resume = if full_sync {
             Vec::new()
@@ -140,9 +142,16 @@ pub fn run_job(
                     name.clone(),
                     ConnectorCounts {
                         files: outcome.files.len() + recs.as_ref().map(|r| r.count).unwrap_or(0),
+                        errors: outcome.not_fetched.len(),
                         ..Default::default()
                     },
                 ));
+                not_fetched.extend(outcome.not_fetched.iter().map(|n| {
+                    (
+                        format!("{} (connector '{}')", n.file, n.connector),
+                        format!("not fetched: {}", n.reason),
+                    )
+                }));
                 records.extend(recs);
                 if outcome.complete {
                     prune_mirror(&mirror, name, &outcome.files);
@@ -176,13 +185,18 @@ pub fn run_job(
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
     inputs.extend(records.iter().map(|r| r.path.clone()));
-    if let Some(count) = unchanged_run(&memory, &inputs, job, state)? {
+    if let Some(count) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
         let counts = RunCounts {
             inputs: count,
             unchanged: count,
             ..Default::default()
         };
         let message = "nothing changed";
+        // What the cursors cover is mirrored and as scored before (an
+        // expired delta link listed whole again, say): they move on too.
+        for (connector, stream, cursor) in &cursors {
+            state.save_cursor(&cursor_owner(&job.name, connector), stream, cursor)?;
+        }
         state.finish_run(
             &job.name,
             run_id,
@@ -203,7 +217,7 @@ pub fn run_job(
     req.memory = Some(memory.clone());
     req.stop = stop;
     req.input_mappings = records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect();
-    let summary = match run_score(&req, &()) {
+    let mut summary = match run_score(&req, &()) {
         Ok(s) => s,
         Err(RunError::NoInputs) => {
             // An empty inbox is a quiet run, not a failure.
@@ -226,6 +240,7 @@ pub fn run_job(
             return Ok(report);
         }
     };
+    summary.errors.extend(not_fetched);
     // Write back what was scored afresh, and what an earlier run scored but
     // could not write back (it was stopped, or the API failed).
     let mut write_errors = Vec::new();

@@ -38,6 +38,26 @@ pub struct ApiState {
     pub graph_delta_tokens: Vec<String>,
     /// Files downloaded by item id.
     pub graph_downloads: Vec<String>,
+    /// The paths of the download requests as sent (still percent-encoded).
+    pub graph_download_paths: Vec<String>,
+    /// Delta links (`token=` values) that have expired: answered 410 Gone
+    /// with Graph's `resyncRequired`.
+    pub graph_gone_tokens: Vec<String>,
+    /// The token of the delta link a full listing ends with (`T1` unless
+    /// set).
+    pub graph_listing_token: Option<String>,
+    /// Full listings started (first pages without a token).
+    pub graph_full_listings: u64,
+    /// The answer to `token=T1` starts with a page with no items and a
+    /// next link (`token=T1b`), which answers the changes.
+    pub graph_empty_delta_page: bool,
+    /// Items added to the full listing's second page.
+    pub graph_extra: Vec<Value>,
+    /// Downloads by item id beyond the drive's own: which file answers
+    /// (1 and 2: example workbooks, 3: a body of 2 MiB).
+    pub graph_files: HashMap<String, usize>,
+    /// Every download is refused (403).
+    pub graph_refuse_downloads: bool,
     /// Files uploaded to the Graph drive: path, content type, bytes.
     pub uploads: Vec<(String, String, Vec<u8>)>,
 }
@@ -334,6 +354,7 @@ fn graph_unauthorized() -> Response {
 async fn graph_get(
     State(s): State<Shared>,
     axum::extract::Path((_drive, rest)): axum::extract::Path<(String, String)>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -354,12 +375,30 @@ async fn graph_get(
     if rest == "root:/IOR" {
         return Json(json!({"id": "F1", "name": "IOR", "folder": {"childCount": 4}})).into_response();
     }
+    // The drive's top folders: one per supplier.
+    if rest == "root/children" {
+        return Json(json!({"value": [
+            {"id": "F1", "name": "IOR", "folder": {}},
+            {"id": "F2", "name": "IOR 2", "folder": {}}
+        ]}))
+        .into_response();
+    }
     if let Some(id) = rest.strip_prefix("items/").and_then(|r| r.strip_suffix("/content")) {
-        s.lock().unwrap().graph_downloads.push(id.to_owned());
+        let mut st = s.lock().unwrap();
+        st.graph_downloads.push(id.to_owned());
+        st.graph_download_paths.push(uri.path().to_owned());
+        if st.graph_refuse_downloads {
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": {"code": "accessDenied", "message": "Access denied"}})),
+            )
+                .into_response();
+        }
         let n = match id {
             "3" => 1,
             "4" => 2,
             "5" => 2,
+            other if st.graph_files.contains_key(other) => st.graph_files[other],
             _ => {
                 return (
                     StatusCode::NOT_FOUND,
@@ -380,7 +419,18 @@ async fn graph_get(
     if let Some(token) = q.get("token") {
         let mut st = s.lock().unwrap();
         st.graph_delta_tokens.push(token.clone());
-        let value = if token == "T1" {
+        if st.graph_gone_tokens.contains(token) {
+            return (
+                StatusCode::GONE,
+                Json(json!({"error": {"code": "resyncRequired", "message": "Resync required. Replace any local items with the server's version (including deletes) if you're sure that the service was up to date with your local changes when you last sync'd."}})),
+            )
+                .into_response();
+        }
+        if token == "T1" && st.graph_empty_delta_page {
+            let next = format!("http://{host}/v1.0/drives/D1/root/delta?token=T1b");
+            return Json(json!({"value": [], "@odata.nextLink": next})).into_response();
+        }
+        let value = if token == "T1" || token == "T1b" {
             st.graph_changes.clone()
         } else {
             Vec::new()
@@ -395,12 +445,13 @@ async fn graph_get(
             )
                 .into_response();
         }
-        return Json(json!({
-            "value": [in_folder("4", "swiftfreight-logistics.xlsx", true)],
-            "@odata.deltaLink": delta_link("T1")
-        }))
-        .into_response();
+        let st = s.lock().unwrap();
+        let mut value = vec![in_folder("4", "swiftfreight-logistics.xlsx", true)];
+        value.extend(st.graph_extra.iter().cloned());
+        let token = st.graph_listing_token.clone().unwrap_or_else(|| "T1".to_owned());
+        return Json(json!({"value": value, "@odata.deltaLink": delta_link(&token)})).into_response();
     }
+    s.lock().unwrap().graph_full_listings += 1;
     Json(json!({
         "value": [
             {"id": "ROOT", "name": "root", "root": {}, "folder": {}},
@@ -444,6 +495,7 @@ async fn download(axum::extract::Path(n): axum::extract::Path<usize>) -> Respons
     let file = match n {
         1 => root.join("meridian-trade-compliance.xlsx"),
         2 => root.join("swiftfreight-logistics.xlsx"),
+        3 => return vec![0u8; 2 * 1024 * 1024 + 1].into_response(),
         _ => return (StatusCode::NOT_FOUND, "").into_response(),
     };
     std::fs::read(file).unwrap().into_response()
