@@ -44,7 +44,8 @@ pub struct ScoreRequest {
     /// unchanged input is neither rescored nor rewritten.
     pub memory: Option<Arc<dyn InputMemory>>,
     /// Set to stop starting new inputs (a shutdown): inputs not started are
-    /// left for the next run, the one being written is finished.
+    /// left for the next run, the one being written is finished, and the
+    /// portfolio and JSON stay as the last complete run wrote them.
     pub stop: Option<Arc<AtomicBool>>,
     /// Inputs read with a named mapping rather than the one that
     /// recognises them (records a connector names its mapping for).
@@ -145,10 +146,11 @@ pub struct RunSummary {
     pub unchanged: usize,
     /// Inputs left for the next run because the run was asked to stop.
     pub left: usize,
-    /// False when nothing changed and the portfolio and JSON were left as
-    /// they were.
+    /// False when the portfolio and JSON were left as they were: nothing
+    /// changed, or the run was stopped with inputs left.
     pub outputs_written: bool,
-    /// What moved since the previous run, when the run remembers it.
+    /// What moved since the previous run, when the run remembers it and
+    /// was not stopped with inputs left.
     pub changes: Option<Vec<Change>>,
 }
 
@@ -304,9 +306,12 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     // With nothing rescored, removed or left, the outputs on disk are
     // already this run's outputs.
     let (changes, write) = match &req.memory {
+        // A run stopped with inputs left holds only part of the results:
+        // the last complete run's portfolio and JSON stay, and nothing is
+        // said to have moved (the inputs left are not gone).
+        _ if left > 0 => (None, false),
         Some(memory)
-            if left == 0
-                && memory.outputs_current()
+            if memory.outputs_current()
                 && portfolio.is_file()
                 && req.json.as_ref().is_none_or(|j| j.is_file()) =>
         {

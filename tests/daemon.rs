@@ -551,3 +551,26 @@ fn a_daemon_started_on_schedule_does_not_run_before_its_slot() {
     daemon.kill().unwrap();
     daemon.wait().unwrap();
 }
+
+#[test]
+fn a_run_stopped_with_inputs_left_keeps_the_last_complete_portfolio_and_json() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    let portfolio = std::fs::read(setup.path("out/portfolio.xlsx")).unwrap();
+    let json = std::fs::read(setup.path("out/result.json")).unwrap();
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["FR"], "Own entity");
+    let config = iorready::daemon::JobsConfig::load(&setup.path("iorready.toml")).unwrap();
+    let job = config.job("inbox").unwrap();
+    let state = std::sync::Arc::new(iorready::daemon::State::open(&config.state_dir).unwrap());
+    let options = iorready::daemon::RunOptions {
+        stop: Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true))),
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 24),
+        ..Default::default()
+    };
+    let report = iorready::daemon::run_job(job, &config.state_dir, &state, options).unwrap();
+    assert_eq!(report.outcome, iorready::daemon::Outcome::Interrupted);
+    assert!(std::fs::read(setup.path("out/portfolio.xlsx")).unwrap() == portfolio);
+    assert!(std::fs::read(setup.path("out/result.json")).unwrap() == json);
+    assert!(state.changes_of(report.run_id).unwrap().is_empty());
+}
