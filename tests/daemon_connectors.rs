@@ -40,6 +40,8 @@ struct Vendor {
     fields: HashMap<u32, Value>,
     /// An ERP's supplier records with their questionnaire answers.
     erp: Vec<Value>,
+    /// Called on each supplier listing, while the run that asked waits.
+    on_listing: Option<Box<dyn FnMut() + Send>>,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -48,6 +50,9 @@ async fn suppliers(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
     let mut v = s.lock().unwrap();
     let since = q.get("since").cloned();
     v.listings.push(since.clone());
+    if let Some(hook) = v.on_listing.as_mut() {
+        hook();
+    }
     let items: Vec<Value> = v
         .suppliers
         .iter()
@@ -586,4 +591,24 @@ fn a_graph_job_follows_the_drives_delta_with_renames_and_deletions() {
     let third = run();
     assert!(third.contains("0 scored, 1 unchanged"), "{third}");
     assert_eq!(graph.lock().unwrap().graph_delta_tokens, ["T1", "T2"]);
+}
+
+#[test]
+fn a_state_error_part_way_through_a_run_records_the_run_as_failed() {
+    let setup = Setup::new();
+    // While the run fetches, the inputs' table goes from under it.
+    let db = setup.dir.path().join("state").join(iorready::daemon::state::DB_NAME);
+    setup.vendor.lock().unwrap().on_listing = Some(Box::new(move || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("DROP TABLE IF EXISTS inputs").unwrap();
+    }));
+    let out = setup.run();
+    let state = iorready::daemon::State::open(&setup.dir.path().join("state")).unwrap();
+    let runs = state.runs(Some("vendor"), 1).unwrap();
+    assert_eq!(runs[0].outcome, iorready::daemon::Outcome::Failed, "{out}");
+    assert!(
+        runs[0].message.as_deref().unwrap_or_default().contains("inputs"),
+        "{:?}",
+        runs[0].message
+    );
 }

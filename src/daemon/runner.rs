@@ -65,9 +65,43 @@ pub fn run_job(
     state: &Arc<State>,
     options: RunOptions,
 ) -> Result<JobReport, JobError> {
-    let RunOptions { stop, as_of, full_sync } = options;
     let _lock = Lock::take(state_dir, &job_lock_name(&job.name), &format!("job '{}'", job.name))?;
     let run_id = state.begin_run(&job.name)?;
+    let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
+    let ran = run_begun(job, state_dir, state, options, run_id, &mut connector_counts);
+    if let Err(e) = &ran {
+        // Only a process that died may leave a run `running`: whatever
+        // stopped this one part-way is recorded. Best effort, as the state
+        // may be what failed.
+        tracing::error!(job = %job.name, run = run_id, "run failed: {e}");
+        let message = e.to_string();
+        let recorded = state.finish_run(
+            &job.name,
+            run_id,
+            Outcome::Failed,
+            &RunCounts::default(),
+            Some(&message),
+            None,
+            &connector_counts,
+        );
+        if let Err(again) = recorded {
+            tracing::error!(job = %job.name, run = run_id, "cannot record the run as failed either: {again}");
+        }
+    }
+    ran
+}
+
+/// The run `run_id` of `job`, once begun. Every error returned here comes
+/// before the run's end is recorded; after `finish_run` nothing may fail.
+fn run_begun(
+    job: &Job,
+    state_dir: &std::path::Path,
+    state: &Arc<State>,
+    options: RunOptions,
+    run_id: i64,
+    connector_counts: &mut Vec<(String, ConnectorCounts)>,
+) -> Result<JobReport, JobError> {
+    let RunOptions { stop, as_of, full_sync } = options;
     let started = std::time::Instant::now();
     tracing::info!(job = %job.name, run = run_id, "run started");
     let as_of = as_of.unwrap_or_else(|| Utc::now().with_timezone(&job.schedule.timezone()).date_naive());
@@ -78,7 +112,6 @@ pub fn run_job(
         message: None,
         written_back: Vec::new(),
     };
-    let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
     let fail = |report: &mut JobReport, connectors: &[(String, ConnectorCounts)], message: String| {
         tracing::error!(job = %job.name, run = run_id, "run failed: {message}");
         report.outcome = Outcome::Failed;
@@ -96,7 +129,7 @@ pub fn run_job(
     let (profile, mappings) = match (job.load_profile(), job.load_mappings()) {
         (Ok(p), Ok(m)) => (p, m),
         (Err(e), _) | (_, Err(e)) => {
-            fail(&mut report, &connector_counts, e.to_string())?;
+            fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
         }
     };
@@ -109,7 +142,7 @@ pub fn run_job(
         Err(e) => {
             fail(
                 &mut report,
-                &connector_counts,
+                connector_counts,
                 format!("cannot start the connectors' runtime: {e}"),
             )?;
             return Ok(report);
@@ -161,7 +194,7 @@ pub fn run_job(
                         ..Default::default()
                     },
                 ));
-                fail(&mut report, &connector_counts, e.to_string())?;
+                fail(&mut report, connector_counts, e.to_string())?;
                 return Ok(report);
             }
         }
@@ -191,7 +224,7 @@ pub fn run_job(
             Some(message),
             // Standings, inputs and changes stay as the previous run left them.
             None,
-            &connector_counts,
+            connector_counts,
         )?;
         tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
         report.outcome = Outcome::Ok;
@@ -215,14 +248,14 @@ pub fn run_job(
                 &RunCounts::default(),
                 Some("no inputs"),
                 Some((&[], &changes, &[])),
-                &connector_counts,
+                connector_counts,
             )?;
             report.outcome = Outcome::Ok;
             report.message = Some("no inputs".into());
             return Ok(report);
         }
         Err(e) => {
-            fail(&mut report, &connector_counts, e.to_string())?;
+            fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
         }
     };
@@ -306,7 +339,7 @@ pub fn run_job(
         &counts,
         message.as_deref(),
         completed,
-        &connector_counts,
+        connector_counts,
     )?;
     remove_outputs_of_gone_inputs(&job.out, &forgotten);
     tracing::info!(
