@@ -612,3 +612,17 @@ fn a_state_error_part_way_through_a_run_records_the_run_as_failed() {
         runs[0].message
     );
 }
+
+#[test]
+fn a_run_with_nothing_changed_still_moves_the_cursor_on() {
+    let setup = Setup::new();
+    setup.run();
+    // The vendor touches supplier 2's record; its workbook stays the same.
+    setup.vendor.lock().unwrap().suppliers[1].updated_at = "2026-11-20T09:00:00Z".into();
+    let second = setup.run();
+    assert!(second.contains("nothing changed"), "{second}");
+    assert_eq!(setup.cursor().as_deref(), Some("2026-11-20T09:00:00+00:00"));
+    setup.run();
+    let listings = setup.vendor.lock().unwrap().listings.clone();
+    assert_eq!(listings.last(), Some(&Some("2026-11-20T09:00:00Z".to_owned())), "{listings:?}");
+}

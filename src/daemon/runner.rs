@@ -210,6 +210,8 @@ fn run_begun(
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
     inputs.extend(records.iter().map(|r| r.path.clone()));
     if let Some(count) = unchanged_run(&memory, &inputs, job, state)? {
+        // What the cursors cover is mirrored and was scored before.
+        save_cursors(state, &job.name, &cursors, connector_counts)?;
         let counts = RunCounts {
             inputs: count,
             unchanged: count,
@@ -239,7 +241,9 @@ fn run_begun(
     let summary = match run_score(&req, &()) {
         Ok(s) => s,
         Err(RunError::NoInputs) => {
-            // An empty inbox is a quiet run, not a failure.
+            // An empty inbox is a quiet run, not a failure; the connectors
+            // read to their cursors and found nothing to score.
+            save_cursors(state, &job.name, &cursors, connector_counts)?;
             let changes = crate::history::diff(&state.standings(&job.name)?, &[]);
             state.finish_run(
                 &job.name,
@@ -314,17 +318,9 @@ fn run_begun(
         (Outcome::Ok, None)
     };
     // The cursors advance only now: what they cover is mirrored, scored,
-    // recorded and written back. A connector with a failed write-back
-    // keeps its cursor, so the next run reads those records again.
+    // recorded and written back.
     if outcome.completed() {
-        let failed: std::collections::HashSet<&str> = connector_counts
-            .iter()
-            .filter(|(_, c)| c.errors > 0)
-            .map(|(n, _)| n.as_str())
-            .collect();
-        for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
-            state.save_cursor(&cursor_owner(&job.name, connector), stream, cursor)?;
-        }
+        save_cursors(state, &job.name, &cursors, connector_counts)?;
     }
     let standings = memory.standings();
     let seen = memory.seen();
@@ -433,6 +429,26 @@ fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &Stat
 /// mirrors each need their own.
 fn cursor_owner(job: &str, connector: &str) -> String {
     format!("{job}/{connector}")
+}
+
+/// Saves the cursors this run read to, except those of a connector that
+/// failed (a write-back): it keeps its cursor, so the next run reads those
+/// records again.
+fn save_cursors(
+    state: &State,
+    job: &str,
+    cursors: &[(String, String, String)],
+    connector_counts: &[(String, ConnectorCounts)],
+) -> Result<(), StateError> {
+    let failed: std::collections::HashSet<&str> = connector_counts
+        .iter()
+        .filter(|(_, c)| c.errors > 0)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
+        state.save_cursor(&cursor_owner(job, connector), stream, cursor)?;
+    }
+    Ok(())
 }
 
 /// The saved cursors of `connector`'s streams for `job`: date-times
