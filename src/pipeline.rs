@@ -117,7 +117,8 @@ pub enum Remembered<'a> {
 /// (and the settings that score them) did not change, and say what moved.
 pub trait InputMemory: Send + Sync {
     /// The outcome kept for `input` if it is unchanged and its annotated
-    /// copy `output` is still in place; `None` to score it.
+    /// copy is still in place under the name `output` this run gives it;
+    /// `None` to score it.
     fn recall(&self, input: &Path, output: &Path) -> Option<Recalled>;
     /// Keeps what `input` came to in this run.
     fn remember(&self, input: &Path, outcome: Remembered<'_>) -> Result<(), String>;
@@ -138,6 +139,9 @@ pub struct RunSummary {
     pub annotated: Vec<PathBuf>,
     /// Each scored workbook with its annotated copy.
     pub annotated_for: Vec<(PathBuf, PathBuf)>,
+    /// The annotated copy's path of every input found, in input order,
+    /// whether written, kept from an earlier run, or not written at all.
+    pub outputs: Vec<PathBuf>,
     /// Inputs that failed: (file, message).
     pub errors: Vec<(String, String)>,
     /// The portfolio workbook.
@@ -284,7 +288,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let mut annotated_for = Vec::new();
     let mut errors = Vec::new();
     let mut scored = Vec::new();
-    for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
+    for (index, ((input, output), outcome)) in inputs.iter().zip(outputs.iter().cloned()).zip(outcomes).enumerate() {
         let Some(outcome) = outcome else { continue };
         match outcome {
             Ok((r, wrote)) => {
@@ -342,6 +346,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         results,
         annotated,
         annotated_for,
+        outputs,
         errors,
         portfolio,
         unchanged,
@@ -449,7 +454,7 @@ fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequ
 }
 
 /// The canonical path a file would have once written.
-fn canonical_target(path: &Path) -> PathBuf {
+pub(crate) fn canonical_target(path: &Path) -> PathBuf {
     match (path.parent().and_then(|p| p.canonicalize().ok()), path.file_name()) {
         (Some(dir), Some(name)) => dir.join(name),
         _ => path.to_owned(),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 
 use super::jobs::Job;
+use super::housekeeping::{remove_unowned_copies, sweep, sweep_tree};
 use super::memory::{settings_fingerprint, JobMemory};
 use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError};
 use crate::connectors::{
@@ -209,7 +210,8 @@ fn run_begun(
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
     inputs.extend(records.iter().map(|r| r.path.clone()));
-    if let Some(count) = unchanged_run(&memory, &inputs, job, state)? {
+    if let Some(outputs) = unchanged_run(&memory, &inputs, job, state)? {
+        let count = outputs.len();
         // What the cursors cover is mirrored and was scored before.
         save_cursors(state, &job.name, &cursors, connector_counts)?;
         let counts = RunCounts {
@@ -228,6 +230,7 @@ fn run_begun(
             None,
             connector_counts,
         )?;
+        remove_unowned_copies(&job.out, &outputs);
         tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
         report.outcome = Outcome::Ok;
         report.message = Some(message.into());
@@ -328,7 +331,7 @@ fn run_begun(
     let completed = outcome
         .completed()
         .then_some((standings.as_slice(), changes.as_slice(), seen.as_slice()));
-    let forgotten = state.finish_run(
+    state.finish_run(
         &job.name,
         run_id,
         outcome,
@@ -337,7 +340,9 @@ fn run_begun(
         completed,
         connector_counts,
     )?;
-    remove_outputs_of_gone_inputs(&job.out, &forgotten);
+    if outcome.completed() {
+        remove_unowned_copies(&job.out, &summary.outputs);
+    }
     tracing::info!(
         job = %job.name,
         run = run_id,
@@ -385,32 +390,17 @@ fn mapping_bytes(mappings: Option<&std::path::Path>) -> Vec<Vec<u8>> {
     }
 }
 
-/// Removes what a killed run left in `dir`: entries whose name starts with
-/// `prefix` (temporary files, spool and fetch folders).
-fn sweep(dir: &std::path::Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(prefix) {
-            continue;
-        }
-        let path = entry.path();
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        match removed {
-            Ok(()) => tracing::info!(path = %path.display(), "removed what an interrupted run left"),
-            Err(e) => tracing::warn!(path = %path.display(), "cannot remove what an interrupted run left: {e}"),
-        }
-    }
-}
 
 /// When every input is as the previous complete run left it (same set,
 /// same content, same settings, annotated copies and portfolio in place),
-/// the number of inputs: the run has nothing to do. Pending write-backs
-/// make it a normal run.
-fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &State) -> Result<Option<usize>, JobError> {
+/// the inputs' annotated copies: the run has nothing to do. Pending
+/// write-backs make it a normal run.
+fn unchanged_run(
+    memory: &JobMemory,
+    inputs: &[PathBuf],
+    job: &Job,
+    state: &State,
+) -> Result<Option<Vec<PathBuf>>, JobError> {
     if job.write_back && !state.pending_write_backs(&job.name)?.is_empty() {
         return Ok(None);
     }
@@ -422,7 +412,7 @@ fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &Stat
         return Ok(None);
     };
     let outputs = crate::pipeline::output_paths(&found, &job.out);
-    Ok(memory.nothing_changed(&found, &outputs).then_some(found.len()))
+    Ok(memory.nothing_changed(&found, &outputs).then_some(outputs))
 }
 
 /// Cursors are kept per job: two jobs reading one connector into their own
@@ -455,40 +445,4 @@ fn save_cursors(
 /// (RFC 3339) or delta links.
 fn saved_cursors(state: &State, job: &str, connector: &str) -> Result<Vec<(String, String)>, StateError> {
     state.cursors(&cursor_owner(job, connector))
-}
-
-/// [`sweep`] in `dir` and every folder below it.
-fn sweep_tree(dir: &std::path::Path, prefix: &str) {
-    sweep(dir, prefix);
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.path().is_dir() {
-                sweep_tree(&entry.path(), prefix);
-            }
-        }
-    }
-}
-
-/// Removes the annotated copies of inputs that are gone (deleted from the
-/// inbox, deleted or renamed at the vendor), so the output folder shows
-/// what the portfolio shows. Only iorready's own outputs in the job's
-/// output folder are ever removed.
-fn remove_outputs_of_gone_inputs(out: &std::path::Path, outputs: &[PathBuf]) {
-    let Ok(out) = out.canonicalize() else { return };
-    for path in outputs {
-        let ours = path
-            .parent()
-            .and_then(|p| p.canonicalize().ok())
-            .is_some_and(|p| p == out)
-            && crate::pipeline::is_output_name(path)
-            && path.file_name().is_some_and(|n| n != crate::pipeline::PORTFOLIO_NAME);
-        if ours && path.is_file() {
-            match std::fs::remove_file(path) {
-                Ok(()) => tracing::info!(file = %path.display(), "removed the annotated copy of an input that is gone"),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), "cannot remove the annotated copy of an input that is gone: {e}")
-                }
-            }
-        }
-    }
 }
