@@ -50,6 +50,10 @@ pub struct ScoreRequest {
     /// Inputs read with a named mapping rather than the one that
     /// recognises them (records a connector names its mapping for).
     pub input_mappings: Vec<(PathBuf, String)>,
+    /// With no inputs found, write an empty portfolio and JSON rather than
+    /// fail with [`RunError::NoInputs`]: a scheduled job whose inbox was
+    /// emptied shows no providers, not the last ones it had.
+    pub allow_empty: bool,
 }
 
 impl ScoreRequest {
@@ -72,6 +76,7 @@ impl ScoreRequest {
             memory: None,
             stop: None,
             input_mappings: Vec::new(),
+            allow_empty: false,
         }
     }
 }
@@ -231,7 +236,7 @@ impl Progress for () {}
 pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSummary, RunError> {
     let started = std::time::Instant::now();
     let inputs = discover_inputs(&req.inputs, &is_output_name).map_err(RunError::Input)?;
-    if inputs.is_empty() {
+    if inputs.is_empty() && !req.allow_empty {
         return Err(RunError::NoInputs);
     }
     progress.start(inputs.len());

@@ -649,3 +649,21 @@ fn when_one_of_two_same_named_workbooks_goes_on_another_day_the_other_takes_over
     let copy = readiness_text(&setup.path("out/a.annotated.xlsx"));
     assert!(copy.contains("Beta") && !copy.contains("Alpha"), "{copy}");
 }
+
+#[test]
+fn an_emptied_inbox_empties_the_portfolio_the_json_and_the_annotated_copies() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    std::fs::remove_file(setup.path("inbox/a.xlsx")).unwrap();
+    setup.run();
+    let json = setup.json();
+    assert_eq!(json["providers"].as_array().unwrap().len(), 0);
+    assert_eq!(json["changes"][0]["kind"], "provider_removed");
+    let providers = sheet(&setup.path("out/portfolio.xlsx"), "Providers");
+    assert!(
+        !providers.rows().flatten().any(|c| c.to_string() == "Alpha"),
+        "the portfolio still lists Alpha"
+    );
+    assert!(setup.annotated_copies().is_empty(), "{:?}", setup.annotated_copies());
+}

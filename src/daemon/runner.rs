@@ -17,7 +17,7 @@ use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError}
 use crate::connectors::{
     fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, Fetched, FetchedRecords,
 };
-use crate::pipeline::{run_score, RunError, RunSummary, ScoreRequest};
+use crate::pipeline::{run_score, RunSummary, ScoreRequest};
 use crate::scoring::DEFAULT_PROFILE;
 
 /// What a job's run came to.
@@ -241,26 +241,11 @@ fn run_begun(
     req.memory = Some(memory.clone());
     req.stop = stop;
     req.input_mappings = records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect();
+    // An emptied inbox is a quiet run, not a failure: its providers leave
+    // the portfolio, the JSON and the output folder like any removed ones.
+    req.allow_empty = true;
     let summary = match run_score(&req, &()) {
         Ok(s) => s,
-        Err(RunError::NoInputs) => {
-            // An empty inbox is a quiet run, not a failure; the connectors
-            // read to their cursors and found nothing to score.
-            save_cursors(state, &job.name, &cursors, connector_counts)?;
-            let changes = crate::history::diff(&state.standings(&job.name)?, &[]);
-            state.finish_run(
-                &job.name,
-                run_id,
-                Outcome::Ok,
-                &RunCounts::default(),
-                Some("no inputs"),
-                Some((&[], &changes, &[])),
-                connector_counts,
-            )?;
-            report.outcome = Outcome::Ok;
-            report.message = Some("no inputs".into());
-            return Ok(report);
-        }
         Err(e) => {
             fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
@@ -317,6 +302,8 @@ fn run_begun(
             Outcome::Partial,
             Some(format!("{} inputs not scored", summary.errors.len())),
         )
+    } else if summary.outputs.is_empty() {
+        (Outcome::Ok, Some("no inputs".to_owned()))
     } else {
         (Outcome::Ok, None)
     };
