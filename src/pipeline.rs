@@ -257,6 +257,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     // Each worker scores a workbook, writes its annotated copy, spools its
     // share of the JSON and Flags sheet, and keeps only the summary.
     let unchanged = AtomicUsize::new(0);
+    let passing = AtomicUsize::new(0);
     let outcomes: Vec<Option<Outcome>> = pool.install(|| {
         inputs
             .par_iter()
@@ -275,7 +276,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                     unchanged.fetch_add(1, Ordering::Relaxed);
                     reuse(recalled, index, input, &spool)
                 } else {
-                    score_and_remember(index, input, output, req, &spool)
+                    score_and_remember(index, input, output, req, &spool, &passing)
                 };
                 progress.done();
                 Some(outcome)
@@ -319,8 +320,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         // the last complete run's portfolio and JSON stay, and nothing is
         // said to have moved (the inputs left are not gone).
         _ if left > 0 => (None, false),
+        // An input that failed on a passing fault is not remembered, so the
+        // memory cannot tell its error row from the last run's outputs.
         Some(memory)
-            if memory.outputs_current()
+            if passing.load(Ordering::Relaxed) == 0
+                && memory.outputs_current()
                 && portfolio.is_file()
                 && req.json.as_ref().is_none_or(|j| j.is_file()) =>
         {
@@ -421,20 +425,62 @@ fn reuse(recalled: Recalled, index: usize, input: &Path, spool: &Spool) -> Outco
     }
 }
 
+/// Why an input was not scored: the message, and whether the fault is a
+/// passing one (see [`crate::faults`]). A run that remembers keeps a fault
+/// in the content until the file changes; a passing one it does not keep,
+/// so the next run tries the input again.
+struct Failure {
+    message: String,
+    passing: bool,
+}
+
+impl Failure {
+    /// Classified by the error's chain of causes.
+    fn of<E: std::error::Error + 'static>(error: E) -> Failure {
+        Failure {
+            passing: crate::faults::is_passing(&error),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A message alone is a fault in the content, or in how the mappings fit
+/// it.
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            passing: false,
+        }
+    }
+}
+
 /// Scores an input, spools its pieces and, when the run remembers, keeps
-/// them for the next run.
-fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequest, spool: &Spool) -> Outcome {
+/// them for the next run. Counts in `passing` the failures not kept.
+fn score_and_remember(
+    index: usize,
+    input: &Path,
+    output: &Path,
+    req: &ScoreRequest,
+    spool: &Spool,
+    passing: &AtomicUsize,
+) -> Outcome {
     // A run that remembers always keeps the JSON entries: a later run may
     // want a JSON result this one did not.
     let want_json = req.json.is_some() || req.memory.is_some();
     let scored = score_input(input, output, req).and_then(|(results, annotated)| {
-        spool
-            .put(index, &results, want_json)
-            .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
+        spool.put(index, &results, want_json).map_err(|e| Failure {
+            message: format!("{}: cannot spool the results: {e}", input.display()),
+            // The spool is this run's own temporary file.
+            passing: true,
+        })?;
         Ok((results, annotated))
     });
+    let summaries = |(results, annotated): (Vec<ProviderResult>, bool)| {
+        (results.iter().map(ProviderResult::summary).collect(), annotated)
+    };
     let Some(memory) = &req.memory else {
-        return scored.map(|(results, annotated)| (results.iter().map(ProviderResult::summary).collect(), annotated));
+        return scored.map(summaries).map_err(|f| f.message);
     };
     let kept = match &scored {
         Ok((results, annotated)) => spool.raw(index).map_err(|e| e.to_string()).and_then(|(json, flags)| {
@@ -449,13 +495,18 @@ fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequ
                 },
             )
         }),
-        Err(message) => memory.remember(input, Remembered::Failed(message)),
+        Err(failure) if failure.passing => {
+            passing.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(file = %input.display(), "not remembered, to be tried again next run: {}", failure.message);
+            Ok(())
+        }
+        Err(failure) => memory.remember(input, Remembered::Failed(&failure.message)),
     };
     if let Err(e) = kept {
         // The input is scored again next run; this run's outputs are whole.
         tracing::warn!(file = %input.display(), "cannot remember this input's result: {e}");
     }
-    scored.map(|(results, annotated)| (results.iter().map(ProviderResult::summary).collect(), annotated))
+    scored.map(summaries).map_err(|f| f.message)
 }
 
 /// The canonical path a file would have once written.
@@ -471,15 +522,15 @@ pub(crate) fn canonical_target(path: &Path) -> PathBuf {
 /// copy). Returns the results and whether an annotated copy was written.
 /// Any failure, including a panic inside a reader, becomes a message naming
 /// the file.
-fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, bool), String> {
+fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, bool), Failure> {
     if is_json_name(input) {
         return score_records(input, req).map(|r| (r, false));
     }
     score_file(input, output, req).map(|r| (r, true))
 }
 
-fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
-    let doc = read_json(input).map_err(|e| e.to_string())?;
+fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
+    let doc = read_json(input).map_err(Failure::of)?;
     let mapping = match req.input_mappings.iter().find(|(p, _)| p == input) {
         Some((_, name)) => req
             .mappings
@@ -503,9 +554,9 @@ fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>
 }
 
 /// Reads, maps, scores and annotates one workbook.
-fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
-    let run = || -> Result<Vec<ProviderResult>, String> {
-        let wb = read_workbook(input).map_err(|e| e.to_string())?;
+fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
+    let run = || -> Result<Vec<ProviderResult>, Failure> {
+        let wb = read_workbook(input).map_err(Failure::of)?;
         let mapping = req.mappings.choose(&wb)?;
         let extracted = extract(&wb, mapping).map_err(|e| e.to_string())?;
         let results: Vec<ProviderResult> = extracted
@@ -520,7 +571,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
             as_of: req.as_of,
             profile: &req.profile,
         };
-        write_annotated(&annotate, output).map_err(|e| e.to_string())?;
+        write_annotated(&annotate, output).map_err(Failure::of)?;
         for result in &results {
             tracing::info!(
                 file = %input.display(),
@@ -538,6 +589,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
         Err(_) => Err(format!(
             "{}: the spreadsheet reader failed on this file (it is probably damaged); re-save it in Excel or LibreOffice",
             input.display()
-        )),
+        )
+        .into()),
     }
 }

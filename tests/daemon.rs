@@ -667,3 +667,17 @@ fn an_emptied_inbox_empties_the_portfolio_the_json_and_the_annotated_copies() {
     );
     assert!(setup.annotated_copies().is_empty(), "{:?}", setup.annotated_copies());
 }
+
+#[test]
+fn a_workbook_whose_annotated_copy_cannot_be_written_is_tried_again_next_run() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    // A folder stands where the annotated copy goes: writing it fails.
+    std::fs::create_dir_all(setup.path("out/a.annotated.xlsx")).unwrap();
+    let first = stdout(&iorready(&["run", "--config", &setup.config(), "--as-of", "2026-11-24"]));
+    assert!(first.contains("1 not scored"), "{first}");
+    std::fs::remove_dir(setup.path("out/a.annotated.xlsx")).unwrap();
+    let second = stdout(&setup.run());
+    assert!(second.contains("1 scored"), "{second}");
+    assert!(readiness_text(&setup.path("out/a.annotated.xlsx")).contains("Alpha"));
+}
