@@ -662,7 +662,7 @@ fn an_emptied_inbox_empties_the_portfolio_the_json_and_the_annotated_copies() {
     assert_eq!(json["changes"][0]["kind"], "provider_removed");
     let providers = sheet(&setup.path("out/portfolio.xlsx"), "Providers");
     assert!(
-        !providers.rows().flatten().any(|c| c.to_string() == "Alpha"),
+        !providers.rows().flatten().any(|c| *c == "Alpha"),
         "the portfolio still lists Alpha"
     );
     assert!(setup.annotated_copies().is_empty(), "{:?}", setup.annotated_copies());
@@ -674,7 +674,13 @@ fn a_workbook_whose_annotated_copy_cannot_be_written_is_tried_again_next_run() {
     provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
     // A folder stands where the annotated copy goes: writing it fails.
     std::fs::create_dir_all(setup.path("out/a.annotated.xlsx")).unwrap();
-    let first = stdout(&iorready(&["run", "--config", &setup.config(), "--as-of", "2026-11-24"]));
+    let first = stdout(&iorready(&[
+        "run",
+        "--config",
+        &setup.config(),
+        "--as-of",
+        "2026-11-24",
+    ]));
     assert!(first.contains("1 not scored"), "{first}");
     std::fs::remove_dir(setup.path("out/a.annotated.xlsx")).unwrap();
     let second = stdout(&setup.run());

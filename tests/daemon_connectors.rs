@@ -624,5 +624,9 @@ fn a_run_with_nothing_changed_still_moves_the_cursor_on() {
     assert_eq!(setup.cursor().as_deref(), Some("2026-11-20T09:00:00+00:00"));
     setup.run();
     let listings = setup.vendor.lock().unwrap().listings.clone();
-    assert_eq!(listings.last(), Some(&Some("2026-11-20T09:00:00Z".to_owned())), "{listings:?}");
+    assert_eq!(
+        listings.last(),
+        Some(&Some("2026-11-20T09:00:00Z".to_owned())),
+        "{listings:?}"
+    );
 }

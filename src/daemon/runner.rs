@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 
-use super::jobs::Job;
 use super::housekeeping::{remove_unowned_copies, sweep, sweep_tree};
+use super::jobs::Job;
 use super::memory::{settings_fingerprint, JobMemory};
 use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError};
 use crate::connectors::{
@@ -376,7 +376,6 @@ fn mapping_bytes(mappings: Option<&std::path::Path>) -> Vec<Vec<u8>> {
         Some(p) => vec![std::fs::read(p).unwrap_or_default()],
     }
 }
-
 
 /// When every input is as the previous complete run left it (same set,
 /// same content, same settings, annotated copies and portfolio in place),
