@@ -94,6 +94,7 @@ fn child(phase: &str, dir: &Path, out: &Path) {
                 memory: None,
                 stop: None,
                 input_mappings: Vec::new(),
+                allow_empty: false,
             };
             let s = run_score(&req, &()).unwrap();
             assert!(s.errors.is_empty(), "{:?}", s.errors.first());

@@ -14,6 +14,7 @@
 pub mod config;
 pub mod connectors;
 pub mod daemon;
+pub mod faults;
 pub mod history;
 pub mod mapping;
 pub mod model;

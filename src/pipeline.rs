@@ -44,11 +44,16 @@ pub struct ScoreRequest {
     /// unchanged input is neither rescored nor rewritten.
     pub memory: Option<Arc<dyn InputMemory>>,
     /// Set to stop starting new inputs (a shutdown): inputs not started are
-    /// left for the next run, the one being written is finished.
+    /// left for the next run, the one being written is finished, and the
+    /// portfolio and JSON stay as the last complete run wrote them.
     pub stop: Option<Arc<AtomicBool>>,
     /// Inputs read with a named mapping rather than the one that
     /// recognises them (records a connector names its mapping for).
     pub input_mappings: Vec<(PathBuf, String)>,
+    /// With no inputs found, write an empty portfolio and JSON rather than
+    /// fail with [`RunError::NoInputs`]: a scheduled job whose inbox was
+    /// emptied shows no providers, not the last ones it had.
+    pub allow_empty: bool,
 }
 
 impl ScoreRequest {
@@ -71,6 +76,7 @@ impl ScoreRequest {
             memory: None,
             stop: None,
             input_mappings: Vec::new(),
+            allow_empty: false,
         }
     }
 }
@@ -116,7 +122,8 @@ pub enum Remembered<'a> {
 /// (and the settings that score them) did not change, and say what moved.
 pub trait InputMemory: Send + Sync {
     /// The outcome kept for `input` if it is unchanged and its annotated
-    /// copy `output` is still in place; `None` to score it.
+    /// copy is still in place under the name `output` this run gives it;
+    /// `None` to score it.
     fn recall(&self, input: &Path, output: &Path) -> Option<Recalled>;
     /// Keeps what `input` came to in this run.
     fn remember(&self, input: &Path, outcome: Remembered<'_>) -> Result<(), String>;
@@ -137,6 +144,9 @@ pub struct RunSummary {
     pub annotated: Vec<PathBuf>,
     /// Each scored workbook with its annotated copy.
     pub annotated_for: Vec<(PathBuf, PathBuf)>,
+    /// The annotated copy's path of every input found, in input order,
+    /// whether written, kept from an earlier run, or not written at all.
+    pub outputs: Vec<PathBuf>,
     /// Inputs that failed: (file, message).
     pub errors: Vec<(String, String)>,
     /// The portfolio workbook.
@@ -145,10 +155,11 @@ pub struct RunSummary {
     pub unchanged: usize,
     /// Inputs left for the next run because the run was asked to stop.
     pub left: usize,
-    /// False when nothing changed and the portfolio and JSON were left as
-    /// they were.
+    /// False when the portfolio and JSON were left as they were: nothing
+    /// changed, or the run was stopped with inputs left.
     pub outputs_written: bool,
-    /// What moved since the previous run, when the run remembers it.
+    /// What moved since the previous run, when the run remembers it and
+    /// was not stopped with inputs left.
     pub changes: Option<Vec<Change>>,
 }
 
@@ -225,7 +236,7 @@ impl Progress for () {}
 pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSummary, RunError> {
     let started = std::time::Instant::now();
     let inputs = discover_inputs(&req.inputs, &is_output_name).map_err(RunError::Input)?;
-    if inputs.is_empty() {
+    if inputs.is_empty() && !req.allow_empty {
         return Err(RunError::NoInputs);
     }
     progress.start(inputs.len());
@@ -246,6 +257,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     // Each worker scores a workbook, writes its annotated copy, spools its
     // share of the JSON and Flags sheet, and keeps only the summary.
     let unchanged = AtomicUsize::new(0);
+    let passing = AtomicUsize::new(0);
     let outcomes: Vec<Option<Outcome>> = pool.install(|| {
         inputs
             .par_iter()
@@ -264,7 +276,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                     unchanged.fetch_add(1, Ordering::Relaxed);
                     reuse(recalled, index, input, &spool)
                 } else {
-                    score_and_remember(index, input, output, req, &spool)
+                    score_and_remember(index, input, output, req, &spool, &passing)
                 };
                 progress.done();
                 Some(outcome)
@@ -282,7 +294,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let mut annotated_for = Vec::new();
     let mut errors = Vec::new();
     let mut scored = Vec::new();
-    for (index, ((input, output), outcome)) in inputs.iter().zip(outputs).zip(outcomes).enumerate() {
+    for (index, ((input, output), outcome)) in inputs.iter().zip(outputs.iter().cloned()).zip(outcomes).enumerate() {
         let Some(outcome) = outcome else { continue };
         match outcome {
             Ok((r, wrote)) => {
@@ -304,8 +316,14 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     // With nothing rescored, removed or left, the outputs on disk are
     // already this run's outputs.
     let (changes, write) = match &req.memory {
+        // A run stopped with inputs left holds only part of the results:
+        // the last complete run's portfolio and JSON stay, and nothing is
+        // said to have moved (the inputs left are not gone).
+        _ if left > 0 => (None, false),
+        // An input that failed on a passing fault is not remembered, so the
+        // memory cannot tell its error row from the last run's outputs.
         Some(memory)
-            if left == 0
+            if passing.load(Ordering::Relaxed) == 0
                 && memory.outputs_current()
                 && portfolio.is_file()
                 && req.json.as_ref().is_none_or(|j| j.is_file()) =>
@@ -337,6 +355,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         results,
         annotated,
         annotated_for,
+        outputs,
         errors,
         portfolio,
         unchanged,
@@ -406,20 +425,62 @@ fn reuse(recalled: Recalled, index: usize, input: &Path, spool: &Spool) -> Outco
     }
 }
 
+/// Why an input was not scored: the message, and whether the fault is a
+/// passing one (see [`crate::faults`]). A run that remembers keeps a fault
+/// in the content until the file changes; a passing one it does not keep,
+/// so the next run tries the input again.
+struct Failure {
+    message: String,
+    passing: bool,
+}
+
+impl Failure {
+    /// Classified by the error's chain of causes.
+    fn of<E: std::error::Error + 'static>(error: E) -> Failure {
+        Failure {
+            passing: crate::faults::is_passing(&error),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A message alone is a fault in the content, or in how the mappings fit
+/// it.
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            passing: false,
+        }
+    }
+}
+
 /// Scores an input, spools its pieces and, when the run remembers, keeps
-/// them for the next run.
-fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequest, spool: &Spool) -> Outcome {
+/// them for the next run. Counts in `passing` the failures not kept.
+fn score_and_remember(
+    index: usize,
+    input: &Path,
+    output: &Path,
+    req: &ScoreRequest,
+    spool: &Spool,
+    passing: &AtomicUsize,
+) -> Outcome {
     // A run that remembers always keeps the JSON entries: a later run may
     // want a JSON result this one did not.
     let want_json = req.json.is_some() || req.memory.is_some();
     let scored = score_input(input, output, req).and_then(|(results, annotated)| {
-        spool
-            .put(index, &results, want_json)
-            .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
+        spool.put(index, &results, want_json).map_err(|e| Failure {
+            message: format!("{}: cannot spool the results: {e}", input.display()),
+            // The spool is this run's own temporary file.
+            passing: true,
+        })?;
         Ok((results, annotated))
     });
+    let summaries = |(results, annotated): (Vec<ProviderResult>, bool)| {
+        (results.iter().map(ProviderResult::summary).collect(), annotated)
+    };
     let Some(memory) = &req.memory else {
-        return scored.map(|(results, annotated)| (results.iter().map(ProviderResult::summary).collect(), annotated));
+        return scored.map(summaries).map_err(|f| f.message);
     };
     let kept = match &scored {
         Ok((results, annotated)) => spool.raw(index).map_err(|e| e.to_string()).and_then(|(json, flags)| {
@@ -434,17 +495,22 @@ fn score_and_remember(index: usize, input: &Path, output: &Path, req: &ScoreRequ
                 },
             )
         }),
-        Err(message) => memory.remember(input, Remembered::Failed(message)),
+        Err(failure) if failure.passing => {
+            passing.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(file = %input.display(), "not remembered, to be tried again next run: {}", failure.message);
+            Ok(())
+        }
+        Err(failure) => memory.remember(input, Remembered::Failed(&failure.message)),
     };
     if let Err(e) = kept {
         // The input is scored again next run; this run's outputs are whole.
         tracing::warn!(file = %input.display(), "cannot remember this input's result: {e}");
     }
-    scored.map(|(results, annotated)| (results.iter().map(ProviderResult::summary).collect(), annotated))
+    scored.map(summaries).map_err(|f| f.message)
 }
 
 /// The canonical path a file would have once written.
-fn canonical_target(path: &Path) -> PathBuf {
+pub(crate) fn canonical_target(path: &Path) -> PathBuf {
     match (path.parent().and_then(|p| p.canonicalize().ok()), path.file_name()) {
         (Some(dir), Some(name)) => dir.join(name),
         _ => path.to_owned(),
@@ -456,15 +522,15 @@ fn canonical_target(path: &Path) -> PathBuf {
 /// copy). Returns the results and whether an annotated copy was written.
 /// Any failure, including a panic inside a reader, becomes a message naming
 /// the file.
-fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, bool), String> {
+fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, bool), Failure> {
     if is_json_name(input) {
         return score_records(input, req).map(|r| (r, false));
     }
     score_file(input, output, req).map(|r| (r, true))
 }
 
-fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
-    let doc = read_json(input).map_err(|e| e.to_string())?;
+fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
+    let doc = read_json(input).map_err(Failure::of)?;
     let mapping = match req.input_mappings.iter().find(|(p, _)| p == input) {
         Some((_, name)) => req
             .mappings
@@ -488,9 +554,9 @@ fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>
 }
 
 /// Reads, maps, scores and annotates one workbook.
-fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, String> {
-    let run = || -> Result<Vec<ProviderResult>, String> {
-        let wb = read_workbook(input).map_err(|e| e.to_string())?;
+fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
+    let run = || -> Result<Vec<ProviderResult>, Failure> {
+        let wb = read_workbook(input).map_err(Failure::of)?;
         let mapping = req.mappings.choose(&wb)?;
         let extracted = extract(&wb, mapping).map_err(|e| e.to_string())?;
         let results: Vec<ProviderResult> = extracted
@@ -505,7 +571,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
             as_of: req.as_of,
             profile: &req.profile,
         };
-        write_annotated(&annotate, output).map_err(|e| e.to_string())?;
+        write_annotated(&annotate, output).map_err(Failure::of)?;
         for result in &results {
             tracing::info!(
                 file = %input.display(),
@@ -523,6 +589,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
         Err(_) => Err(format!(
             "{}: the spreadsheet reader failed on this file (it is probably damaged); re-save it in Excel or LibreOffice",
             input.display()
-        )),
+        )
+        .into()),
     }
 }

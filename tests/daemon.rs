@@ -551,3 +551,139 @@ fn a_daemon_started_on_schedule_does_not_run_before_its_slot() {
     daemon.kill().unwrap();
     daemon.wait().unwrap();
 }
+
+#[test]
+fn a_run_stopped_with_inputs_left_keeps_the_last_complete_portfolio_and_json() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    let portfolio = std::fs::read(setup.path("out/portfolio.xlsx")).unwrap();
+    let json = std::fs::read(setup.path("out/result.json")).unwrap();
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["FR"], "Own entity");
+    let config = iorready::daemon::JobsConfig::load(&setup.path("iorready.toml")).unwrap();
+    let job = config.job("inbox").unwrap();
+    let state = std::sync::Arc::new(iorready::daemon::State::open(&config.state_dir).unwrap());
+    let options = iorready::daemon::RunOptions {
+        stop: Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true))),
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 24),
+        ..Default::default()
+    };
+    let report = iorready::daemon::run_job(job, &config.state_dir, &state, options).unwrap();
+    assert_eq!(report.outcome, iorready::daemon::Outcome::Interrupted);
+    assert!(std::fs::read(setup.path("out/portfolio.xlsx")).unwrap() == portfolio);
+    assert!(std::fs::read(setup.path("out/result.json")).unwrap() == json);
+    assert!(state.changes_of(report.run_id).unwrap().is_empty());
+}
+
+impl Setup {
+    fn run_as_of(&self, as_of: &str) -> std::process::Output {
+        let out = iorready(&["run", "--config", &self.config(), "--as-of", as_of]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    /// The annotated copies in the output folder, by name.
+    fn annotated_copies(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path("out"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".annotated.xlsx"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Every cell of an annotated copy's Readiness sheet, as text.
+fn readiness_text(path: &Path) -> String {
+    sheet(path, "Readiness")
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+#[test]
+fn a_workbook_moved_to_another_folder_keeps_its_annotated_copy() {
+    let setup = Setup::new("0 6 * * *", "");
+    std::fs::create_dir_all(setup.path("inbox/march")).unwrap();
+    std::fs::create_dir_all(setup.path("inbox/april")).unwrap();
+    provider_workbook(&setup.path("inbox/march/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    std::fs::rename(setup.path("inbox/march/a.xlsx"), setup.path("inbox/april/a.xlsx")).unwrap();
+    setup.run();
+    assert_eq!(setup.annotated_copies(), ["a.annotated.xlsx"]);
+    assert!(readiness_text(&setup.path("out/a.annotated.xlsx")).contains("Alpha"));
+}
+
+/// Two workbooks named `a.xlsx` in two folders: the first (in name order)
+/// gets `a.annotated.xlsx`, the second `a-2.annotated.xlsx`; then the
+/// first goes.
+fn the_first_of_two_same_named_workbooks_goes(setup: &Setup) {
+    std::fs::create_dir_all(setup.path("inbox/1")).unwrap();
+    std::fs::create_dir_all(setup.path("inbox/2")).unwrap();
+    provider_workbook(&setup.path("inbox/1/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    provider_workbook(&setup.path("inbox/2/a.xlsx"), "Beta", &["FR"], "Own entity");
+    setup.run();
+    assert_eq!(setup.annotated_copies(), ["a-2.annotated.xlsx", "a.annotated.xlsx"]);
+    std::fs::remove_file(setup.path("inbox/1/a.xlsx")).unwrap();
+}
+
+#[test]
+fn when_one_of_two_same_named_workbooks_goes_the_other_takes_over_the_name() {
+    let setup = Setup::new("0 6 * * *", "");
+    the_first_of_two_same_named_workbooks_goes(&setup);
+    setup.run();
+    assert_eq!(setup.annotated_copies(), ["a.annotated.xlsx"]);
+    let copy = readiness_text(&setup.path("out/a.annotated.xlsx"));
+    assert!(copy.contains("Beta") && !copy.contains("Alpha"), "{copy}");
+}
+
+#[test]
+fn when_one_of_two_same_named_workbooks_goes_on_another_day_the_other_takes_over_the_name() {
+    let setup = Setup::new("0 6 * * *", "");
+    the_first_of_two_same_named_workbooks_goes(&setup);
+    setup.run_as_of("2026-11-25");
+    assert_eq!(setup.annotated_copies(), ["a.annotated.xlsx"]);
+    let copy = readiness_text(&setup.path("out/a.annotated.xlsx"));
+    assert!(copy.contains("Beta") && !copy.contains("Alpha"), "{copy}");
+}
+
+#[test]
+fn an_emptied_inbox_empties_the_portfolio_the_json_and_the_annotated_copies() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    setup.run();
+    std::fs::remove_file(setup.path("inbox/a.xlsx")).unwrap();
+    setup.run();
+    let json = setup.json();
+    assert_eq!(json["providers"].as_array().unwrap().len(), 0);
+    assert_eq!(json["changes"][0]["kind"], "provider_removed");
+    let providers = sheet(&setup.path("out/portfolio.xlsx"), "Providers");
+    assert!(
+        !providers.rows().flatten().any(|c| *c == "Alpha"),
+        "the portfolio still lists Alpha"
+    );
+    assert!(setup.annotated_copies().is_empty(), "{:?}", setup.annotated_copies());
+}
+
+#[test]
+fn a_workbook_whose_annotated_copy_cannot_be_written_is_tried_again_next_run() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    // A folder stands where the annotated copy goes: writing it fails.
+    std::fs::create_dir_all(setup.path("out/a.annotated.xlsx")).unwrap();
+    let first = stdout(&iorready(&[
+        "run",
+        "--config",
+        &setup.config(),
+        "--as-of",
+        "2026-11-24",
+    ]));
+    assert!(first.contains("1 not scored"), "{first}");
+    std::fs::remove_dir(setup.path("out/a.annotated.xlsx")).unwrap();
+    let second = stdout(&setup.run());
+    assert!(second.contains("1 scored"), "{second}");
+    assert!(readiness_text(&setup.path("out/a.annotated.xlsx")).contains("Alpha"));
+}

@@ -42,6 +42,8 @@ struct Vendor {
     erp: Vec<Value>,
     /// Suppliers whose file's content is not base64.
     bad_content: Vec<u32>,
+    /// Called on each supplier listing, while the run that asked waits.
+    on_listing: Option<Box<dyn FnMut() + Send>>,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -50,6 +52,9 @@ async fn suppliers(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
     let mut v = s.lock().unwrap();
     let since = q.get("since").cloned();
     v.listings.push(since.clone());
+    if let Some(hook) = v.on_listing.as_mut() {
+        hook();
+    }
     let items: Vec<Value> = v
         .suppliers
         .iter()
@@ -679,4 +684,42 @@ fn a_file_whose_content_is_not_base64_is_listed_as_not_scored_and_the_others_are
         "{out}"
     );
     assert_eq!(setup.providers(), ["Supplier 1", "Supplier 3"]);
+}
+
+#[test]
+fn a_state_error_part_way_through_a_run_records_the_run_as_failed() {
+    let setup = Setup::new();
+    // While the run fetches, the inputs' table goes from under it.
+    let db = setup.dir.path().join("state").join(iorready::daemon::state::DB_NAME);
+    setup.vendor.lock().unwrap().on_listing = Some(Box::new(move || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("DROP TABLE IF EXISTS inputs").unwrap();
+    }));
+    let out = setup.run();
+    let state = iorready::daemon::State::open(&setup.dir.path().join("state")).unwrap();
+    let runs = state.runs(Some("vendor"), 1).unwrap();
+    assert_eq!(runs[0].outcome, iorready::daemon::Outcome::Failed, "{out}");
+    assert!(
+        runs[0].message.as_deref().unwrap_or_default().contains("inputs"),
+        "{:?}",
+        runs[0].message
+    );
+}
+
+#[test]
+fn a_run_with_nothing_changed_still_moves_the_cursor_on() {
+    let setup = Setup::new();
+    setup.run();
+    // The vendor touches supplier 2's record; its workbook stays the same.
+    setup.vendor.lock().unwrap().suppliers[1].updated_at = "2026-11-20T09:00:00Z".into();
+    let second = setup.run();
+    assert!(second.contains("nothing changed"), "{second}");
+    assert_eq!(setup.cursor().as_deref(), Some("2026-11-20T09:00:00+00:00"));
+    setup.run();
+    let listings = setup.vendor.lock().unwrap().listings.clone();
+    assert_eq!(
+        listings.last(),
+        Some(&Some("2026-11-20T09:00:00Z".to_owned())),
+        "{listings:?}"
+    );
 }

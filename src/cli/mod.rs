@@ -452,6 +452,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         memory: None,
         stop: None,
         input_mappings: records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect(),
+        allow_empty: false,
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 
 use super::state::{InputRecord, State};
 use crate::history::{diff, Change, Standing};
-use crate::pipeline::{InputMemory, Recalled, Remembered};
+use crate::pipeline::{canonical_target, InputMemory, Recalled, Remembered};
 use crate::scoring::ProviderSummary;
 
 /// The memory of one job's run.
@@ -92,10 +92,10 @@ impl JobMemory {
             return false;
         }
         let unchanged = inputs.iter().zip(outputs).all(|(input, output)| {
-            known.get(&self.key(input)).is_some_and(|(hash, settings, annotated)| {
-                *settings == self.settings
-                    && (!annotated || output.is_file())
-                    && self.content_hash(input).is_some_and(|h| h == *hash)
+            known.get(&self.key(input)).is_some_and(|known| {
+                known.settings == self.settings
+                    && (!known.annotated || copy_in_place(known.output.as_deref(), output))
+                    && self.content_hash(input).is_some_and(|h| h == known.content_hash)
             })
         });
         unchanged && self.previous_run_complete()
@@ -126,6 +126,14 @@ impl JobMemory {
     }
 }
 
+/// True when the annotated copy remembered at `remembered` is the file
+/// this run would write at `output`, and is there. When names shift (a
+/// same-named workbook came or went), the file at `output` may be another
+/// input's copy, or an old one: the input is annotated again.
+fn copy_in_place(remembered: Option<&str>, output: &Path) -> bool {
+    remembered.is_some_and(|r| canonical_target(Path::new(r)) == canonical_target(output)) && output.is_file()
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Plain data: a panic elsewhere leaves it consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -149,7 +157,7 @@ impl InputMemory for JobMemory {
         let recalled = if let Some(error) = record.error {
             Recalled::Failed(error)
         } else {
-            if record.annotated && !output.is_file() {
+            if record.annotated && !copy_in_place(record.output.as_deref(), output) {
                 return None;
             }
             let summaries: Vec<ProviderSummary> = serde_json::from_str(record.summaries.as_deref()?).ok()?;

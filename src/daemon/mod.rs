@@ -1,8 +1,10 @@
 //! The scheduled service on top of the pipeline: jobs from `iorready.toml`
 //! ([`jobs`]), when they run ([`schedule`]), one run of one job
 //! ([`runner`]), what runs remember ([`state`], [`memory`]), the daemon that
-//! fires them ([`service`]) and its health and metrics endpoint ([`http`]).
+//! fires them ([`service`]), its health and metrics endpoint ([`http`]),
+//! and the tidying of each job's folders ([`housekeeping`]).
 
+pub mod housekeeping;
 pub mod http;
 pub mod jobs;
 pub mod memory;

@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 
+use super::housekeeping::{remove_unowned_copies, sweep, sweep_tree};
 use super::jobs::Job;
 use super::memory::{settings_fingerprint, JobMemory};
 use super::state::{ConnectorCounts, Lock, Outcome, RunCounts, State, StateError};
 use crate::connectors::{
     fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, Fetched, FetchedRecords,
 };
-use crate::pipeline::{run_score, RunError, RunSummary, ScoreRequest};
+use crate::pipeline::{run_score, RunSummary, ScoreRequest};
 use crate::scoring::DEFAULT_PROFILE;
 
 /// What a job's run came to.
@@ -65,9 +66,43 @@ pub fn run_job(
     state: &Arc<State>,
     options: RunOptions,
 ) -> Result<JobReport, JobError> {
-    let RunOptions { stop, as_of, full_sync } = options;
     let _lock = Lock::take(state_dir, &job_lock_name(&job.name), &format!("job '{}'", job.name))?;
     let run_id = state.begin_run(&job.name)?;
+    let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
+    let ran = run_begun(job, state_dir, state, options, run_id, &mut connector_counts);
+    if let Err(e) = &ran {
+        // Only a process that died may leave a run `running`: whatever
+        // stopped this one part-way is recorded. Best effort, as the state
+        // may be what failed.
+        tracing::error!(job = %job.name, run = run_id, "run failed: {e}");
+        let message = e.to_string();
+        let recorded = state.finish_run(
+            &job.name,
+            run_id,
+            Outcome::Failed,
+            &RunCounts::default(),
+            Some(&message),
+            None,
+            &connector_counts,
+        );
+        if let Err(again) = recorded {
+            tracing::error!(job = %job.name, run = run_id, "cannot record the run as failed either: {again}");
+        }
+    }
+    ran
+}
+
+/// The run `run_id` of `job`, once begun. Every error returned here comes
+/// before the run's end is recorded; after `finish_run` nothing may fail.
+fn run_begun(
+    job: &Job,
+    state_dir: &std::path::Path,
+    state: &Arc<State>,
+    options: RunOptions,
+    run_id: i64,
+    connector_counts: &mut Vec<(String, ConnectorCounts)>,
+) -> Result<JobReport, JobError> {
+    let RunOptions { stop, as_of, full_sync } = options;
     let started = std::time::Instant::now();
     tracing::info!(job = %job.name, run = run_id, "run started");
     let as_of = as_of.unwrap_or_else(|| Utc::now().with_timezone(&job.schedule.timezone()).date_naive());
@@ -78,7 +113,6 @@ pub fn run_job(
         message: None,
         written_back: Vec::new(),
     };
-    let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
     let fail = |report: &mut JobReport, connectors: &[(String, ConnectorCounts)], message: String| {
         tracing::error!(job = %job.name, run = run_id, "run failed: {message}");
         report.outcome = Outcome::Failed;
@@ -96,7 +130,7 @@ pub fn run_job(
     let (profile, mappings) = match (job.load_profile(), job.load_mappings()) {
         (Ok(p), Ok(m)) => (p, m),
         (Err(e), _) | (_, Err(e)) => {
-            fail(&mut report, &connector_counts, e.to_string())?;
+            fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
         }
     };
@@ -109,7 +143,7 @@ pub fn run_job(
         Err(e) => {
             fail(
                 &mut report,
-                &connector_counts,
+                connector_counts,
                 format!("cannot start the connectors' runtime: {e}"),
             )?;
             return Ok(report);
@@ -170,7 +204,7 @@ pub fn run_job(
                         ..Default::default()
                     },
                 ));
-                fail(&mut report, &connector_counts, e.to_string())?;
+                fail(&mut report, connector_counts, e.to_string())?;
                 return Ok(report);
             }
         }
@@ -185,18 +219,17 @@ pub fn run_job(
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
     inputs.extend(records.iter().map(|r| r.path.clone()));
-    if let Some(count) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
+    if let Some(outputs) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
+        let count = outputs.len();
+        // What the cursors cover is mirrored and as scored before (an
+        // expired delta link listed whole again, say): they move on too.
+        save_cursors(state, &job.name, &cursors, connector_counts)?;
         let counts = RunCounts {
             inputs: count,
             unchanged: count,
             ..Default::default()
         };
         let message = "nothing changed";
-        // What the cursors cover is mirrored and as scored before (an
-        // expired delta link listed whole again, say): they move on too.
-        for (connector, stream, cursor) in &cursors {
-            state.save_cursor(&cursor_owner(&job.name, connector), stream, cursor)?;
-        }
         state.finish_run(
             &job.name,
             run_id,
@@ -205,8 +238,9 @@ pub fn run_job(
             Some(message),
             // Standings, inputs and changes stay as the previous run left them.
             None,
-            &connector_counts,
+            connector_counts,
         )?;
+        remove_unowned_copies(&job.out, &outputs);
         tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
         report.outcome = Outcome::Ok;
         report.message = Some(message.into());
@@ -217,26 +251,13 @@ pub fn run_job(
     req.memory = Some(memory.clone());
     req.stop = stop;
     req.input_mappings = records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect();
+    // An emptied inbox is a quiet run, not a failure: its providers leave
+    // the portfolio, the JSON and the output folder like any removed ones.
+    req.allow_empty = true;
     let mut summary = match run_score(&req, &()) {
         Ok(s) => s,
-        Err(RunError::NoInputs) => {
-            // An empty inbox is a quiet run, not a failure.
-            let changes = crate::history::diff(&state.standings(&job.name)?, &[]);
-            state.finish_run(
-                &job.name,
-                run_id,
-                Outcome::Ok,
-                &RunCounts::default(),
-                Some("no inputs"),
-                Some((&[], &changes, &[])),
-                &connector_counts,
-            )?;
-            report.outcome = Outcome::Ok;
-            report.message = Some("no inputs".into());
-            return Ok(report);
-        }
         Err(e) => {
-            fail(&mut report, &connector_counts, e.to_string())?;
+            fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
         }
     };
@@ -292,21 +313,15 @@ pub fn run_job(
             Outcome::Partial,
             Some(format!("{} inputs not scored", summary.errors.len())),
         )
+    } else if summary.outputs.is_empty() {
+        (Outcome::Ok, Some("no inputs".to_owned()))
     } else {
         (Outcome::Ok, None)
     };
     // The cursors advance only now: what they cover is mirrored, scored,
-    // recorded and written back. A connector with a failed write-back
-    // keeps its cursor, so the next run reads those records again.
+    // recorded and written back.
     if outcome.completed() {
-        let failed: std::collections::HashSet<&str> = connector_counts
-            .iter()
-            .filter(|(_, c)| c.errors > 0)
-            .map(|(n, _)| n.as_str())
-            .collect();
-        for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
-            state.save_cursor(&cursor_owner(&job.name, connector), stream, cursor)?;
-        }
+        save_cursors(state, &job.name, &cursors, connector_counts)?;
     }
     let standings = memory.standings();
     let seen = memory.seen();
@@ -314,16 +329,18 @@ pub fn run_job(
     let completed = outcome
         .completed()
         .then_some((standings.as_slice(), changes.as_slice(), seen.as_slice()));
-    let forgotten = state.finish_run(
+    state.finish_run(
         &job.name,
         run_id,
         outcome,
         &counts,
         message.as_deref(),
         completed,
-        &connector_counts,
+        connector_counts,
     )?;
-    remove_outputs_of_gone_inputs(&job.out, &forgotten);
+    if outcome.completed() {
+        remove_unowned_copies(&job.out, &summary.outputs);
+    }
     tracing::info!(
         job = %job.name,
         run = run_id,
@@ -371,32 +388,16 @@ fn mapping_bytes(mappings: Option<&std::path::Path>) -> Vec<Vec<u8>> {
     }
 }
 
-/// Removes what a killed run left in `dir`: entries whose name starts with
-/// `prefix` (temporary files, spool and fetch folders).
-fn sweep(dir: &std::path::Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(prefix) {
-            continue;
-        }
-        let path = entry.path();
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        match removed {
-            Ok(()) => tracing::info!(path = %path.display(), "removed what an interrupted run left"),
-            Err(e) => tracing::warn!(path = %path.display(), "cannot remove what an interrupted run left: {e}"),
-        }
-    }
-}
-
 /// When every input is as the previous complete run left it (same set,
 /// same content, same settings, annotated copies and portfolio in place),
-/// the number of inputs: the run has nothing to do. Pending write-backs
-/// make it a normal run.
-fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &State) -> Result<Option<usize>, JobError> {
+/// the inputs' annotated copies: the run has nothing to do. Pending
+/// write-backs make it a normal run.
+fn unchanged_run(
+    memory: &JobMemory,
+    inputs: &[PathBuf],
+    job: &Job,
+    state: &State,
+) -> Result<Option<Vec<PathBuf>>, JobError> {
     if job.write_back && !state.pending_write_backs(&job.name)?.is_empty() {
         return Ok(None);
     }
@@ -408,7 +409,7 @@ fn unchanged_run(memory: &JobMemory, inputs: &[PathBuf], job: &Job, state: &Stat
         return Ok(None);
     };
     let outputs = crate::pipeline::output_paths(&found, &job.out);
-    Ok(memory.nothing_changed(&found, &outputs).then_some(found.len()))
+    Ok(memory.nothing_changed(&found, &outputs).then_some(outputs))
 }
 
 /// Cursors are kept per job: two jobs reading one connector into their own
@@ -417,44 +418,28 @@ fn cursor_owner(job: &str, connector: &str) -> String {
     format!("{job}/{connector}")
 }
 
+/// Saves the cursors this run read to, except those of a connector that
+/// failed (a write-back): it keeps its cursor, so the next run reads those
+/// records again.
+fn save_cursors(
+    state: &State,
+    job: &str,
+    cursors: &[(String, String, String)],
+    connector_counts: &[(String, ConnectorCounts)],
+) -> Result<(), StateError> {
+    let failed: std::collections::HashSet<&str> = connector_counts
+        .iter()
+        .filter(|(_, c)| c.errors > 0)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
+        state.save_cursor(&cursor_owner(job, connector), stream, cursor)?;
+    }
+    Ok(())
+}
+
 /// The saved cursors of `connector`'s streams for `job`: date-times
 /// (RFC 3339) or delta links.
 fn saved_cursors(state: &State, job: &str, connector: &str) -> Result<Vec<(String, String)>, StateError> {
     state.cursors(&cursor_owner(job, connector))
-}
-
-/// [`sweep`] in `dir` and every folder below it.
-fn sweep_tree(dir: &std::path::Path, prefix: &str) {
-    sweep(dir, prefix);
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.path().is_dir() {
-                sweep_tree(&entry.path(), prefix);
-            }
-        }
-    }
-}
-
-/// Removes the annotated copies of inputs that are gone (deleted from the
-/// inbox, deleted or renamed at the vendor), so the output folder shows
-/// what the portfolio shows. Only iorready's own outputs in the job's
-/// output folder are ever removed.
-fn remove_outputs_of_gone_inputs(out: &std::path::Path, outputs: &[PathBuf]) {
-    let Ok(out) = out.canonicalize() else { return };
-    for path in outputs {
-        let ours = path
-            .parent()
-            .and_then(|p| p.canonicalize().ok())
-            .is_some_and(|p| p == out)
-            && crate::pipeline::is_output_name(path)
-            && path.file_name().is_some_and(|n| n != crate::pipeline::PORTFOLIO_NAME);
-        if ours && path.is_file() {
-            match std::fs::remove_file(path) {
-                Ok(()) => tracing::info!(file = %path.display(), "removed the annotated copy of an input that is gone"),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), "cannot remove the annotated copy of an input that is gone: {e}")
-                }
-            }
-        }
-    }
 }

@@ -197,7 +197,7 @@ async fn job_loop(
                 Ok(Ok(report)) => {
                     tracing::debug!(job = %job.name, run = report.run_id, outcome = report.outcome.id(), "run ended")
                 }
-                Ok(Err(e)) => tracing::error!(job = %job.name, "run not started: {e}"),
+                Ok(Err(e)) => tracing::error!(job = %job.name, "run failed or not started: {e}"),
                 Err(_) => tracing::error!(job = %job.name, "the run's thread ended without a result"),
             },
             Err(e) => tracing::error!(job = %job.name, "cannot start the run's thread: {e}"),

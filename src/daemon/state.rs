@@ -93,7 +93,8 @@ const MIGRATIONS: &[&str] = &[
         updated TEXT NOT NULL,
         PRIMARY KEY (connector, stream)
     );",
-    // 2: where each input's annotated copy is, so it goes when the input does.
+    // 2: where each input's annotated copy is, so that it is reused only
+    // under the name this run gives it.
     "ALTER TABLE inputs ADD COLUMN output TEXT;",
 ];
 
@@ -245,6 +246,19 @@ pub struct InputRecord {
     pub output: Option<String>,
 }
 
+/// What the quick "did anything change?" check needs of a remembered input.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    /// blake3 of the content.
+    pub content_hash: String,
+    /// Fingerprint of what scored it.
+    pub settings: String,
+    /// Whether an annotated copy was written.
+    pub annotated: bool,
+    /// Where the annotated copy was written, when it was.
+    pub output: Option<String>,
+}
+
 /// One line of a provider's history.
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
@@ -380,16 +394,25 @@ impl State {
             .map_err(|e| self.db(e))
     }
 
-    /// For every input `job` remembers: its content hash, settings
-    /// fingerprint and whether it has an annotated copy. One query, for the
-    /// quick "did anything change?" check.
-    pub fn input_fingerprints(&self, job: &str) -> Result<HashMap<String, (String, String, bool)>, StateError> {
+    /// For every input `job` remembers, by key: what the quick "did
+    /// anything change?" check needs of it. One query.
+    pub fn input_fingerprints(&self, job: &str) -> Result<HashMap<String, Fingerprint>, StateError> {
         let conn = self.conn();
         let mut st = conn
-            .prepare("SELECT key, content_hash, settings, annotated FROM inputs WHERE job = ?1")
+            .prepare("SELECT key, content_hash, settings, annotated, output FROM inputs WHERE job = ?1")
             .map_err(|e| self.db(e))?;
         let rows = st
-            .query_map(params![job], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+            .query_map(params![job], |r| {
+                Ok((
+                    r.get(0)?,
+                    Fingerprint {
+                        content_hash: r.get(1)?,
+                        settings: r.get(2)?,
+                        annotated: r.get(3)?,
+                        output: r.get(4)?,
+                    },
+                ))
+            })
             .and_then(|rows| rows.collect::<Result<HashMap<_, _>, _>>())
             .map_err(|e| self.db(e))?;
         Ok(rows)
@@ -505,9 +528,9 @@ impl State {
 
     /// Ends run `run_id` in one transaction: its outcome and counts; for a
     /// run that completed, the job's standings become `standings`, the
-    /// changes are kept, and inputs not in `seen` are forgotten. Returns
-    /// the annotated copies of the forgotten inputs, for the caller to
-    /// remove once this is committed.
+    /// changes are kept, and inputs not in `seen` are forgotten (their
+    /// annotated copies are the caller's to tidy, see
+    /// [`super::housekeeping`]).
     #[allow(clippy::too_many_arguments)] // the run's whole ending, in one transaction
     pub fn finish_run(
         &self,
@@ -518,8 +541,7 @@ impl State {
         message: Option<&str>,
         completed: Option<(&[Standing], &[Change], &[String])>,
         connectors: &[(String, ConnectorCounts)],
-    ) -> Result<Vec<PathBuf>, StateError> {
-        let mut forgotten = Vec::new();
+    ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.db(e))?;
         let change_count = completed.map(|(_, c, _)| c.len()).unwrap_or(0);
@@ -572,20 +594,11 @@ impl State {
             let known = strings(&tx, "SELECT key FROM inputs WHERE job = ?1", params![job]).map_err(|e| self.db(e))?;
             let seen: std::collections::HashSet<&String> = seen.iter().collect();
             for key in known.iter().filter(|k| !seen.contains(k)) {
-                let output: Option<String> = tx
-                    .query_row(
-                        "SELECT output FROM inputs WHERE job = ?1 AND key = ?2",
-                        params![job, key],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| self.db(e))?;
-                forgotten.extend(output.map(PathBuf::from));
                 tx.execute("DELETE FROM inputs WHERE job = ?1 AND key = ?2", params![job, key])
                     .map_err(|e| self.db(e))?;
             }
         }
-        tx.commit().map_err(|e| self.db(e))?;
-        Ok(forgotten)
+        tx.commit().map_err(|e| self.db(e))
     }
 
     /// The changes recorded by run `run_id`.

@@ -32,6 +32,15 @@ pub enum ReadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The file could not be read to its end: the disk, a network share or
+    /// a permission failed part-way, not the file's content.
+    #[error("{path}: cannot read: {source}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Neither a zip nor an OLE file.
     #[error("{path}: not a spreadsheet (xlsx, xlsm, xlsb, xls or ods expected)")]
     NotSpreadsheet {
@@ -138,12 +147,63 @@ impl Workbook {
     }
 }
 
+/// Why the reader failed on a sheet.
+enum SheetFault {
+    /// The sheet's content: it is left out, and fails the workbook only if
+    /// the mapping needs it.
+    Content(String),
+    /// A passing I/O fault: the whole workbook fails, to be read again
+    /// next run rather than scored without the sheet.
+    Io(std::io::Error),
+}
+
+impl SheetFault {
+    fn of<E: std::error::Error + 'static>(e: E) -> SheetFault {
+        match crate::faults::passing_io(&e) {
+            Some(io) => SheetFault::Io(std::io::Error::new(io.kind(), e.to_string())),
+            None => SheetFault::Content(e.to_string()),
+        }
+    }
+
+    /// The sheet's message, or the workbook's failure.
+    fn into_sheet_error(self, path: &Path) -> Result<String, ReadError> {
+        match self {
+            SheetFault::Content(message) => Ok(message),
+            SheetFault::Io(source) => Err(ReadError::Unreadable {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// The reader refused the file: damaged, password protected, or (through
+/// its I/O error) the disk or share failed.
+fn refused<E: std::error::Error + 'static>(path: &Path, format: &'static str, e: &E) -> ReadError {
+    let detail = e.to_string();
+    if let Some(io) = crate::faults::passing_io(e) {
+        return ReadError::Unreadable {
+            path: path.to_owned(),
+            source: std::io::Error::new(io.kind(), detail),
+        };
+    }
+    if detail.contains("password") {
+        ReadError::Encrypted { path: path.to_owned() }
+    } else {
+        ReadError::Corrupt {
+            path: path.to_owned(),
+            format,
+            detail,
+        }
+    }
+}
+
 /// Pulls every cell out of a calamine cell reader; the xlsx and xlsb readers
 /// have the same methods but no common trait.
 macro_rules! drain {
     ($reader:expr, $push:expr) => {{
-        let mut reader = $reader.map_err(|e| e.to_string())?;
-        while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+        let mut reader = $reader.map_err(SheetFault::of)?;
+        while let Some(cell) = reader.next_cell().map_err(SheetFault::of)? {
             let (r, c) = cell.get_position();
             if !$push(r, c, from_ref(cell.get_value())) {
                 break;
@@ -165,18 +225,6 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
         Sniffed::OtherZip | Sniffed::Unknown => return Err(ReadError::NotSpreadsheet { path: path.to_owned() }),
     };
     let file = || File::open(path).map(BufReader::new).map_err(io);
-    let corrupt = |format: &'static str, e: &dyn std::fmt::Display| {
-        let detail = e.to_string();
-        if detail.contains("password") {
-            ReadError::Encrypted { path: path.to_owned() }
-        } else {
-            ReadError::Corrupt {
-                path: path.to_owned(),
-                format,
-                detail,
-            }
-        }
-    };
     let mut budget = MAX_CELLS;
     let mut sheets = Vec::new();
     let mut unreadable = Vec::new();
@@ -192,7 +240,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     };
     match format {
         Format::Xlsx => {
-            let mut wb = Xlsx::new(file()?).map_err(|e| corrupt("xlsx", &e))?;
+            let mut wb = Xlsx::new(file()?).map_err(|e| refused(path, "xlsx", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
                     drain!(wb.worksheet_cells_reader(&name), push)
@@ -202,7 +250,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
             }
         }
         Format::Xlsb => {
-            let mut wb = Xlsb::new(file()?).map_err(|e| corrupt("xlsb", &e))?;
+            let mut wb = Xlsb::new(file()?).map_err(|e| refused(path, "xlsb", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
                     drain!(wb.worksheet_cells_reader(&name), push)
@@ -211,22 +259,22 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
             }
         }
         Format::Xls => {
-            let mut wb = Xls::new(file()?).map_err(|e| corrupt("xls", &e))?;
+            let mut wb = Xls::new(file()?).map_err(|e| refused(path, "xls", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
                 let read = match wb.worksheet_range(&name) {
                     Ok(range) => Ok(from_range(&name, &range, &mut budget, path)?),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(SheetFault::of(e).into_sheet_error(path)?),
                 };
                 keep(read, name, hidden, merges);
             }
         }
         Format::Ods => {
-            let mut wb = Ods::new(file()?).map_err(|e| corrupt("ods", &e))?;
+            let mut wb = Ods::new(file()?).map_err(|e| refused(path, "ods", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = match wb.worksheet_range(&name) {
                     Ok(range) => Ok(from_range(&name, &range, &mut budget, path)?),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(SheetFault::of(e).into_sheet_error(path)?),
                 };
                 keep(read, name, hidden, Vec::new());
             }
@@ -273,13 +321,13 @@ fn merge_area(d: &Dimensions) -> (u32, u32, u32, u32) {
 }
 
 /// Runs a streaming reader, collecting cells into a sheet within the budget.
-/// The outer `Result` is fatal for the workbook (too large); the inner one is
-/// a sheet the reader could not read.
+/// The outer `Result` is fatal for the workbook (too large, or a passing
+/// I/O fault); the inner one is a sheet the reader could not read.
 fn read_streamed(
     name: &str,
     budget: &mut usize,
     path: &Path,
-    run: impl FnOnce(&mut dyn FnMut(u32, u32, Option<CellValue>) -> bool) -> Result<(), String>,
+    run: impl FnOnce(&mut dyn FnMut(u32, u32, Option<CellValue>) -> bool) -> Result<(), SheetFault>,
 ) -> Result<Result<Sheet, String>, ReadError> {
     let mut sheet = Sheet {
         name: name.to_owned(),
@@ -304,7 +352,10 @@ fn read_streamed(
             limit: MAX_CELLS,
         });
     }
-    Ok(outcome.map(|()| sheet))
+    match outcome {
+        Ok(()) => Ok(Ok(sheet)),
+        Err(fault) => Ok(Err(fault.into_sheet_error(path)?)),
+    }
 }
 
 fn from_range(name: &str, range: &calamine::Range<Data>, budget: &mut usize, path: &Path) -> Result<Sheet, ReadError> {
