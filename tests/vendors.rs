@@ -324,6 +324,31 @@ fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
 }
 
 #[test]
+fn sap_ariba_answers_keep_each_questions_ids_beside_its_wording() {
+    let (addr, _) = ariba::start(1);
+    let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
+    let o = iorready_with(
+        &env,
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "sap-ariba",
+            "--stream",
+            "answers",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let qa = &first["questionAnswer"];
+    assert_eq!(qa["externalSystemCorrelationId"], "KI_111098", "{first}");
+    assert_eq!(qa["itemId"], "185511", "{first}");
+    assert_eq!(qa["answerType"], "ShortText", "{first}");
+}
+
+#[test]
 fn sap_ariba_without_the_right_realm_reports_the_apis_message_and_no_secret() {
     let (addr, _) = ariba::start(3);
     let env = ariba::env(addr, ariba::CLIENT_SECRET, "WRONG");

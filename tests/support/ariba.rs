@@ -201,6 +201,27 @@ async fn questionnaires(
     Json(json!({"_embedded": {"questionnaireList": list, "vendorInfo": info}, "count": total})).into_response()
 }
 
+/// One item of `questionAnswerList`. The wrapper object and the fields
+/// `itemId`, `externalSystemCorrelationId`, `questionLabel`, `answer` and
+/// `answerType` are what public clients of the v4 qna endpoint read (SAP's
+/// page for the endpoint documents its URLs and paging, not the item); the
+/// item id is a number in text and the correlation id, which answers are
+/// posted back with, in the `KI_<number>` form those clients show.
+/// `smVendorId`
+/// and `questionnaireId` on the item are assumed, not seen in any source:
+/// see docs/connectors.md#sap-ariba.
+fn qna_item(vendor_id: &str, i: usize, label: &str, answer: &str) -> Value {
+    json!({"questionAnswer": {
+        "itemId": format!("{}", 185_511 + i),
+        "externalSystemCorrelationId": format!("KI_{}", 111_098 + i),
+        "questionLabel": label,
+        "answerType": "ShortText",
+        "answer": answer,
+        "smVendorId": vendor_id,
+        "questionnaireId": "Doc1"
+    }})
+}
+
 async fn answers(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -213,6 +234,8 @@ async fn answers(
     if let Err(debug) = window(&q, 100) {
         return invalid_parameter(&debug);
     }
+    // Each item as Ariba's clients read it (see `qna_item`); the questions
+    // are free text, the one answer type the sources show.
     let qna = [
         ("Do you act as importer of record in Germany?", "Yes"),
         ("Legal entity in Germany", "Supplier GmbH"),
@@ -221,7 +244,7 @@ async fn answers(
     let list: Vec<Value> = qna
         .iter()
         .enumerate()
-        .map(|(i, (label, answer))| json!({"questionAnswer": {"itemId": format!("KI_{i}"), "questionLabel": label, "answer": answer, "smVendorId": vendor_id, "questionnaireId": "Doc1"}}))
+        .map(|(i, (label, answer))| qna_item(&vendor_id, i, label, answer))
         .collect();
     Json(json!({"_embedded": {"questionAnswerList": list, "vendorInfo": {"smVendorId": vendor_id}}, "count": 3}))
         .into_response()
