@@ -290,7 +290,7 @@ async fn file_bytes(
         };
     };
     // One answer per file, so the body limit applies to each file on its
-    // own and memory holds one file's JSON at a time.
+    // own, and no page of several files' base64 is ever read at once.
     match client.get_json(&stream.name, url).await {
         Ok(page) => decode_content(&page.body, p, " of the downloaded answer").map(Some),
         Err(e) => Err(e.message),
