@@ -745,3 +745,105 @@ fn a_delta_link_saved_without_its_parent_is_taken_up_by_the_only_parent() {
     assert_eq!(graph.lock().unwrap().graph_full_listings, 1);
     assert_eq!(second.cursors[0].0, "questionnaires@F1");
 }
+
+/// A file stream over the local API's attachments whose listing carries
+/// names only: each file's JSON answer is downloaded from a path built from
+/// the record, its base64 read at `/data/base64`.
+fn attachment_connector(addr: std::net::SocketAddr, limits: &str) -> Connector {
+    connector(
+        &addr.to_string(),
+        &format!("{FAST}{limits}[[streams]]\nname = \"attachments\"\npath = \"/attachments\"\nquery = {{ f = \"name\" }}\nfile = {{ name = \"/name\", download_path = \"attachments/{{record:/id}}?f=data\", content = \"/data/base64\" }}\n"),
+    )
+}
+
+/// Every file of the connector's file stream.
+fn fetch_all(c: Connector) -> Vec<iorready::connectors::ConnectorFile> {
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[0].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(iorready::connectors::fetch_files(&client, &stream))
+        .unwrap()
+}
+
+#[test]
+fn a_file_stream_with_content_and_a_download_path_loads() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\", download_path = \"a/{record:/id}?f=data\", content = \"/data/base64\" }\n";
+    let c = Connector::from_source(&Source::new("x.toml", text)).unwrap();
+    let spec = c.streams[0].file.clone().unwrap();
+    assert_eq!(spec.content.as_deref(), Some("/data/base64"));
+    assert_eq!(spec.download_path.as_deref(), Some("a/{record:/id}?f=data"));
+}
+
+#[test]
+fn a_file_stream_with_content_a_url_and_a_download_path_is_refused_naming_the_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\", url = \"/u\", download_path = \"a/{record:/id}\", content = \"/data/base64\" }\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("streams[0].file"), "{e}");
+    assert!(e.message.contains("one of them"), "{e}");
+}
+
+#[test]
+fn a_file_stream_without_content_url_or_download_path_is_refused_naming_the_key() {
+    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\" }\n";
+    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    assert!(e.to_string().contains("streams[0].file"), "{e}");
+}
+
+#[test]
+fn content_with_a_download_path_reads_the_base64_of_each_files_own_answer() {
+    let (addr, state) = api::start();
+    let files = fetch_all(attachment_connector(addr, ""));
+    let examples = common::root().join("examples/workbooks");
+    let got: Vec<(&str, bool)> = files.iter().map(|f| (f.name.as_str(), f.failed.is_none())).collect();
+    assert_eq!(got, [("meridian.xlsx", true), ("swiftfreight.xlsx", true)]);
+    assert_eq!(
+        files[0].bytes,
+        std::fs::read(examples.join("meridian-trade-compliance.xlsx")).unwrap()
+    );
+    assert_eq!(
+        files[1].bytes,
+        std::fs::read(examples.join("swiftfreight-logistics.xlsx")).unwrap()
+    );
+    assert_eq!(
+        state.lock().unwrap().attachment_requests,
+        ["/attachments?f=name", "/attachments/1?f=data", "/attachments/2?f=data"],
+        "one listing without the data, then one request per file"
+    );
+}
+
+#[test]
+fn a_downloaded_answer_over_the_body_limit_is_reported_and_the_other_files_fetched() {
+    let (addr, state) = api::start();
+    state.lock().unwrap().attachments_extra = vec![3];
+    let files = fetch_all(attachment_connector(addr, "max_body_mb = 1\n"));
+    let failed: Vec<_> = files
+        .iter()
+        .filter_map(|f| Some((f.name.as_str(), f.failed.as_deref()?)))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "huge.xlsx");
+    assert!(failed[0].1.contains("limits.max_body_mb"), "{}", failed[0].1);
+    let fetched: Vec<_> = files
+        .iter()
+        .filter(|f| f.failed.is_none() && !f.bytes.is_empty())
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(fetched, ["meridian.xlsx", "swiftfreight.xlsx"]);
+}
+
+#[test]
+fn a_downloaded_answer_whose_content_is_not_base64_is_reported_not_fetched() {
+    let (addr, state) = api::start();
+    state.lock().unwrap().attachments_extra = vec![4];
+    let files = fetch_all(attachment_connector(addr, ""));
+    let garbled = files.iter().find(|f| f.name == "garbled.xlsx").unwrap();
+    let reason = garbled.failed.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("the content at '/data/base64' of the downloaded answer is not base64"),
+        "{reason}"
+    );
+    assert_eq!(files.iter().filter(|f| f.failed.is_none()).count(), 2);
+}

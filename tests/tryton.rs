@@ -8,15 +8,59 @@ mod common;
 #[path = "support/tryton.rs"]
 mod tryton;
 
+use std::path::Path;
+
 use base64::Engine;
 use serde_json::json;
 
 fn attach(t: &tryton::Tryton, party: u64, name: &str, path: &std::path::Path) {
-    let data = base64::engine::general_purpose::STANDARD.encode(std::fs::read(path).unwrap());
+    attach_bytes(t, party, name, &std::fs::read(path).unwrap());
+}
+
+fn attach_bytes(t: &tryton::Tryton, party: u64, name: &str, bytes: &[u8]) {
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
     t.create(
         "ir.attachment",
         json!({"name": name, "resource": format!("party.party,{party}"), "type": "data", "data": {"__class__": "bytes", "base64": data}}),
     );
+}
+
+/// `iorready score --connector tryton` with the definitions in
+/// `connectors`, into `out`; it must succeed and never show the key.
+/// Returns what it printed on stdout and stderr.
+fn score(t: &tryton::Tryton, connectors: &Path, out: &Path, extra: &[&str]) -> (String, String) {
+    let mut args = vec![
+        "score",
+        "--connector",
+        "tryton",
+        "--connectors-dir",
+        connectors.to_str().unwrap(),
+    ];
+    args.extend(["--out", out.to_str().unwrap(), "--as-of", "2026-11-24", "-q"]);
+    args.extend(extra);
+    let o = assert_cmd::Command::cargo_bin("iorready")
+        .unwrap()
+        .args(&args)
+        .env("TRYTON_URL", &t.url)
+        .env("TRYTON_API_KEY", &t.key)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        !stdout.contains(&t.key) && !stderr.contains(&t.key),
+        "the key never shows"
+    );
+    (stdout, stderr)
+}
+
+/// The shipped Tryton definition alone in a folder, after `edit`.
+fn definitions(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let shipped = std::fs::read_to_string(common::root().join("connectors/tryton.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tryton.toml"), edit(shipped)).unwrap();
+    dir
 }
 
 #[test]
@@ -48,31 +92,7 @@ fn suppliers_attachments_are_scored_and_written_back_once() {
 
     let out = tempfile::tempdir().unwrap();
     let connectors = common::root().join("connectors");
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "score",
-            "--connector",
-            "tryton",
-            "--connectors-dir",
-            connectors.to_str().unwrap(),
-        ];
-        args.extend(["--out", out.path().to_str().unwrap(), "--as-of", "2026-11-24", "-q"]);
-        args.extend(extra);
-        let o = assert_cmd::Command::cargo_bin("iorready")
-            .unwrap()
-            .args(&args)
-            .env("TRYTON_URL", &t.url)
-            .env("TRYTON_API_KEY", &t.key)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(
-            !stdout.contains(&t.key) && !String::from_utf8_lossy(&o.stderr).contains(&t.key),
-            "the key never shows"
-        );
-        stdout
-    };
+    let run = |extra: &[&str]| score(&t, &connectors, out.path(), extra).0;
     let dry = run(&["--dry-run"]);
     assert_eq!(dry.matches("would create").count(), 4, "{dry}");
     assert_eq!(t.list("ir.note", &["message"]).len(), 0, "a dry run writes nothing");
@@ -112,6 +132,52 @@ fn suppliers_attachments_are_scored_and_written_back_once() {
     assert!(
         swift_note["message"].as_str().unwrap().contains("16 not capable"),
         "{swift_note}"
+    );
+}
+
+#[test]
+fn an_attachment_over_the_body_limit_is_reported_not_fetched_and_the_partys_other_workbook_scored() {
+    let Some((venv, db)) = tryton::available() else { return };
+    let t = tryton::Tryton::start(&venv, &db);
+    let meridian = t.create(
+        "party.party",
+        json!({"name": "Meridian Trade Compliance", "code": "SUP-1"}),
+    );
+    attach(
+        &t,
+        meridian,
+        "ior-questionnaire.xlsx",
+        &common::examples().join("meridian-trade-compliance.xlsx"),
+    );
+    // More than 1 MB once base64 in Tryton's answer.
+    attach_bytes(&t, meridian, "questionnaire-scan.xlsx", &vec![0u8; 1024 * 1024]);
+    let defs = definitions(|text| text.replace("[limits]\n", "[limits]\nmax_body_mb = 1\n"));
+    let out = tempfile::tempdir().unwrap();
+
+    let (stdout, stderr) = score(&t, defs.path(), out.path(), &[]);
+
+    assert!(
+        stderr.contains("not fetched: questionnaire-scan.xlsx (connector 'tryton'): ")
+            && stderr.contains("limits.max_body_mb"),
+        "{stderr}"
+    );
+    assert_eq!(stdout.matches("created").count(), 2, "{stdout}");
+    let attachments = t.list("ir.attachment", &["name", "resource"]);
+    let annotated: Vec<_> = attachments
+        .iter()
+        .filter(|a| a["name"].as_str().unwrap().contains("annotated"))
+        .collect();
+    assert_eq!(annotated.len(), 1, "{attachments:?}");
+    assert_eq!(annotated[0]["resource"], format!("party.party,{meridian}"));
+    assert!(
+        annotated[0]["name"].as_str().unwrap().contains("ior-questionnaire"),
+        "{attachments:?}"
+    );
+    let notes = t.list("ir.note", &["message", "resource"]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0]["message"].as_str().unwrap().contains("6 ready, 6 conditional"),
+        "{notes:?}"
     );
 }
 

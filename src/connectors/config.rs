@@ -565,7 +565,9 @@ pub struct Stream {
 pub struct FileSpec {
     /// Pointer to the file name.
     pub name: String,
-    /// Pointer to base64 content in the record.
+    /// Pointer to the file's base64 content: in the record, or, with `url`
+    /// or `download_path`, in the JSON answer downloaded for the record
+    /// (so a listing need not carry every file's content).
     pub content: Option<String>,
     /// Pointer to a download URL.
     pub url: Option<String>,
@@ -909,11 +911,17 @@ impl Connector {
             }
             let file = match s.file {
                 Some(f) => {
-                    let sources = [f.content.is_some(), f.url.is_some(), f.download_path.is_some()];
-                    if sources.iter().filter(|x| **x).count() != 1 {
+                    // Where the bytes come from: base64 in the record
+                    // (`content`), a download (`url` or `download_path`), or
+                    // both together: a JSON answer downloaded for each file
+                    // with its base64 at `content` (Tryton's attachments).
+                    if f.url.is_some() && f.download_path.is_some()
+                        || f.content.is_none() && f.url.is_none() && f.download_path.is_none()
+                    {
                         return Err(src.error(
                             &format!("{at}.file"),
-                            "give `content` (base64 in the record), `url` or `download_path`, one of them",
+                            "give `content` (base64 in the record), `url` or `download_path` (a download), one of them; \
+                             or `content` with `url` or `download_path` (base64 at `content` in each downloaded JSON answer)",
                         ));
                     }
                     Some(FileSpec {

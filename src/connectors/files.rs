@@ -266,8 +266,9 @@ async fn to_file(
 }
 
 /// The bytes of the workbook `name` that `record` points at: its base64
-/// content, or a download; `None` when the spec says neither; an error
-/// says why it cannot be had.
+/// content, a download, or the base64 content of a downloaded JSON answer;
+/// `None` when the spec says none of them; an error says why it cannot be
+/// had.
 async fn file_bytes(
     client: &Client,
     stream: &Stream,
@@ -275,42 +276,68 @@ async fn file_bytes(
     name: &str,
     record: &Value,
 ) -> Result<Option<Vec<u8>>, String> {
-    if let Some(p) = &spec.content {
-        let text = record
-            .pointer(p)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("no base64 content at '{p}'"))?;
-        // Some APIs wrap base64 in lines.
-        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        return base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
-            .map(Some)
-            .map_err(|e| format!("the content at '{p}' is not base64: {e}"));
+    let Some(url) = download_url(client, spec, record)? else {
+        return match &spec.content {
+            Some(p) => decode_content(record, p, "").map(Some),
+            None => Ok(None),
+        };
+    };
+    tracing::debug!(connector = %client.connector().name, stream = %stream.name, file = %name, "downloading");
+    let Some(p) = &spec.content else {
+        return match client.get(&stream.name, url).await {
+            Ok((_, bytes)) => Ok(Some(bytes)),
+            Err(e) => Err(e.message),
+        };
+    };
+    // One answer per file, so the body limit applies to each file on its
+    // own, and no page of several files' base64 is ever read at once.
+    match client.get_json(&stream.name, url).await {
+        Ok(page) => decode_content(&page.body, p, " of the downloaded answer").map(Some),
+        Err(e) => Err(e.message),
     }
-    let url = if let Some(p) = &spec.url {
+}
+
+/// The URL a record's file is downloaded from, if the spec downloads it.
+fn download_url(
+    client: &Client,
+    spec: &super::config::FileSpec,
+    record: &Value,
+) -> Result<Option<reqwest::Url>, String> {
+    if let Some(p) = &spec.url {
         let link = record
             .pointer(p)
             .and_then(Value::as_str)
             .ok_or_else(|| format!("no download URL at '{p}'"))?;
-        client
+        return client
             .connector()
             .base_url
             .join(link)
-            .map_err(|e| format!("the download URL is not a URL: {e}"))?
-    } else if let Some(template) = &spec.download_path {
-        let path = fill_record(template, record)?;
-        let mut base = client.connector().base_url.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join(path.trim_start_matches('/'))
-            .map_err(|e| format!("'{path}' does not make a URL: {e}"))?
-    } else {
+            .map(Some)
+            .map_err(|e| format!("the download URL is not a URL: {e}"));
+    }
+    let Some(template) = &spec.download_path else {
         return Ok(None);
     };
-    tracing::debug!(connector = %client.connector().name, stream = %stream.name, file = %name, "downloading");
-    match client.get(&stream.name, url).await {
-        Ok((_, bytes)) => Ok(Some(bytes)),
-        Err(e) => Err(e.message),
+    let path = fill_record(template, record)?;
+    let mut base = client.connector().base_url.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
     }
+    base.join(path.trim_start_matches('/'))
+        .map(Some)
+        .map_err(|e| format!("'{path}' does not make a URL: {e}"))
+}
+
+/// The bytes of the base64 text at pointer `p` of `value`; `within` says
+/// where `value` came from in errors (nothing for the record itself).
+fn decode_content(value: &Value, p: &str, within: &str) -> Result<Vec<u8>, String> {
+    let text = value
+        .pointer(p)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("no base64 content at '{p}'{within}"))?;
+    // Some APIs wrap base64 in lines.
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("the content at '{p}'{within} is not base64: {e}"))
 }

@@ -60,6 +60,11 @@ pub struct ApiState {
     pub graph_refuse_downloads: bool,
     /// Files uploaded to the Graph drive: path, content type, bytes.
     pub uploads: Vec<(String, String, Vec<u8>)>,
+    /// Attachments listed by `/attachments` beyond 1 and 2 (the example
+    /// workbooks): 3 answers more than 2 MiB, 4 data that is not base64.
+    pub attachments_extra: Vec<u64>,
+    /// The attachment requests as sent: path and query.
+    pub attachment_requests: Vec<String>,
 }
 
 pub type Shared = Arc<Mutex<ApiState>>;
@@ -490,6 +495,43 @@ async fn graph_upload(
         .into_response()
 }
 
+/// A Tryton-like attachment listing: ids and names only, whatever fields
+/// are asked for.
+async fn attachments(State(s): State<Shared>, uri: axum::http::Uri) -> Response {
+    let mut st = s.lock().unwrap();
+    st.attachment_requests.push(uri.to_string());
+    let mut ids = vec![1, 2];
+    ids.extend(st.attachments_extra.iter().copied());
+    let names = ["", "meridian.xlsx", "swiftfreight.xlsx", "huge.xlsx", "garbled.xlsx"];
+    let listed: Vec<Value> = ids
+        .iter()
+        .map(|&id| json!({"id": id, "name": names.get(id as usize).copied().unwrap_or("other.xlsx")}))
+        .collect();
+    Json(json!(listed)).into_response()
+}
+
+/// One attachment with its data, as Tryton's REST API answers
+/// `model/ir.attachment/{id}?f=data`.
+async fn attachment(
+    State(s): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+    uri: axum::http::Uri,
+) -> Response {
+    use base64::Engine;
+    s.lock().unwrap().attachment_requests.push(uri.to_string());
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workbooks");
+    let bytes = match id {
+        1 => std::fs::read(root.join("meridian-trade-compliance.xlsx")).unwrap(),
+        2 => std::fs::read(root.join("swiftfreight-logistics.xlsx")).unwrap(),
+        3 => vec![0u8; 2 * 1024 * 1024],
+        4 => return Json(json!({"id": id, "data": {"__class__": "bytes", "base64": "not base64!"}})).into_response(),
+        _ => return (StatusCode::NOT_FOUND, "").into_response(),
+    };
+    // Tryton ends its base64 with a line break.
+    let data = format!("{}\n", base64::engine::general_purpose::STANDARD.encode(bytes));
+    Json(json!({"id": id, "__name__": "ir.attachment", "data": {"__class__": "bytes", "base64": data}})).into_response()
+}
+
 async fn download(axum::extract::Path(n): axum::extract::Path<usize>) -> Response {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workbooks");
     let file = match n {
@@ -527,6 +569,8 @@ pub fn start() -> (SocketAddr, Shared) {
         .route("/api/data/v9.2/ior_countrycapabilities", get(dataverse_ior))
         .route("/v1.0/drives/{drive}/{*rest}", get(graph_get).put(graph_upload))
         .route("/download/{n}", get(download))
+        .route("/attachments", get(attachments))
+        .route("/attachments/{id}", get(attachment))
         .with_state(state.clone());
     (serve(app), state)
 }
