@@ -1,6 +1,7 @@
 //! When a job runs: a cron expression in a time zone. Five fields are the
 //! crontab(5) form admins know (minute hour day month weekday, Sunday 0 or
-//! 7); six add seconds in front; `@hourly`, `@daily` and the like work too.
+//! 7; a restricted day of the month and weekday fire on either, as in
+//! crontab); six add seconds in front; `@hourly`, `@daily` and the like work too.
 
 use std::str::FromStr;
 
@@ -11,7 +12,9 @@ use chrono_tz::Tz;
 #[derive(Debug, Clone)]
 pub struct Schedule {
     expr: String,
-    cron: cron::Schedule,
+    /// The times it fires: one schedule, or two whose union crontab means
+    /// when both the day of the month and the weekday are restricted.
+    cron: Vec<cron::Schedule>,
     tz: Tz,
 }
 
@@ -32,16 +35,28 @@ impl Schedule {
             in_timezone: true,
         })?;
         let fields: Vec<&str> = expr.split_whitespace().collect();
-        let full = match fields.len() {
-            _ if expr.trim_start().starts_with('@') => expr.trim().to_owned(),
+        let not_cron = |message: String| ScheduleError {
+            message: format!("'{expr}' is not a cron schedule: {message}"),
+            in_timezone: false,
+        };
+        let full: Vec<String> = match fields.len() {
+            _ if expr.trim_start().starts_with('@') => vec![expr.trim().to_owned()],
             5 => {
-                let weekdays = crontab_weekdays(fields[4]).map_err(|message| ScheduleError {
-                    message: format!("'{expr}' is not a cron schedule: {message}"),
-                    in_timezone: false,
-                })?;
-                format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], weekdays)
+                let weekdays = crontab_weekdays(fields[4]).map_err(not_cron)?;
+                let (minute, hour, day, month) = (fields[0], fields[1], fields[2], fields[3]);
+                // crontab(5): with both the day of the month and the weekday
+                // restricted, a job runs when either matches; the `cron`
+                // crate wants both, so the two are kept as two schedules.
+                if !day.starts_with('*') && !fields[4].starts_with('*') {
+                    vec![
+                        format!("0 {minute} {hour} {day} {month} *"),
+                        format!("0 {minute} {hour} * {month} {weekdays}"),
+                    ]
+                } else {
+                    vec![format!("0 {minute} {hour} {day} {month} {weekdays}")]
+                }
             }
-            6 => fields.join(" "),
+            6 => vec![fields.join(" ")],
             n => {
                 return Err(ScheduleError {
                     message: format!(
@@ -51,11 +66,11 @@ impl Schedule {
                 })
             }
         };
-        let cron = cron::Schedule::from_str(&full).map_err(|e| ScheduleError {
-            message: format!("'{expr}' is not a cron schedule: {e}"),
-            in_timezone: false,
-        })?;
-        if cron.upcoming(tz).next().is_none() {
+        let cron = full
+            .iter()
+            .map(|f| cron::Schedule::from_str(f).map_err(|e| not_cron(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if cron.iter().all(|c| c.upcoming(tz).next().is_none()) {
             return Err(ScheduleError {
                 message: format!("'{expr}' never fires"),
                 in_timezone: false,
@@ -74,7 +89,7 @@ impl Schedule {
         Schedule {
             expr: "0 0 * * *".into(),
             // The expression is a constant known to parse.
-            cron: cron::Schedule::from_str("0 0 0 * * *").unwrap_or_else(|_| unreachable!()),
+            cron: vec![cron::Schedule::from_str("0 0 0 * * *").unwrap_or_else(|_| unreachable!())],
             tz: Tz::UTC,
         }
     }
@@ -91,7 +106,12 @@ impl Schedule {
 
     /// The first time the schedule fires strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.after(&t.with_timezone(&self.tz)).next().map(|n| n.to_utc())
+        let local = t.with_timezone(&self.tz);
+        self.cron
+            .iter()
+            .filter_map(|c| c.after(&local).next())
+            .min()
+            .map(|n| n.to_utc())
     }
 
     /// True when the schedule fired between `last` (the last run's start)
@@ -264,5 +284,18 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn a_day_of_the_month_and_a_weekday_fire_on_either_as_in_crontab() {
+        // The 1st of the month or any Monday: from Tuesday 2026-12-01 07:00
+        // the next is Monday the 7th, and from Monday 2026-12-28 07:00 it is
+        // Friday 2027-01-01.
+        let s = Schedule::parse("0 6 1 * MON", "UTC").unwrap();
+        assert_eq!(s.next_after(utc(2026, 12, 1, 7, 0)), Some(utc(2026, 12, 7, 6, 0)));
+        assert_eq!(s.next_after(utc(2026, 12, 28, 7, 0)), Some(utc(2027, 1, 1, 6, 0)));
+        // A star in either field keeps the other alone deciding.
+        let days = Schedule::parse("0 6 1 * *", "UTC").unwrap();
+        assert_eq!(days.next_after(utc(2026, 12, 1, 7, 0)), Some(utc(2027, 1, 1, 6, 0)));
     }
 }
