@@ -32,6 +32,9 @@ pub struct JobReport {
     pub message: Option<String>,
     /// Write-back lines.
     pub written_back: Vec<String>,
+    /// Files a connector listed but could not fetch: (file, why). Any
+    /// earlier copy of one was scored as it was.
+    pub not_fetched: Vec<(String, String)>,
 }
 
 /// A run that could not even be recorded.
@@ -112,6 +115,7 @@ fn run_begun(
         summary: None,
         message: None,
         written_back: Vec::new(),
+        not_fetched: Vec::new(),
     };
     let fail = |report: &mut JobReport, connectors: &[(String, ConnectorCounts)], message: String| {
         tracing::error!(job = %job.name, run = run_id, "run failed: {message}");
@@ -219,8 +223,7 @@ fn run_begun(
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
     inputs.extend(records.iter().map(|r| r.path.clone()));
-    if let Some(outputs) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
-        let count = outputs.len();
+    if let Some((count, owned)) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
         // What the cursors cover is mirrored and as scored before (an
         // expired delta link listed whole again, say): they move on too.
         save_cursors(state, &job.name, &cursors, connector_counts)?;
@@ -240,7 +243,7 @@ fn run_begun(
             None,
             connector_counts,
         )?;
-        remove_unowned_copies(&job.out, &outputs);
+        remove_unowned_copies(&job.out, &owned);
         tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
         report.outcome = Outcome::Ok;
         report.message = Some(message.into());
@@ -254,14 +257,14 @@ fn run_begun(
     // An emptied inbox is a quiet run, not a failure: its providers leave
     // the portfolio, the JSON and the output folder like any removed ones.
     req.allow_empty = true;
-    let mut summary = match run_score(&req, &()) {
+    req.extra_errors = not_fetched.clone();
+    let summary = match run_score(&req, &()) {
         Ok(s) => s,
         Err(e) => {
             fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
         }
     };
-    summary.errors.extend(not_fetched);
     // Write back what was scored afresh, and what an earlier run scored but
     // could not write back (it was stopped, or the API failed).
     let mut write_errors = Vec::new();
@@ -308,10 +311,10 @@ fn run_begun(
         )
     } else if !write_errors.is_empty() {
         (Outcome::Partial, Some(write_errors.join("; ")))
-    } else if !summary.errors.is_empty() {
+    } else if !summary.errors.is_empty() || !not_fetched.is_empty() {
         (
             Outcome::Partial,
-            Some(format!("{} inputs not scored", summary.errors.len())),
+            Some(not_scored_message(summary.errors.len(), &not_fetched)),
         )
     } else if summary.outputs.is_empty() {
         (Outcome::Ok, Some("no inputs".to_owned()))
@@ -339,7 +342,7 @@ fn run_begun(
         connector_counts,
     )?;
     if outcome.completed() {
-        remove_unowned_copies(&job.out, &summary.outputs);
+        remove_unowned_copies(&job.out, &summary.owned);
     }
     tracing::info!(
         job = %job.name,
@@ -357,7 +360,25 @@ fn run_begun(
     report.outcome = outcome;
     report.message = message;
     report.summary = Some(summary);
+    report.not_fetched = not_fetched;
     Ok(report)
+}
+
+/// What a partial run's message says: inputs not scored, files not fetched.
+fn not_scored_message(not_scored: usize, not_fetched: &[(String, String)]) -> String {
+    let mut parts = Vec::new();
+    if not_scored > 0 {
+        parts.push(format!("{not_scored} input(s) not scored"));
+    }
+    if !not_fetched.is_empty() {
+        // A connector keeps the earlier copy of a file it cannot fetch, and
+        // that copy is scored as it was.
+        parts.push(format!(
+            "{} file(s) not fetched (any earlier copy scored as it was)",
+            not_fetched.len()
+        ));
+    }
+    parts.join("; ")
 }
 
 /// The profile's text and the switches that change it.
@@ -390,14 +411,14 @@ fn mapping_bytes(mappings: Option<&std::path::Path>) -> Vec<Vec<u8>> {
 
 /// When every input is as the previous complete run left it (same set,
 /// same content, same settings, annotated copies and portfolio in place),
-/// the inputs' annotated copies: the run has nothing to do. Pending
+/// the annotated copies the inputs own: the run has nothing to do. Pending
 /// write-backs make it a normal run.
 fn unchanged_run(
     memory: &JobMemory,
     inputs: &[PathBuf],
     job: &Job,
     state: &State,
-) -> Result<Option<Vec<PathBuf>>, JobError> {
+) -> Result<Option<(usize, Vec<PathBuf>)>, JobError> {
     if job.write_back && !state.pending_write_backs(&job.name)?.is_empty() {
         return Ok(None);
     }
@@ -409,7 +430,9 @@ fn unchanged_run(
         return Ok(None);
     };
     let outputs = crate::pipeline::output_paths(&found, &job.out);
-    Ok(memory.nothing_changed(&found, &outputs).then_some(outputs))
+    Ok(memory
+        .nothing_changed(&found, &outputs)
+        .map(|owned| (found.len(), owned)))
 }
 
 /// Cursors are kept per job: two jobs reading one connector into their own
