@@ -43,6 +43,18 @@ pub enum JobError {
     /// The state refused, or the job is already running elsewhere.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The run panicked: a bug, with the panic's message.
+    #[error("the run stopped on an internal error: {0}")]
+    Panicked(String),
+}
+
+/// A panic's message, when it carries one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// The lock file that keeps a job from overlapping itself, across processes.
@@ -72,7 +84,12 @@ pub fn run_job(
     let _lock = Lock::take(state_dir, &job_lock_name(&job.name), &format!("job '{}'", job.name))?;
     let run_id = state.begin_run(&job.name)?;
     let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
-    let ran = run_begun(job, state_dir, state, options, run_id, &mut connector_counts);
+    // A panic part-way is recorded like any failure, not left `running`
+    // until the job next starts.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_begun(job, state_dir, state, options, run_id, &mut connector_counts)
+    }))
+    .unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref()))));
     if let Err(e) = &ran {
         // Only a process that died may leave a run `running`: whatever
         // stopped this one part-way is recorded. Best effort, as the state
@@ -87,6 +104,7 @@ pub fn run_job(
             Some(&message),
             None,
             &connector_counts,
+            &[],
         );
         if let Err(again) = recorded {
             tracing::error!(job = %job.name, run = run_id, "cannot record the run as failed either: {again}");
@@ -129,6 +147,7 @@ fn run_begun(
             report.message.as_deref(),
             None,
             connectors,
+            &[],
         )
     };
     let (profile, mappings) = match (job.load_profile(), job.load_mappings()) {
@@ -226,7 +245,7 @@ fn run_begun(
     if let Some((count, owned)) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
         // What the cursors cover is mirrored and as scored before (an
         // expired delta link listed whole again, say): they move on too.
-        save_cursors(state, &job.name, &cursors, connector_counts)?;
+        let cursors = cursors_to_save(&job.name, &cursors, connector_counts);
         let counts = RunCounts {
             inputs: count,
             unchanged: count,
@@ -242,6 +261,7 @@ fn run_begun(
             // Standings, inputs and changes stay as the previous run left them.
             None,
             connector_counts,
+            &cursors,
         )?;
         remove_unowned_copies(&job.out, &owned);
         tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
@@ -321,11 +341,13 @@ fn run_begun(
     } else {
         (Outcome::Ok, None)
     };
-    // The cursors advance only now: what they cover is mirrored, scored,
-    // recorded and written back.
-    if outcome.completed() {
-        save_cursors(state, &job.name, &cursors, connector_counts)?;
-    }
+    // The cursors advance only with the run's end: what they cover is
+    // mirrored, scored, recorded and written back.
+    let cursors = if outcome.completed() {
+        cursors_to_save(&job.name, &cursors, connector_counts)
+    } else {
+        Vec::new()
+    };
     let standings = memory.standings();
     let seen = memory.seen();
     let changes = summary.changes.clone().unwrap_or_default();
@@ -340,6 +362,7 @@ fn run_begun(
         message.as_deref(),
         completed,
         connector_counts,
+        &cursors,
     )?;
     if outcome.completed() {
         remove_unowned_copies(&job.out, &summary.owned);
@@ -441,24 +464,24 @@ fn cursor_owner(job: &str, connector: &str) -> String {
     format!("{job}/{connector}")
 }
 
-/// Saves the cursors this run read to, except those of a connector that
-/// failed (a write-back): it keeps its cursor, so the next run reads those
-/// records again.
-fn save_cursors(
-    state: &State,
+/// The cursors this run read to, as (owner, stream, cursor) to save with
+/// the run's end, except those of a connector that failed (a write-back):
+/// it keeps its cursor, so the next run reads those records again.
+fn cursors_to_save(
     job: &str,
     cursors: &[(String, String, String)],
     connector_counts: &[(String, ConnectorCounts)],
-) -> Result<(), StateError> {
+) -> Vec<(String, String, String)> {
     let failed: std::collections::HashSet<&str> = connector_counts
         .iter()
         .filter(|(_, c)| c.errors > 0)
         .map(|(n, _)| n.as_str())
         .collect();
-    for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
-        state.save_cursor(&cursor_owner(job, connector), stream, cursor)?;
-    }
-    Ok(())
+    cursors
+        .iter()
+        .filter(|(c, _, _)| !failed.contains(c.as_str()))
+        .map(|(connector, stream, cursor)| (cursor_owner(job, connector), stream.clone(), cursor.clone()))
+        .collect()
 }
 
 /// The saved cursors of `connector`'s streams for `job`: date-times
