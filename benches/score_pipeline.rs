@@ -95,6 +95,7 @@ fn child(phase: &str, dir: &Path, out: &Path) {
                 stop: None,
                 input_mappings: Vec::new(),
                 allow_empty: false,
+                extra_errors: Vec::new(),
             };
             let s = run_score(&req, &()).unwrap();
             assert!(s.errors.is_empty(), "{:?}", s.errors.first());

@@ -20,12 +20,13 @@ pub fn is_passing(error: &(dyn Error + 'static)) -> bool {
 /// The I/O error in `error`'s chain, when there is one and it is a passing
 /// fault. The first I/O error found decides: readers report damaged bytes
 /// as I/O errors too, of kinds that say so (invalid data, an unexpected
-/// end of file).
+/// end of file) or of no kind at all (zip's `Other` errors for a bad
+/// extra field or a failed decompressor).
 pub fn passing_io<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a io::Error> {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(io) = io_error(e) {
-            return (!says_content(io)).then_some(io);
+            return says_passing(io).then_some(io);
         }
         next = e.source();
     }
@@ -52,11 +53,43 @@ fn io_error<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a io::Error> {
     None
 }
 
-/// Kinds an I/O error has when the bytes are at fault, not the device.
-fn says_content(io: &io::Error) -> bool {
+/// True for the kinds of I/O error the device, the network, the file
+/// system or a permission give, which the same bytes may not give next
+/// time. Any other kind, `Other` included, is taken for a fault in the
+/// content: a file wrongly kept as a passing failure would be reread every
+/// run for ever, one wrongly kept as damaged only until it changes.
+fn says_passing(io: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    // EIO: the disk or a network share failed the read; std gives it no
+    // kind of its own.
+    const EIO: i32 = 5;
+    if cfg!(unix) && io.raw_os_error() == Some(EIO) {
+        return true;
+    }
     matches!(
         io.kind(),
-        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+        K::PermissionDenied
+            // The file went away, or a folder stands in its way, mid-run.
+            | K::NotFound
+            | K::IsADirectory
+            | K::NotADirectory
+            | K::AlreadyExists
+            | K::TimedOut
+            | K::Interrupted
+            | K::WouldBlock
+            | K::StorageFull
+            | K::QuotaExceeded
+            | K::ReadOnlyFilesystem
+            | K::ResourceBusy
+            | K::StaleNetworkFileHandle
+            | K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected
+            | K::BrokenPipe
+            | K::NetworkDown
+            | K::NetworkUnreachable
+            | K::HostUnreachable
     )
 }
 
@@ -71,8 +104,30 @@ mod tests {
     #[test]
     fn a_permission_or_disk_error_is_passing() {
         assert!(is_passing(&denied()));
-        assert!(is_passing(&io::Error::other("the share went away")));
         assert!(is_passing(&io::Error::from(io::ErrorKind::StorageFull)));
+        assert!(is_passing(&io::Error::from(io::ErrorKind::StaleNetworkFileHandle)));
+    }
+
+    #[test]
+    fn a_raw_input_output_error_from_the_system_is_passing() {
+        assert!(is_passing(&io::Error::from_raw_os_error(5)));
+    }
+
+    #[test]
+    fn an_io_error_of_no_particular_kind_is_a_content_fault() {
+        assert!(!is_passing(&io::Error::other("the share went away")));
+    }
+
+    #[test]
+    fn zips_own_errors_about_damaged_entries_are_content_faults() {
+        // As zip reports a bad extended timestamp field, and a decompressor
+        // that failed before, behind calamine.
+        let timestamp = io::Error::other("flags and len don't match in extended timestamp field len=9 flags=00000001");
+        let zip = zip::result::ZipError::Io(timestamp);
+        assert!(!is_passing(&calamine::XlsxError::Zip(zip)));
+        let failed = io::Error::other("Decompressor previously failed to initialize or panicked while reading");
+        let xml = quick_xml::Error::Io(Arc::new(failed));
+        assert!(!is_passing(&calamine::XlsxError::Xml(xml)));
     }
 
     #[test]

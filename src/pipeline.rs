@@ -54,6 +54,11 @@ pub struct ScoreRequest {
     /// fail with [`RunError::NoInputs`]: a scheduled job whose inbox was
     /// emptied shows no providers, not the last ones it had.
     pub allow_empty: bool,
+    /// Errors found before the run, to list beside the inputs' own in the
+    /// portfolio and the JSON: (file, message), such as a connector's file
+    /// that could not be fetched. When any, the portfolio and JSON are
+    /// written even if nothing else changed.
+    pub extra_errors: Vec<(String, String)>,
 }
 
 impl ScoreRequest {
@@ -77,6 +82,7 @@ impl ScoreRequest {
             stop: None,
             input_mappings: Vec::new(),
             allow_empty: false,
+            extra_errors: Vec::new(),
         }
     }
 }
@@ -127,6 +133,12 @@ pub trait InputMemory: Send + Sync {
     fn recall(&self, input: &Path, output: &Path) -> Option<Recalled>;
     /// Keeps what `input` came to in this run.
     fn remember(&self, input: &Path, outcome: Remembered<'_>) -> Result<(), String>;
+    /// Carries `input`'s earlier outcome into this run, whatever its
+    /// content now: it failed on a passing fault, so its providers stay as
+    /// they were rather than leave the run and come back next time. Returns
+    /// that outcome and where its annotated copy is (to keep it), or `None`
+    /// when nothing is remembered of it.
+    fn keep_previous(&self, input: &Path) -> Option<(Recalled, Option<PathBuf>)>;
     /// True when nothing was rescored or removed and the previous run's
     /// portfolio and JSON are complete: they need not be written again.
     fn outputs_current(&self) -> bool;
@@ -147,6 +159,10 @@ pub struct RunSummary {
     /// The annotated copy's path of every input found, in input order,
     /// whether written, kept from an earlier run, or not written at all.
     pub outputs: Vec<PathBuf>,
+    /// The annotated copies this run stands by: written or kept unchanged,
+    /// and the earlier copies of inputs that failed on a passing fault.
+    /// Any other copy in the output folder belongs to no input.
+    pub owned: Vec<PathBuf>,
     /// Inputs that failed: (file, message).
     pub errors: Vec<(String, String)>,
     /// The portfolio workbook.
@@ -268,10 +284,10 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                     return None;
                 }
                 let outcome = if canonical_inputs.contains(&canonical_target(output)) {
-                    Err(format!(
+                    Err(Failed::alone(format!(
                         "{}: refusing to write the annotated copy over an input",
                         output.display()
-                    ))
+                    )))
                 } else if let Some(recalled) = req.memory.as_ref().and_then(|m| m.recall(input, output)) {
                     unchanged.fetch_add(1, Ordering::Relaxed);
                     reuse(recalled, index, input, &spool)
@@ -293,7 +309,10 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let mut annotated = Vec::new();
     let mut annotated_for = Vec::new();
     let mut errors = Vec::new();
-    let mut scored = Vec::new();
+    let mut scored = 0;
+    // The inputs whose pieces are in the spool: scored, or carried forward.
+    let mut spooled = Vec::new();
+    let mut owned = Vec::new();
     for (index, ((input, output), outcome)) in inputs.iter().zip(outputs.iter().cloned()).zip(outcomes).enumerate() {
         let Some(outcome) = outcome else { continue };
         match outcome {
@@ -301,13 +320,20 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                 results.extend(r);
                 if wrote {
                     annotated_for.push((input.clone(), output.clone()));
+                    owned.push(output.clone());
                     annotated.push(output);
                 }
-                scored.push(index);
+                scored += 1;
+                spooled.push(index);
             }
-            Err(message) => {
+            Err(Failed { message, kept }) => {
                 tracing::warn!(file = %input.display(), "not scored: {message}");
                 errors.push((input.display().to_string(), message));
+                if let Some((summaries, copy)) = kept {
+                    results.extend(summaries);
+                    owned.extend(copy);
+                    spooled.push(index);
+                }
             }
         }
     }
@@ -321,9 +347,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         // said to have moved (the inputs left are not gone).
         _ if left > 0 => (None, false),
         // An input that failed on a passing fault is not remembered, so the
-        // memory cannot tell its error row from the last run's outputs.
+        // memory cannot tell its error row from the last run's outputs; nor
+        // does it know the errors found before the run.
         Some(memory)
             if passing.load(Ordering::Relaxed) == 0
+                && req.extra_errors.is_empty()
                 && memory.outputs_current()
                 && portfolio.is_file()
                 && req.json.as_ref().is_none_or(|j| j.is_file()) =>
@@ -335,14 +363,15 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     };
     if write {
         let outputs_started = std::time::Instant::now();
+        let all_errors: Vec<(String, String)> = errors.iter().chain(&req.extra_errors).cloned().collect();
         write_run_outputs(
             req,
             &pool,
             &spool,
             &portfolio,
             &results,
-            &scored,
-            &errors,
+            &spooled,
+            &all_errors,
             changes.as_deref(),
         )?;
         tracing::debug!(
@@ -351,11 +380,12 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         );
     }
     Ok(RunSummary {
-        scored_inputs: scored.len(),
+        scored_inputs: scored,
         results,
         annotated,
         annotated_for,
         outputs,
+        owned,
         errors,
         portfolio,
         unchanged,
@@ -404,8 +434,25 @@ fn write_run_outputs(
 }
 
 /// What one input came to: its providers' summaries and whether it has an
-/// annotated copy, or the message saying why it was not scored.
-type Outcome = Result<(Vec<ProviderSummary>, bool), String>;
+/// annotated copy, or why it was not scored.
+type Outcome = Result<(Vec<ProviderSummary>, bool), Failed>;
+
+/// An input not scored this run.
+struct Failed {
+    /// Why.
+    message: String,
+    /// What an earlier run made of it, carried forward because this run
+    /// failed on a passing fault: its providers' summaries (their pieces
+    /// in the spool) and its annotated copy, if any.
+    kept: Option<(Vec<ProviderSummary>, Option<PathBuf>)>,
+}
+
+impl Failed {
+    /// Failed with nothing carried forward.
+    fn alone(message: String) -> Failed {
+        Failed { message, kept: None }
+    }
+}
 
 /// Puts an input's remembered pieces in the spool, as if just scored.
 fn reuse(recalled: Recalled, index: usize, input: &Path, spool: &Spool) -> Outcome {
@@ -418,10 +465,10 @@ fn reuse(recalled: Recalled, index: usize, input: &Path, spool: &Spool) -> Outco
         } => {
             spool
                 .put_raw(index, &json, &flags)
-                .map_err(|e| format!("{}: cannot spool the results: {e}", input.display()))?;
+                .map_err(|e| Failed::alone(format!("{}: cannot spool the results: {e}", input.display())))?;
             Ok((summaries, annotated))
         }
-        Recalled::Failed(message) => Err(message),
+        Recalled::Failed(message) => Err(Failed::alone(message)),
     }
 }
 
@@ -480,8 +527,9 @@ fn score_and_remember(
         (results.iter().map(ProviderResult::summary).collect(), annotated)
     };
     let Some(memory) = &req.memory else {
-        return scored.map(summaries).map_err(|f| f.message);
+        return scored.map(summaries).map_err(|f| Failed::alone(f.message));
     };
+    let mut carried = None;
     let kept = match &scored {
         Ok((results, annotated)) => spool.raw(index).map_err(|e| e.to_string()).and_then(|(json, flags)| {
             memory.remember(
@@ -498,6 +546,7 @@ fn score_and_remember(
         Err(failure) if failure.passing => {
             passing.fetch_add(1, Ordering::Relaxed);
             tracing::info!(file = %input.display(), "not remembered, to be tried again next run: {}", failure.message);
+            carried = carry_forward(memory.as_ref(), index, input, spool);
             Ok(())
         }
         Err(failure) => memory.remember(input, Remembered::Failed(&failure.message)),
@@ -506,7 +555,35 @@ fn score_and_remember(
         // The input is scored again next run; this run's outputs are whole.
         tracing::warn!(file = %input.display(), "cannot remember this input's result: {e}");
     }
-    scored.map(summaries).map_err(|f| f.message)
+    scored.map(summaries).map_err(|f| Failed {
+        message: f.message,
+        kept: carried,
+    })
+}
+
+/// What an earlier run made of `input`, which failed this run on a passing
+/// fault: its pieces go into the spool, its summaries and annotated copy
+/// into this run's, so its providers neither leave the portfolio nor come
+/// back next run.
+fn carry_forward(
+    memory: &dyn InputMemory,
+    index: usize,
+    input: &Path,
+    spool: &Spool,
+) -> Option<(Vec<ProviderSummary>, Option<PathBuf>)> {
+    let (recalled, copy) = memory.keep_previous(input)?;
+    match recalled {
+        Recalled::Scored {
+            summaries, json, flags, ..
+        } => match spool.put_raw(index, &json, &flags) {
+            Ok(()) => Some((summaries, copy)),
+            Err(e) => {
+                tracing::warn!(file = %input.display(), "cannot spool the earlier results: {e}");
+                None
+            }
+        },
+        Recalled::Failed(_) => None,
+    }
 }
 
 /// The canonical path a file would have once written.

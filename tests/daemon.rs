@@ -687,3 +687,80 @@ fn a_workbook_whose_annotated_copy_cannot_be_written_is_tried_again_next_run() {
     assert!(second.contains("1 scored"), "{second}");
     assert!(readiness_text(&setup.path("out/a.annotated.xlsx")).contains("Alpha"));
 }
+
+/// The kinds of the changes the last run listed in the JSON.
+fn change_kinds(setup: &Setup) -> Vec<String> {
+    setup.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The providers' names in the JSON.
+fn provider_names(setup: &Setup) -> Vec<String> {
+    setup.json()["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_workbook_failing_on_a_passing_fault_keeps_its_provider_and_is_neither_removed_nor_added_again() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["FR"], "Own entity");
+    setup.run();
+    // A folder now stands where Beta's annotated copy goes: it is scored
+    // again and writing its copy fails, a passing fault (even as root).
+    std::fs::remove_file(setup.path("out/b.annotated.xlsx")).unwrap();
+    std::fs::create_dir(setup.path("out/b.annotated.xlsx")).unwrap();
+    let second = stdout(&iorready(&[
+        "run",
+        "--config",
+        &setup.config(),
+        "--as-of",
+        "2026-11-24",
+    ]));
+    assert!(second.contains("1 not scored"), "{second}");
+    assert_eq!(provider_names(&setup), ["Alpha", "Beta"]);
+    assert!(change_kinds(&setup).is_empty(), "{:?}", change_kinds(&setup));
+    let providers = sheet(&setup.path("out/portfolio.xlsx"), "Providers");
+    assert!(
+        providers.rows().flatten().any(|c| *c == "Beta"),
+        "the portfolio lost Beta"
+    );
+    std::fs::remove_dir(setup.path("out/b.annotated.xlsx")).unwrap();
+    let third = stdout(&setup.run());
+    assert!(third.contains("1 scored"), "{third}");
+    assert!(change_kinds(&setup).is_empty(), "{:?}", change_kinds(&setup));
+}
+
+#[test]
+fn a_damaged_workbook_is_remembered_and_not_read_again_until_it_changes() {
+    let setup = Setup::new("0 6 * * *", "");
+    let wb = setup.path("inbox/a.xlsx");
+    provider_workbook(&wb, "Alpha", &["DE"], "Own entity");
+    // The second half of the workbook is lost.
+    let bytes = std::fs::read(&wb).unwrap();
+    std::fs::write(&wb, &bytes[..bytes.len() / 2]).unwrap();
+    let first = stdout(&iorready(&[
+        "run",
+        "--config",
+        &setup.config(),
+        "--as-of",
+        "2026-11-24",
+    ]));
+    assert!(first.contains("1 not scored"), "{first}");
+    let second = stdout(&iorready(&[
+        "run",
+        "--config",
+        &setup.config(),
+        "--as-of",
+        "2026-11-24",
+    ]));
+    assert!(second.contains("0 scored, 1 unchanged"), "{second}");
+}

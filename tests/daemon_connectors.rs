@@ -657,11 +657,22 @@ fn a_graph_job_reports_a_workbook_it_cannot_fetch_and_scores_its_earlier_copy() 
     job.graph.lock().unwrap().graph_refuse_downloads = true;
     let second = job.run();
     assert!(
-        second.contains("not scored: swiftfreight-logistics.xlsx (connector 'microsoft-graph'): not fetched: HTTP 403"),
+        second.contains("  swiftfreight-logistics.xlsx (connector 'microsoft-graph'): not fetched: HTTP 403"),
         "{second}"
     );
     assert!(second.contains("partial"), "{second}");
+    assert!(
+        second.contains("2 input(s), 0 scored, 2 unchanged, 0 not scored") && second.contains("1 file(s) not fetched"),
+        "the earlier copy counts as scored, not as an error: {second}"
+    );
     assert_eq!(job.providers(), ["Meridian Trade Compliance", "SwiftFreight Logistics"]);
+    assert_eq!(
+        json_errors(job.dir.path()),
+        [(
+            "swiftfreight-logistics.xlsx (connector 'microsoft-graph')".to_owned(),
+            "not fetched: HTTP 403 Forbidden: Access denied".to_owned()
+        )]
+    );
     // The link stays where it was, so the next run tries the file again.
     assert!(job.cursors()[0].1.ends_with("token=T1"));
     job.graph.lock().unwrap().graph_refuse_downloads = false;
@@ -671,6 +682,22 @@ fn a_graph_job_reports_a_workbook_it_cannot_fetch_and_scores_its_earlier_copy() 
     assert!(job.cursors()[0].1.ends_with("token=T2"));
 }
 
+/// The JSON result's `errors[]` in `dir/out/result.json`: (file, message).
+fn json_errors(dir: &Path) -> Vec<(String, String)> {
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/result.json")).unwrap()).unwrap();
+    json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_owned(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn a_file_whose_content_is_not_base64_is_listed_as_not_scored_and_the_others_are_scored() {
     let setup = Setup::new();
@@ -678,12 +705,27 @@ fn a_file_whose_content_is_not_base64_is_listed_as_not_scored_and_the_others_are
     let out = setup.run();
     assert!(out.contains("2 scored"), "{out}");
     assert!(
-        out.contains(
-            "not scored: supplier-2.xlsx (connector 'vendor'): not fetched: the content at '/content' is not base64"
-        ),
+        out.contains("  supplier-2.xlsx (connector 'vendor'): not fetched: the content at '/content' is not base64"),
         "{out}"
     );
     assert_eq!(setup.providers(), ["Supplier 1", "Supplier 3"]);
+    let errors = json_errors(setup.dir.path());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "supplier-2.xlsx (connector 'vendor')");
+    assert!(
+        errors[0]
+            .1
+            .starts_with("not fetched: the content at '/content' is not base64"),
+        "{errors:?}"
+    );
+    let errors = common::sheet(&setup.dir.path().join("out/portfolio.xlsx"), "Not scored");
+    assert!(
+        errors
+            .rows()
+            .flatten()
+            .any(|c| c.to_string().contains("supplier-2.xlsx")),
+        "the portfolio does not list it"
+    );
 }
 
 #[test]

@@ -107,6 +107,9 @@ pub fn run(config: &Path, job: Option<&str>, as_of: Option<NaiveDate>, full_sync
                 println!("  not scored: {file}: {message}");
             }
         }
+        for (file, message) in &report.not_fetched {
+            println!("  {file}: {message}");
+        }
         if report.outcome != Outcome::Ok {
             worst = ExitCode::from(super::PARTIAL);
         }

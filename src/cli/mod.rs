@@ -453,6 +453,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         stop: None,
         input_mappings: records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect(),
         allow_empty: false,
+        extra_errors: Vec::new(),
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -50,27 +50,50 @@ pub fn sweep_tree(dir: &Path, prefix: &str) {
 /// them) is. Call it only once a run completed: a run stopped part-way has
 /// not seen every input.
 pub fn remove_unowned_copies(out: &Path, owned: &[PathBuf]) {
-    // Names are compared without case: on a file system that ignores case,
-    // `A.annotated.xlsx` on disk is the copy this run calls
-    // `a.annotated.xlsx`, and removing it would remove that copy.
-    let owned: HashSet<String> = owned
+    // Names are compared exactly: on Linux, `Acme.annotated.xlsx` left by a
+    // workbook renamed to `acme.xlsx` is an old copy. On a file system that
+    // ignores case the two names are one file, which the same-file check
+    // keeps.
+    let names: HashSet<std::ffi::OsString> = owned
         .iter()
         .filter_map(|p| p.file_name())
-        .map(|n| n.to_string_lossy().to_lowercase())
+        .map(|n| n.to_owned())
         .collect();
+    let files: HashSet<FileId> = owned.iter().filter_map(|p| file_id(p)).collect();
     let Ok(entries) = std::fs::read_dir(out) else { return };
     for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_lowercase();
+        let name = entry.file_name();
         // A folder of that name is not a copy iorready wrote.
-        if !name.ends_with(ANNOTATED_SUFFIX) || owned.contains(&name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+        if !name.to_string_lossy().to_lowercase().ends_with(ANNOTATED_SUFFIX)
+            || names.contains(&name)
+            || !entry.file_type().is_ok_and(|t| t.is_file())
+        {
             continue;
         }
         let path = entry.path();
+        if file_id(&path).is_some_and(|id| files.contains(&id)) {
+            continue;
+        }
         match std::fs::remove_file(&path) {
             Ok(()) => tracing::info!(file = %path.display(), "removed an annotated copy no input owns any more"),
             Err(e) => tracing::warn!(file = %path.display(), "cannot remove an annotated copy no input owns: {e}"),
         }
     }
+}
+
+/// What tells one file from another whatever its name is spelt like: its
+/// device and inode on unix; elsewhere nothing (names alone decide).
+type FileId = (u64, u64);
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_path: &Path) -> Option<FileId> {
+    None
 }
 
 #[cfg(test)]
@@ -105,7 +128,6 @@ mod tests {
         assert_eq!(
             names(dir.path()),
             [
-                "B.annotated.xlsx",
                 "a.annotated.xlsx",
                 "folder.annotated.xlsx",
                 "notes.xlsx",
@@ -113,5 +135,26 @@ mod tests {
                 "result.json"
             ]
         );
+    }
+
+    #[test]
+    fn a_copy_whose_name_differs_only_in_case_is_another_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Acme.annotated.xlsx"), b"old").unwrap();
+        std::fs::write(dir.path().join("acme.annotated.xlsx"), b"new").unwrap();
+        remove_unowned_copies(dir.path(), &[dir.path().join("acme.annotated.xlsx")]);
+        assert_eq!(names(dir.path()), ["acme.annotated.xlsx"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn another_name_of_an_owned_copy_is_kept() {
+        // As a file system that ignores case shows `A.annotated.xlsx` for
+        // the copy this run calls `a.annotated.xlsx`: one file, two names.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.annotated.xlsx"), b"x").unwrap();
+        std::fs::hard_link(dir.path().join("a.annotated.xlsx"), dir.path().join("A.annotated.xlsx")).unwrap();
+        remove_unowned_copies(dir.path(), &[dir.path().join("a.annotated.xlsx")]);
+        assert_eq!(names(dir.path()), ["A.annotated.xlsx", "a.annotated.xlsx"]);
     }
 }

@@ -81,24 +81,29 @@ impl JobMemory {
         lock(&self.rescored).clone()
     }
 
-    /// True when `inputs` (with their annotated copies `outputs`) are
-    /// exactly what the previous complete run scored, unchanged, so the
-    /// whole run can be skipped without reading a remembered result.
-    pub fn nothing_changed(&self, inputs: &[PathBuf], outputs: &[PathBuf]) -> bool {
-        let Ok(known) = self.state.input_fingerprints(&self.job) else {
-            return false;
-        };
+    /// When `inputs` (with their annotated copies `outputs`) are exactly
+    /// what the previous complete run scored, unchanged, so the whole run
+    /// can be skipped without reading a remembered result: the annotated
+    /// copies they own (JSON documents and failed inputs own none).
+    pub fn nothing_changed(&self, inputs: &[PathBuf], outputs: &[PathBuf]) -> Option<Vec<PathBuf>> {
+        let known = self.state.input_fingerprints(&self.job).ok()?;
         if known.len() != inputs.len() {
-            return false;
+            return None;
         }
-        let unchanged = inputs.iter().zip(outputs).all(|(input, output)| {
-            known.get(&self.key(input)).is_some_and(|known| {
-                known.settings == self.settings
-                    && (!known.annotated || copy_in_place(known.output.as_deref(), output))
-                    && self.content_hash(input).is_some_and(|h| h == known.content_hash)
-            })
-        });
-        unchanged && self.previous_run_complete()
+        let mut owned = Vec::new();
+        for (input, output) in inputs.iter().zip(outputs) {
+            let known = known.get(&self.key(input))?;
+            let unchanged = known.settings == self.settings
+                && (!known.annotated || copy_in_place(known.output.as_deref(), output))
+                && self.content_hash(input).is_some_and(|h| h == known.content_hash);
+            if !unchanged {
+                return None;
+            }
+            if known.annotated {
+                owned.push(output.clone());
+            }
+        }
+        self.previous_run_complete().then_some(owned)
     }
 
     fn previous_run_complete(&self) -> bool {
@@ -227,6 +232,35 @@ impl InputMemory for JobMemory {
         lock(&self.seen).push(key);
         lock(&self.rescored).push(input.to_owned());
         Ok(())
+    }
+
+    fn keep_previous(&self, input: &Path) -> Option<(Recalled, Option<PathBuf>)> {
+        let key = self.key(input);
+        let record = match self.state.input(&self.job, &key) {
+            Ok(r) => r?,
+            Err(e) => {
+                tracing::warn!(job = %self.job, "cannot look up an input in the state: {e}");
+                return None;
+            }
+        };
+        // Its row stays as the earlier run wrote it (content hash included),
+        // so the next run scores the input again.
+        let recalled = if let Some(error) = record.error {
+            Recalled::Failed(error)
+        } else {
+            let summaries: Vec<ProviderSummary> = serde_json::from_str(record.summaries.as_deref()?).ok()?;
+            let standings: Vec<Standing> = serde_json::from_str(record.standings.as_deref()?).ok()?;
+            lock(&self.current).extend(standings);
+            Recalled::Scored {
+                summaries,
+                json: record.json,
+                flags: record.flags,
+                annotated: record.annotated,
+            }
+        };
+        lock(&self.seen).push(key);
+        let copy = record.output.filter(|_| record.annotated).map(PathBuf::from);
+        Some((recalled, copy))
     }
 
     fn outputs_current(&self) -> bool {

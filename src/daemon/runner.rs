@@ -32,6 +32,9 @@ pub struct JobReport {
     pub message: Option<String>,
     /// Write-back lines.
     pub written_back: Vec<String>,
+    /// Files a connector listed but could not fetch: (file, why). Any
+    /// earlier copy of one was scored as it was.
+    pub not_fetched: Vec<(String, String)>,
 }
 
 /// A run that could not even be recorded.
@@ -40,6 +43,18 @@ pub enum JobError {
     /// The state refused, or the job is already running elsewhere.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The run panicked: a bug, with the panic's message.
+    #[error("the run stopped on an internal error: {0}")]
+    Panicked(String),
+}
+
+/// A panic's message, when it carries one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// The lock file that keeps a job from overlapping itself, across processes.
@@ -69,7 +84,12 @@ pub fn run_job(
     let _lock = Lock::take(state_dir, &job_lock_name(&job.name), &format!("job '{}'", job.name))?;
     let run_id = state.begin_run(&job.name)?;
     let mut connector_counts: Vec<(String, ConnectorCounts)> = Vec::new();
-    let ran = run_begun(job, state_dir, state, options, run_id, &mut connector_counts);
+    // A panic part-way is recorded like any failure, not left `running`
+    // until the job next starts.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_begun(job, state_dir, state, options, run_id, &mut connector_counts)
+    }))
+    .unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref()))));
     if let Err(e) = &ran {
         // Only a process that died may leave a run `running`: whatever
         // stopped this one part-way is recorded. Best effort, as the state
@@ -84,6 +104,7 @@ pub fn run_job(
             Some(&message),
             None,
             &connector_counts,
+            &[],
         );
         if let Err(again) = recorded {
             tracing::error!(job = %job.name, run = run_id, "cannot record the run as failed either: {again}");
@@ -112,6 +133,7 @@ fn run_begun(
         summary: None,
         message: None,
         written_back: Vec::new(),
+        not_fetched: Vec::new(),
     };
     let fail = |report: &mut JobReport, connectors: &[(String, ConnectorCounts)], message: String| {
         tracing::error!(job = %job.name, run = run_id, "run failed: {message}");
@@ -125,6 +147,7 @@ fn run_begun(
             report.message.as_deref(),
             None,
             connectors,
+            &[],
         )
     };
     let (profile, mappings) = match (job.load_profile(), job.load_mappings()) {
@@ -219,11 +242,10 @@ fn run_begun(
     let mut inputs: Vec<PathBuf> = job.inputs.clone();
     inputs.extend(fetched.iter().map(|f| f.path.clone()));
     inputs.extend(records.iter().map(|r| r.path.clone()));
-    if let Some(outputs) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
-        let count = outputs.len();
+    if let Some((count, owned)) = unchanged_run(&memory, &inputs, job, state)?.filter(|_| not_fetched.is_empty()) {
         // What the cursors cover is mirrored and as scored before (an
         // expired delta link listed whole again, say): they move on too.
-        save_cursors(state, &job.name, &cursors, connector_counts)?;
+        let cursors = cursors_to_save(&job.name, &cursors, connector_counts);
         let counts = RunCounts {
             inputs: count,
             unchanged: count,
@@ -239,8 +261,9 @@ fn run_begun(
             // Standings, inputs and changes stay as the previous run left them.
             None,
             connector_counts,
+            &cursors,
         )?;
-        remove_unowned_copies(&job.out, &outputs);
+        remove_unowned_copies(&job.out, &owned);
         tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
         report.outcome = Outcome::Ok;
         report.message = Some(message.into());
@@ -254,14 +277,14 @@ fn run_begun(
     // An emptied inbox is a quiet run, not a failure: its providers leave
     // the portfolio, the JSON and the output folder like any removed ones.
     req.allow_empty = true;
-    let mut summary = match run_score(&req, &()) {
+    req.extra_errors = not_fetched.clone();
+    let summary = match run_score(&req, &()) {
         Ok(s) => s,
         Err(e) => {
             fail(&mut report, connector_counts, e.to_string())?;
             return Ok(report);
         }
     };
-    summary.errors.extend(not_fetched);
     // Write back what was scored afresh, and what an earlier run scored but
     // could not write back (it was stopped, or the API failed).
     let mut write_errors = Vec::new();
@@ -308,21 +331,23 @@ fn run_begun(
         )
     } else if !write_errors.is_empty() {
         (Outcome::Partial, Some(write_errors.join("; ")))
-    } else if !summary.errors.is_empty() {
+    } else if !summary.errors.is_empty() || !not_fetched.is_empty() {
         (
             Outcome::Partial,
-            Some(format!("{} inputs not scored", summary.errors.len())),
+            Some(not_scored_message(summary.errors.len(), &not_fetched)),
         )
     } else if summary.outputs.is_empty() {
         (Outcome::Ok, Some("no inputs".to_owned()))
     } else {
         (Outcome::Ok, None)
     };
-    // The cursors advance only now: what they cover is mirrored, scored,
-    // recorded and written back.
-    if outcome.completed() {
-        save_cursors(state, &job.name, &cursors, connector_counts)?;
-    }
+    // The cursors advance only with the run's end: what they cover is
+    // mirrored, scored, recorded and written back.
+    let cursors = if outcome.completed() {
+        cursors_to_save(&job.name, &cursors, connector_counts)
+    } else {
+        Vec::new()
+    };
     let standings = memory.standings();
     let seen = memory.seen();
     let changes = summary.changes.clone().unwrap_or_default();
@@ -337,9 +362,10 @@ fn run_begun(
         message.as_deref(),
         completed,
         connector_counts,
+        &cursors,
     )?;
     if outcome.completed() {
-        remove_unowned_copies(&job.out, &summary.outputs);
+        remove_unowned_copies(&job.out, &summary.owned);
     }
     tracing::info!(
         job = %job.name,
@@ -357,7 +383,25 @@ fn run_begun(
     report.outcome = outcome;
     report.message = message;
     report.summary = Some(summary);
+    report.not_fetched = not_fetched;
     Ok(report)
+}
+
+/// What a partial run's message says: inputs not scored, files not fetched.
+fn not_scored_message(not_scored: usize, not_fetched: &[(String, String)]) -> String {
+    let mut parts = Vec::new();
+    if not_scored > 0 {
+        parts.push(format!("{not_scored} input(s) not scored"));
+    }
+    if !not_fetched.is_empty() {
+        // A connector keeps the earlier copy of a file it cannot fetch, and
+        // that copy is scored as it was.
+        parts.push(format!(
+            "{} file(s) not fetched (any earlier copy scored as it was)",
+            not_fetched.len()
+        ));
+    }
+    parts.join("; ")
 }
 
 /// The profile's text and the switches that change it.
@@ -390,14 +434,14 @@ fn mapping_bytes(mappings: Option<&std::path::Path>) -> Vec<Vec<u8>> {
 
 /// When every input is as the previous complete run left it (same set,
 /// same content, same settings, annotated copies and portfolio in place),
-/// the inputs' annotated copies: the run has nothing to do. Pending
+/// the annotated copies the inputs own: the run has nothing to do. Pending
 /// write-backs make it a normal run.
 fn unchanged_run(
     memory: &JobMemory,
     inputs: &[PathBuf],
     job: &Job,
     state: &State,
-) -> Result<Option<Vec<PathBuf>>, JobError> {
+) -> Result<Option<(usize, Vec<PathBuf>)>, JobError> {
     if job.write_back && !state.pending_write_backs(&job.name)?.is_empty() {
         return Ok(None);
     }
@@ -409,7 +453,9 @@ fn unchanged_run(
         return Ok(None);
     };
     let outputs = crate::pipeline::output_paths(&found, &job.out);
-    Ok(memory.nothing_changed(&found, &outputs).then_some(outputs))
+    Ok(memory
+        .nothing_changed(&found, &outputs)
+        .map(|owned| (found.len(), owned)))
 }
 
 /// Cursors are kept per job: two jobs reading one connector into their own
@@ -418,24 +464,24 @@ fn cursor_owner(job: &str, connector: &str) -> String {
     format!("{job}/{connector}")
 }
 
-/// Saves the cursors this run read to, except those of a connector that
-/// failed (a write-back): it keeps its cursor, so the next run reads those
-/// records again.
-fn save_cursors(
-    state: &State,
+/// The cursors this run read to, as (owner, stream, cursor) to save with
+/// the run's end, except those of a connector that failed (a write-back):
+/// it keeps its cursor, so the next run reads those records again.
+fn cursors_to_save(
     job: &str,
     cursors: &[(String, String, String)],
     connector_counts: &[(String, ConnectorCounts)],
-) -> Result<(), StateError> {
+) -> Vec<(String, String, String)> {
     let failed: std::collections::HashSet<&str> = connector_counts
         .iter()
         .filter(|(_, c)| c.errors > 0)
         .map(|(n, _)| n.as_str())
         .collect();
-    for (connector, stream, cursor) in cursors.iter().filter(|(c, _, _)| !failed.contains(c.as_str())) {
-        state.save_cursor(&cursor_owner(job, connector), stream, cursor)?;
-    }
-    Ok(())
+    cursors
+        .iter()
+        .filter(|(c, _, _)| !failed.contains(c.as_str()))
+        .map(|(connector, stream, cursor)| (cursor_owner(job, connector), stream.clone(), cursor.clone()))
+        .collect()
 }
 
 /// The saved cursors of `connector`'s streams for `job`: date-times

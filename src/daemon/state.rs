@@ -530,7 +530,9 @@ impl State {
     /// run that completed, the job's standings become `standings`, the
     /// changes are kept, and inputs not in `seen` are forgotten (their
     /// annotated copies are the caller's to tidy, see
-    /// [`super::housekeeping`]).
+    /// [`super::housekeeping`]). `cursors` (owner, stream, cursor) are
+    /// saved in the same transaction: they never move on for a run whose
+    /// end could not be recorded.
     #[allow(clippy::too_many_arguments)] // the run's whole ending, in one transaction
     pub fn finish_run(
         &self,
@@ -541,9 +543,17 @@ impl State {
         message: Option<&str>,
         completed: Option<(&[Standing], &[Change], &[String])>,
         connectors: &[(String, ConnectorCounts)],
+        cursors: &[(String, String, String)],
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.db(e))?;
+        for (owner, stream, cursor) in cursors {
+            tx.execute(
+                "INSERT OR REPLACE INTO cursors (connector, stream, cursor, updated) VALUES (?1, ?2, ?3, ?4)",
+                params![owner, stream, cursor, now()],
+            )
+            .map_err(|e| self.db(e))?;
+        }
         let change_count = completed.map(|(_, c, _)| c.len()).unwrap_or(0);
         tx.execute(
             "UPDATE runs SET finished = ?2, outcome = ?3, inputs = ?4, scored = ?5, unchanged = ?6, failed = ?7,
@@ -971,10 +981,38 @@ mod tests {
         for outcome in [Outcome::Failed, Outcome::Ok, Outcome::Failed, Outcome::Failed] {
             let id = state.begin_run("inbox").unwrap();
             state
-                .finish_run("inbox", id, outcome, &counts, None, None, &[])
+                .finish_run("inbox", id, outcome, &counts, None, None, &[], &[])
                 .unwrap();
         }
         assert_eq!(state.failures_in_a_row("inbox").unwrap(), 2);
+    }
+
+    #[test]
+    fn cursors_move_on_with_the_runs_end_in_one_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let id = state.begin_run("vendor").unwrap();
+        let cursors = [(
+            "vendor/vendor".to_owned(),
+            "suppliers".to_owned(),
+            "2026-11-03".to_owned(),
+        )];
+        state
+            .finish_run(
+                "vendor",
+                id,
+                Outcome::Ok,
+                &RunCounts::default(),
+                None,
+                None,
+                &[],
+                &cursors,
+            )
+            .unwrap();
+        assert_eq!(
+            state.cursor("vendor/vendor", "suppliers").unwrap().as_deref(),
+            Some("2026-11-03")
+        );
     }
 
     #[test]
