@@ -106,6 +106,38 @@ impl JobMemory {
         self.previous_run_complete().then_some(owned)
     }
 
+    /// What the state remembers of the input `key`, if anything.
+    fn stored(&self, key: &str) -> Option<InputRecord> {
+        match self.state.input(&self.job, key) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(job = %self.job, "cannot look up an input in the state: {e}");
+                None
+            }
+        }
+    }
+
+    /// Takes an earlier run's result for the input `key` into this run (seen,
+    /// its standings among this run's), with its annotated copy if it has one.
+    fn take_back(&self, key: String, record: InputRecord) -> Option<(Recalled, Option<PathBuf>)> {
+        let recalled = if let Some(error) = record.error {
+            Recalled::Failed(error)
+        } else {
+            let summaries: Vec<ProviderSummary> = serde_json::from_str(record.summaries.as_deref()?).ok()?;
+            let standings: Vec<Standing> = serde_json::from_str(record.standings.as_deref()?).ok()?;
+            lock(&self.current).extend(standings);
+            Recalled::Scored {
+                summaries,
+                json: record.json,
+                flags: record.flags,
+                annotated: record.annotated,
+            }
+        };
+        lock(&self.seen).push(key);
+        let copy = record.output.filter(|_| record.annotated).map(PathBuf::from);
+        Some((recalled, copy))
+    }
+
     fn previous_run_complete(&self) -> bool {
         self.state
             .runs(Some(&self.job), 2)
@@ -149,33 +181,14 @@ impl InputMemory for JobMemory {
         let key = self.key(input);
         let hash = self.content_hash(input)?;
         lock(&self.hashes).insert(input.to_owned(), hash.clone());
-        let record = match self.state.input(&self.job, &key) {
-            Ok(r) => r?,
-            Err(e) => {
-                tracing::warn!(job = %self.job, "cannot look up an input in the state: {e}");
-                return None;
-            }
-        };
+        let record = self.stored(&key)?;
         if record.content_hash != hash || record.settings != self.settings {
             return None;
         }
-        let recalled = if let Some(error) = record.error {
-            Recalled::Failed(error)
-        } else {
-            if record.annotated && !copy_in_place(record.output.as_deref(), output) {
-                return None;
-            }
-            let summaries: Vec<ProviderSummary> = serde_json::from_str(record.summaries.as_deref()?).ok()?;
-            let standings: Vec<Standing> = serde_json::from_str(record.standings.as_deref()?).ok()?;
-            lock(&self.current).extend(standings);
-            Recalled::Scored {
-                summaries,
-                json: record.json,
-                flags: record.flags,
-                annotated: record.annotated,
-            }
-        };
-        lock(&self.seen).push(key);
+        if record.error.is_none() && record.annotated && !copy_in_place(record.output.as_deref(), output) {
+            return None;
+        }
+        let (recalled, _) = self.take_back(key, record)?;
         self.recalled.fetch_add(1, Ordering::Relaxed);
         Some(recalled)
     }
@@ -236,31 +249,10 @@ impl InputMemory for JobMemory {
 
     fn keep_previous(&self, input: &Path) -> Option<(Recalled, Option<PathBuf>)> {
         let key = self.key(input);
-        let record = match self.state.input(&self.job, &key) {
-            Ok(r) => r?,
-            Err(e) => {
-                tracing::warn!(job = %self.job, "cannot look up an input in the state: {e}");
-                return None;
-            }
-        };
         // Its row stays as the earlier run wrote it (content hash included),
         // so the next run scores the input again.
-        let recalled = if let Some(error) = record.error {
-            Recalled::Failed(error)
-        } else {
-            let summaries: Vec<ProviderSummary> = serde_json::from_str(record.summaries.as_deref()?).ok()?;
-            let standings: Vec<Standing> = serde_json::from_str(record.standings.as_deref()?).ok()?;
-            lock(&self.current).extend(standings);
-            Recalled::Scored {
-                summaries,
-                json: record.json,
-                flags: record.flags,
-                annotated: record.annotated,
-            }
-        };
-        lock(&self.seen).push(key);
-        let copy = record.output.filter(|_| record.annotated).map(PathBuf::from);
-        Some((recalled, copy))
+        let record = self.stored(&key)?;
+        self.take_back(key, record)
     }
 
     fn outputs_current(&self) -> bool {
