@@ -48,12 +48,12 @@ impl ConnectorFile {
 /// Replaces each `{record:/pointer}` in the URL path `template` with that
 /// value of `record`, percent-encoded as a path segment.
 fn fill_record(template: &str, record: &Value) -> Result<String, String> {
-    super::paging::fill_template(template, super::paging::Placement::Url, &|token| {
+    super::templates::fill_template(template, super::templates::Placement::Url, &|token| {
         let pointer = token.strip_prefix("record:")?;
         Some(
             record
                 .pointer(pointer)
-                .map(super::paging::value_text)
+                .map(super::templates::value_text)
                 .ok_or_else(|| format!("the record has no '{pointer}'")),
         )
     })

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::client::{Client, ConnectorError};
 use super::config::{Writeback, WritebackKind, WritebackMode};
-use super::paging::{fill_template, value_text, Placement};
+use super::templates::{fill_template, value_text, Placement};
 
 /// What one scored workbook writes back.
 #[derive(Debug, Clone)]
