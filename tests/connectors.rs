@@ -847,3 +847,94 @@ fn a_downloaded_answer_whose_content_is_not_base64_is_reported_not_fetched() {
     );
     assert_eq!(files.iter().filter(|f| f.failed.is_none()).count(), 2);
 }
+
+/// A server that records every JSON body sent to it (by path) and answers
+/// `[]` to a GET (no record written before) or `{"value": []}` to a POST
+/// search.
+fn body_recorder() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use axum::routing::any;
+    let bodies: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let seen = bodies.clone();
+    let app = axum::Router::new().route(
+        "/{*rest}",
+        any(move |method: axum::http::Method, uri: axum::http::Uri, body: String| {
+            let seen = seen.clone();
+            async move {
+                if method == axum::http::Method::GET {
+                    return axum::Json(serde_json::json!([]));
+                }
+                seen.lock().unwrap().push((uri.path().to_owned(), body));
+                axum::Json(serde_json::json!({"value": []}))
+            }
+        }),
+    );
+    (api::serve(app), bodies)
+}
+
+/// Writes one item's summary back through a record write-back whose create
+/// template names the supplier; returns the bodies the API received.
+fn write_summary_for(parent: serde_json::Value) -> Vec<(String, String)> {
+    let (addr, bodies) = body_recorder();
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/s\"\n[[writeback]]\nname = \"note\"\nwhat = \"summary\"\npath = \"/notes\"\nfind = {{ supplier = \"{{parent:/id}}\" }}\ncreate = '{{\"supplier\": {{parent:/id}}, \"name\": \"{{parent:/name}}\", \"status\": \"pending\", \"message\": \"{{summary}}\"}}'\nupdate = '{{\"message\": \"{{summary}}\"}}'\nupdate_path = \"/notes/{{found:/id}}\"\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let item = iorready::connectors::WritebackItem {
+        parent: Some(parent),
+        file_name: "q.annotated.xlsx".into(),
+        content: Vec::new(),
+        summary: "iorready: 3 ready".into(),
+        fields: Vec::new(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(iorready::connectors::write_back(&client, &[item], false))
+        .unwrap();
+    let got = bodies.lock().unwrap().clone();
+    got
+}
+
+#[test]
+fn a_supplier_name_with_quotes_cannot_add_a_field_to_a_write_back_body() {
+    let bodies = write_summary_for(serde_json::json!({"id": 7, "name": "Acme\", \"status\": \"approved"}));
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let body: serde_json::Value = serde_json::from_str(&bodies[0].1).unwrap();
+    assert_eq!(body["status"], "pending", "{body}");
+    assert_eq!(body["name"], "Acme\", \"status\": \"approved");
+}
+
+#[test]
+fn a_supplier_name_with_quotes_is_written_back_as_it_is() {
+    let bodies = write_summary_for(serde_json::json!({"id": 7, "name": "Smith \"IOR\" \\ Co"}));
+    let body: serde_json::Value = serde_json::from_str(&bodies[0].1).unwrap();
+    assert_eq!(body["name"], "Smith \"IOR\" \\ Co");
+    assert_eq!(body["supplier"], 7, "a numeric id still fills a number");
+}
+
+#[test]
+fn a_parent_value_with_quotes_cannot_add_a_field_to_a_read_streams_body() {
+    let (addr, bodies) = body_recorder();
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"p\"\npath = \"/p\"\n[[streams]]\nname = \"s\"\nparent = \"p\"\npath = \"/search\"\nmethod = \"POST\"\nrecords = \"/value\"\nbody = '{{\"vendor\": \"{{parent:/name}}\", \"status\": \"open\", \"n\": {{parent:/id}}}}'\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[1].clone();
+    let parent = serde_json::json!({"id": 3, "name": "Acme\", \"status\": \"closed"});
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(iorready::connectors::read_stream(&client, &stream, Some(&parent), None))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&bodies.lock().unwrap()[0].1).unwrap();
+    assert_eq!(body["status"], "open", "{body}");
+    assert_eq!(body["vendor"], "Acme\", \"status\": \"closed");
+    assert_eq!(body["n"], 3);
+}

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::client::{Client, ConnectorError, Page};
 use super::config::{Pagination, Stream};
-use super::templates::{fill, fill_url, value_text};
+use super::templates::{fill, fill_json, fill_url, value_text};
 
 /// What a read produced.
 #[derive(Debug, Clone, Default)]
@@ -131,7 +131,7 @@ pub async fn read_stream(
         .map_err(template_error)?;
     let body: Option<Value> = match &stream.body {
         Some(template) => {
-            let text = fill(template, parent).map_err(template_error)?;
+            let text = fill_json(template, parent).map_err(template_error)?;
             Some(
                 serde_json::from_str(&text)
                     .map_err(|e| template_error(format!("the body template does not make JSON: {e}")))?,

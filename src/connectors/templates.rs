@@ -9,8 +9,14 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placement {
     /// As they are: query values (which the URL's own encoder then
-    /// writes), filters, JSON bodies.
+    /// writes) and filters.
     AsIs,
+    /// In a JSON body: JSON-escaped, for a value inside the template's
+    /// quotes stays one string whatever it holds (a supplier named
+    /// `Acme", "status": "approved` adds no field). A number's or
+    /// `true`'s text has nothing to escape, so `{parent:/id}` outside
+    /// quotes still fills a number.
+    Json,
     /// In a URL written by the template: percent-encoded as one path
     /// segment before the template's first `?`, as a query value after it,
     /// so an id such as `x/y #1?` stays one id.
@@ -40,6 +46,22 @@ pub(crate) fn encode_in_url(value: &str, in_query: bool) -> Result<String, Strin
         }
     }
     Ok(out)
+}
+
+/// Appends `value` to `out` escaped as the content of a JSON string
+/// (RFC 8259: quotes, backslashes and control characters).
+fn json_escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
 }
 
 /// The text a JSON value fills a template with: a string as it is, any
@@ -78,6 +100,7 @@ pub(crate) fn fill_template(
                 let value = value?;
                 match placement {
                     Placement::AsIs => out.push_str(&value),
+                    Placement::Json => json_escape_into(&mut out, &value),
                     Placement::Url => {
                         // Values are encoded, so a `?` in `out` is the
                         // template's own.
@@ -110,8 +133,8 @@ fn parent_token(token: &str, parent: Option<&Value>) -> Option<Result<String, St
 
 /// Fills `{parent:/pointer}` from the parent record, as it is; a value
 /// starting with `base64url:` is then encoded (URL-safe base64, as
-/// Tryton's `d=` domain wants). For query values, filters and bodies; see
-/// [`fill_url`] for a URL path.
+/// Tryton's `d=` domain wants). For query values and filters; see
+/// [`fill_url`] for a URL path and `fill_json` for a JSON body.
 pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
     let out = fill_template(template, Placement::AsIs, &|t| parent_token(t, parent))?;
     Ok(match out.strip_prefix("base64url:") {
@@ -121,6 +144,12 @@ pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
         }
         None => out,
     })
+}
+
+/// Fills `{parent:/pointer}` in a JSON body template, each value
+/// JSON-escaped (see [`Placement::Json`]).
+pub(crate) fn fill_json(template: &str, parent: Option<&Value>) -> Result<String, String> {
+    fill_template(template, Placement::Json, &|t| parent_token(t, parent))
 }
 
 /// Fills `{parent:/pointer}` in a URL path template, each value
@@ -161,12 +190,18 @@ mod tests {
     }
 
     #[test]
-    fn fill_places_values_as_they_are_for_query_values_and_bodies() {
+    fn fill_places_values_as_they_are_for_query_values_and_filters() {
         let parent = json!({"id": "x/y #1?", "n": 7});
-        assert_eq!(
-            fill(r#"{"a": "{parent:/id}", "n": {parent:/n}}"#, Some(&parent)).unwrap(),
-            r#"{"a": "x/y #1?", "n": 7}"#
-        );
+        assert_eq!(fill("{parent:/id} {parent:/n}", Some(&parent)).unwrap(), "x/y #1? 7");
+    }
+
+    #[test]
+    fn a_json_body_escapes_string_values_and_keeps_numbers() {
+        let parent = json!({"name": "A \"B\" \\ C\n", "n": 7});
+        let text = fill_json(r#"{"a": "{parent:/name}", "n": {parent:/n}}"#, Some(&parent)).unwrap();
+        assert_eq!(text, r#"{"a": "A \"B\" \\ C\n", "n": 7}"#);
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["a"], "A \"B\" \\ C\n");
     }
 
     #[test]
