@@ -938,3 +938,71 @@ fn a_parent_value_with_quotes_cannot_add_a_field_to_a_read_streams_body() {
     assert_eq!(body["vendor"], "Acme\", \"status\": \"closed");
     assert_eq!(body["n"], 3);
 }
+
+#[test]
+fn a_folders_first_file_is_handed_on_before_its_last_download_is_answered() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let first_handed_on = Arc::new(AtomicBool::new(false));
+    let waited = first_handed_on.clone();
+    // The last file's download is held until the first file was handed on
+    // (or 3 s, then refused): a fetch that holds a folder's files until
+    // all have arrived never gets it.
+    let app = axum::Router::new()
+        .route(
+            "/folders",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"value": [{"id": "F1"}]})) }),
+        )
+        .route(
+            "/folders/F1/files",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"value": [
+                    {"id": "1", "name": "a.xlsx"}, {"id": "2", "name": "b.xlsx"}, {"id": "3", "name": "c.xlsx"}
+                ]}))
+            }),
+        )
+        .route(
+            "/files/{id}",
+            axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<String>| {
+                let waited = waited.clone();
+                async move {
+                    if id == "3" {
+                        for _ in 0..300 {
+                            if waited.load(Ordering::SeqCst) {
+                                return (axum::http::StatusCode::OK, format!("bytes of {id}"));
+                            }
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                        return (axum::http::StatusCode::NOT_FOUND, "held".to_owned());
+                    }
+                    (axum::http::StatusCode::OK, format!("bytes of {id}"))
+                }
+            }),
+        );
+    let addr = api::serve(app);
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}concurrency = 4\n[[streams]]\nname = \"folders\"\npath = \"/folders\"\nrecords = \"/value\"\n[[streams]]\nname = \"files\"\nparent = \"folders\"\npath = \"/folders/{{parent:/id}}/files\"\nrecords = \"/value\"\nfile = {{ name = \"/name\", download_path = \"files/{{record:/id}}\" }}\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[1].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut got = Vec::new();
+    rt.block_on(iorready::connectors::for_each_file(&client, &stream, |f| {
+        first_handed_on.store(true, Ordering::SeqCst);
+        got.push((f.name, f.failed));
+        Ok::<_, ConnectorError>(())
+    }))
+    .unwrap();
+    assert_eq!(
+        got,
+        [
+            ("a.xlsx".to_owned(), None),
+            ("b.xlsx".to_owned(), None),
+            ("c.xlsx".to_owned(), None)
+        ]
+    );
+}

@@ -150,10 +150,12 @@ pub async fn fetch_files(client: &Client, stream: &Stream) -> Result<Vec<Connect
 
 /// Hands each file a file stream points at to `on_file`, in order: those
 /// fetched, those that leave the mirror, and those that could not be
-/// fetched (see [`ConnectorFile`]); only a failed listing is an error. A
-/// child stream is read parent by parent (up to the connector's
-/// concurrency at once), so memory holds a few parents' files, never the
-/// whole listing's.
+/// fetched (see [`ConnectorFile`]); only a failed listing is an error.
+/// The listings are read first (a child stream's parents up to the
+/// connector's concurrency at once; records only, no content); then the
+/// files are downloaded up to the concurrency at once and each is handed
+/// on as soon as it and those before it have arrived, so memory holds at
+/// most that many files, never a folder's whole set.
 pub async fn for_each_file<E: From<ConnectorError>>(
     client: &Client,
     stream: &Stream,
@@ -162,38 +164,39 @@ pub async fn for_each_file<E: From<ConnectorError>>(
     let Some(spec) = &stream.file else {
         return Ok(());
     };
-    let Some(parent_name) = &stream.parent else {
-        let read = read_stream(client, stream, None, None).await?;
-        for record in read.passed_over {
-            on_file(ConnectorFile::removal(file_name(spec, &record), None, record))?;
+    let parents: Vec<Option<Value>> = match &stream.parent {
+        None => vec![None],
+        Some(parent_name) => {
+            let parents = parent_records(client, stream, parent_name).await?;
+            adopt_unkeyed_link(client, stream, &parents);
+            parents.into_iter().map(Some).collect()
         }
-        for record in read.records {
-            if let Some(f) = to_file(client, stream, spec, None, record).await {
-                on_file(f)?;
-            }
-        }
-        return Ok(());
     };
-    let parents = parent_records(client, stream, parent_name).await?;
-    adopt_unkeyed_link(client, stream, &parents);
-    let reads = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
-        let children = read_stream(client, stream, Some(&parent), None).await?;
-        let mut files: Vec<ConnectorFile> = children
-            .passed_over
-            .into_iter()
-            .map(|record| ConnectorFile::removal(file_name(spec, &record), Some(parent.clone()), record))
-            .collect();
-        for record in children.records {
-            if let Some(f) = to_file(client, stream, spec, Some(parent.clone()), record).await {
-                files.push(f);
-            }
-        }
-        Ok::<_, ConnectorError>(files)
+    let concurrency = client.connector().limits.concurrency.max(1);
+    let listings = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
+        let read = read_stream(client, stream, parent.as_ref(), None).await?;
+        Ok::<_, ConnectorError>((parent, read))
     }))
-    .buffered(client.connector().limits.concurrency);
-    futures_util::pin_mut!(reads);
-    while let Some(files) = reads.next().await {
-        for f in files? {
+    .buffered(concurrency);
+    futures_util::pin_mut!(listings);
+    // Each parent's records, in order: those its filter passed over
+    // first (they leave the mirror), then those it lists.
+    let mut work: Vec<(Option<Value>, Value, bool)> = Vec::new();
+    while let Some(listing) = listings.next().await {
+        let (parent, read) = listing?;
+        work.extend(read.passed_over.into_iter().map(|r| (parent.clone(), r, true)));
+        work.extend(read.records.into_iter().map(|r| (parent.clone(), r, false)));
+    }
+    let files = futures_util::stream::iter(work.into_iter().map(|(parent, record, passed_over)| async move {
+        if passed_over {
+            return Some(ConnectorFile::removal(file_name(spec, &record), parent, record));
+        }
+        to_file(client, stream, spec, parent, record).await
+    }))
+    .buffered(concurrency);
+    futures_util::pin_mut!(files);
+    while let Some(file) = files.next().await {
+        if let Some(f) = file {
             on_file(f)?;
         }
     }
