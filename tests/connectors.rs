@@ -1006,3 +1006,45 @@ fn a_folders_first_file_is_handed_on_before_its_last_download_is_answered() {
         ]
     );
 }
+
+/// The shipped Graph definition whose folder (F1 in the mirror) holds only
+/// what `graph_extra` puts in the drive's folder `F9`.
+fn graph_folder_of_extras(addr: std::net::SocketAddr, limits: &'static str) -> tempfile::TempDir {
+    graph_definitions(addr, move |t| {
+        t.replace("\"{parent:/id}\" }", "\"F9\" }")
+            .replace("[limits]\n", &format!("[limits]\n{limits}"))
+    })
+}
+
+#[test]
+fn a_full_listing_of_one_oversized_file_reports_it_not_fetched_instead_of_failing() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "huge.xlsx", "F9")];
+        g.graph_files.insert("6".into(), 3);
+    }
+    let defs = graph_folder_of_extras(addr, "max_body_mb = 1\n");
+    let mirror = tempfile::tempdir().unwrap();
+    let out = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert!(out.files.is_empty());
+    assert_eq!(out.not_fetched.len(), 1);
+    assert_eq!(out.not_fetched[0].file, "huge.xlsx");
+}
+
+#[test]
+fn a_full_listing_of_one_file_refused_403_fails_and_keeps_the_mirror() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "q.xlsx", "F9")];
+        g.graph_files.insert("6".into(), 1);
+    }
+    let defs = graph_folder_of_extras(addr, "");
+    let mirror = tempfile::tempdir().unwrap();
+    graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    graph.lock().unwrap().graph_refuse_downloads = true;
+    let err = graph_fetch(defs.path(), mirror.path(), &[]).unwrap_err().to_string();
+    assert!(err.contains("none of the 1 files"), "{err}");
+    assert_eq!(mirror_names(mirror.path()), ["F1/q.xlsx"]);
+}

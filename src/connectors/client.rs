@@ -39,6 +39,16 @@ pub struct ConnectorError {
     pub url: String,
     /// What went wrong, with the API's own message where there is one.
     pub message: String,
+    /// The HTTP status the API answered with, when the request failed on
+    /// one (not on a timeout, a refused connection or a bad answer).
+    pub status: Option<u16>,
+}
+
+impl ConnectorError {
+    fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status.as_u16());
+        self
+    }
 }
 
 /// A fetched page.
@@ -95,6 +105,7 @@ impl Client {
                 method: "-".into(),
                 url: "-".into(),
                 message: format!("cannot build the HTTP client: {e}"),
+                status: None,
             })?;
         let permits = connector.limits.concurrency;
         Ok(Self {
@@ -240,6 +251,7 @@ impl Client {
             method: method.to_string(),
             url: self.redactor.scrub(shown.as_str()),
             message: self.redactor.scrub(&message.into()),
+            status: None,
         }
     }
 
@@ -549,7 +561,9 @@ impl Client {
             let not_processed = status == StatusCode::TOO_MANY_REQUESTS
                 || (status == StatusCode::SERVICE_UNAVAILABLE && wait.is_some());
             if !not_processed || attempt >= self.connector.limits.max_retries {
-                return Err(self.error(stream, &method, &url, format!("HTTP {status}: {}", api_message(&text))));
+                return Err(self
+                    .error(stream, &method, &url, format!("HTTP {status}: {}", api_message(&text)))
+                    .with_status(status));
             }
             attempt += 1;
             let wait = wait.unwrap_or_else(|| backoff(self.connector.limits.backoff_base, attempt));
@@ -576,7 +590,10 @@ impl Client {
     ) -> Result<Page, ConnectorError> {
         self.read_page(stream, method.clone(), url.clone(), body, false)
             .await?
-            .ok_or_else(|| self.error(stream, &method, &url, "HTTP 410 Gone"))
+            .ok_or_else(|| {
+                self.error(stream, &method, &url, "HTTP 410 Gone")
+                    .with_status(StatusCode::GONE)
+            })
     }
 
     /// [`Client::read_json`], but `None` when the API answers HTTP 410 Gone:
@@ -629,7 +646,10 @@ impl Client {
     pub async fn get(&self, stream: &str, url: Url) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
         self.read(stream, Method::GET, url.clone(), None, false)
             .await?
-            .ok_or_else(|| self.error(stream, &Method::GET, &url, "HTTP 410 Gone"))
+            .ok_or_else(|| {
+                self.error(stream, &Method::GET, &url, "HTTP 410 Gone")
+                    .with_status(StatusCode::GONE)
+            })
     }
 
     /// [`Client::get`] with any method and an optional JSON body, for reads
@@ -703,7 +723,9 @@ impl Client {
                             } else {
                                 String::new()
                             };
-                            return Err(self.error(stream, &method, &url, format!("{message}{tries}")));
+                            return Err(self
+                                .error(stream, &method, &url, format!("{message}{tries}"))
+                                .with_status(status));
                         }
                         tracing::warn!(connector = %self.connector.name, stream, status = status.as_u16(), "retrying: {}", self.redactor.scrub(&message));
                         wait.map(|w| w.min(limits.retry_after_cap))

@@ -22,6 +22,8 @@ pub struct NotFetched {
     pub file: String,
     /// Why: the API's answer to its download, or what is wrong with it.
     pub reason: String,
+    /// The HTTP status its download was refused with, if it was.
+    pub status: Option<u16>,
 }
 
 /// What one connector's fetch brought.
@@ -60,8 +62,9 @@ pub enum ExchangeError {
     /// The connector's records mapping is missing or reads workbooks.
     #[error("{0}")]
     Mapping(String),
-    /// A full listing none of whose files could be fetched: more likely
-    /// the API or the credentials than the files; the mirror is kept.
+    /// A full listing none of whose files could be fetched, when several
+    /// were tried or each was refused with 401, 403 or 5xx: more likely the
+    /// API or the credentials than the files; the mirror is kept.
     #[error("connector '{connector}': none of the {count} files listed could be fetched (first: '{file}': {reason})")]
     NothingFetched {
         /// The connector.
@@ -101,7 +104,7 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExchangeError + 
 /// view or renamed to something not a workbook leave the mirror. A file
 /// that cannot be fetched is reported in [`FetchOutcome::not_fetched`] and
 /// its earlier copy kept; only a full listing none of whose files can be
-/// fetched fails.
+/// fetched fails (see [`ExchangeError::NothingFetched`]).
 pub async fn fetch_workbooks(
     connectors: &Path,
     name: &str,
@@ -193,6 +196,7 @@ pub async fn fetch_workbooks(
                     connector: name.to_owned(),
                     file: file.name,
                     reason,
+                    status: file.failed_status,
                 });
                 return Ok(());
             }
@@ -220,9 +224,12 @@ pub async fn fetch_workbooks(
         .await?;
     }
     let complete = !client.resumed();
-    if complete && tried > 0 && not_fetched.len() == tried {
-        // Every download refused: the API or the credentials, more likely
-        // than every file. Failing keeps the mirror as it is.
+    // Every download refused: the API or the credentials, more likely than
+    // every file, when several were tried or each refusal says so (401,
+    // 403, 5xx). A folder holding one file too large is not a broken API.
+    let systemic = |n: &NotFetched| n.status.is_some_and(|s| s == 401 || s == 403 || s >= 500);
+    if complete && tried > 0 && not_fetched.len() == tried && (tried >= 2 || not_fetched.iter().all(systemic)) {
+        // Failing keeps the mirror as it is.
         let first = &not_fetched[0];
         return Err(ExchangeError::NothingFetched {
             connector: name.to_owned(),

@@ -29,6 +29,10 @@ pub struct ConnectorFile {
     /// refused or too large, its content not base64): it has no bytes, and
     /// any copy fetched earlier stays as it was.
     pub failed: Option<String>,
+    /// The HTTP status its download was refused with, when it was: a 401,
+    /// 403 or 5xx says more about the API or the credentials than the
+    /// file.
+    pub failed_status: Option<u16>,
 }
 
 impl ConnectorFile {
@@ -41,6 +45,7 @@ impl ConnectorFile {
             bytes: Vec::new(),
             deleted: true,
             failed: None,
+            failed_status: None,
         }
     }
 }
@@ -72,6 +77,7 @@ async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> 
             method: "-".into(),
             url: "-".into(),
             message: format!("no parent stream '{parent_name}'"),
+            status: None,
         })?;
     // Boxed: a parent may itself be a child stream.
     let tree = Box::pin(read_tree(client, &parent_stream, None)).await?;
@@ -244,7 +250,7 @@ async fn to_file(
     let bytes = match file_bytes(client, stream, spec, &name, &record).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return None,
-        Err(reason) => {
+        Err((reason, status)) => {
             // One file that cannot be had must not keep the others from
             // being scored: it is reported, not raised.
             tracing::warn!(connector = %client.connector().name, stream = %stream.name, file = %name, "not fetched: {reason}");
@@ -255,6 +261,7 @@ async fn to_file(
                 bytes: Vec::new(),
                 deleted: false,
                 failed: Some(reason),
+                failed_status: status,
             });
         }
     };
@@ -265,23 +272,25 @@ async fn to_file(
         bytes,
         deleted: false,
         failed: None,
+        failed_status: None,
     })
 }
 
 /// The bytes of the workbook `name` that `record` points at: its base64
 /// content, a download, or the base64 content of a downloaded JSON answer;
 /// `None` when the spec says none of them; an error says why it cannot be
-/// had.
+/// had, with the HTTP status of a refused download.
 async fn file_bytes(
     client: &Client,
     stream: &Stream,
     spec: &super::config::FileSpec,
     name: &str,
     record: &Value,
-) -> Result<Option<Vec<u8>>, String> {
-    let Some(url) = download_url(client, spec, record)? else {
+) -> Result<Option<Vec<u8>>, (String, Option<u16>)> {
+    let no_status = |reason: String| (reason, None);
+    let Some(url) = download_url(client, spec, record).map_err(no_status)? else {
         return match &spec.content {
-            Some(p) => decode_content(record, p, "").map(Some),
+            Some(p) => decode_content(record, p, "").map(Some).map_err(no_status),
             None => Ok(None),
         };
     };
@@ -289,14 +298,16 @@ async fn file_bytes(
     let Some(p) = &spec.content else {
         return match client.get(&stream.name, url).await {
             Ok((_, bytes)) => Ok(Some(bytes)),
-            Err(e) => Err(e.message),
+            Err(e) => Err((e.message, e.status)),
         };
     };
     // One answer per file, so the body limit applies to each file on its
     // own, and no page of several files' base64 is ever read at once.
     match client.get_json(&stream.name, url).await {
-        Ok(page) => decode_content(&page.body, p, " of the downloaded answer").map(Some),
-        Err(e) => Err(e.message),
+        Ok(page) => decode_content(&page.body, p, " of the downloaded answer")
+            .map(Some)
+            .map_err(no_status),
+        Err(e) => Err((e.message, e.status)),
     }
 }
 
