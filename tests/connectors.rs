@@ -1048,3 +1048,36 @@ fn a_full_listing_of_one_file_refused_403_fails_and_keeps_the_mirror() {
     assert!(err.contains("none of the 1 files"), "{err}");
     assert_eq!(mirror_names(mirror.path()), ["F1/q.xlsx"]);
 }
+
+#[test]
+fn an_empty_page_with_a_next_link_ends_a_stream_without_a_delta_link() {
+    // Page 2 is empty yet names a page 3: a read that followed it would
+    // find record 99 there.
+    let app = axum::Router::new().route(
+        "/list",
+        axum::routing::get(
+            |headers: axum::http::HeaderMap,
+             axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                let host = headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let next = |p: u32| format!("http://{host}/list?p={p}");
+                axum::Json(match q.get("p").map(String::as_str) {
+                    None => serde_json::json!({"value": [{"id": 1}, {"id": 2}], "next": next(2)}),
+                    Some("2") => serde_json::json!({"value": [], "next": next(3)}),
+                    _ => serde_json::json!({"value": [{"id": 99}]}),
+                })
+            },
+        ),
+    );
+    let addr = api::serve(app);
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/list\"\nrecords = \"/value\"\npagination = {{ type = \"next_link\", next_path = \"/next\" }}\n"),
+    );
+    let (out, _, _) = read(c).unwrap();
+    assert_eq!(ids(&out), [1, 2]);
+    assert_eq!(out.pages, 2);
+}

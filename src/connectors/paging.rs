@@ -342,8 +342,10 @@ pub async fn read_stream(
                     None => None,
                 };
                 // Graph may answer a delta page with no items and a next
-                // link: the read goes on until a page has none.
-                next_url.is_some()
+                // link: a delta read goes on until a page has none. Any
+                // other stream ends on an empty page, as the module says,
+                // whatever link it names.
+                next_url.is_some() && (n > 0 || is_delta(stream))
             }
         };
         if !more {
