@@ -1081,3 +1081,88 @@ fn an_empty_page_with_a_next_link_ends_a_stream_without_a_delta_link() {
     assert_eq!(ids(&out), [1, 2]);
     assert_eq!(out.pages, 2);
 }
+
+/// A server on its own port that keeps the headers of every request and
+/// answers a workbook's bytes; returns its address and the headers seen.
+fn foreign_host() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>>,
+) {
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>> = Default::default();
+    let keep = seen.clone();
+    let app = axum::Router::new().route(
+        "/{*rest}",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(headers);
+                "workbook bytes"
+            }
+        }),
+    );
+    (api::serve(app), seen)
+}
+
+/// A base API whose one file record names `file_url` (as its download
+/// `url`) and whose `/dl/1` redirects to `redirect_to`; the connector
+/// sends Basic credentials and an API key header.
+fn base_naming(file_url: String, redirect_to: String, key_var: &str) -> Connector {
+    let app = axum::Router::new()
+        .route(
+            "/files",
+            axum::routing::get(move || {
+                let file_url = file_url.clone();
+                async move { axum::Json(serde_json::json!([{"id": 1, "name": "q.xlsx", "url": file_url}])) }
+            }),
+        )
+        .route(
+            "/dl/1",
+            axum::routing::get(move || {
+                let to = redirect_to.clone();
+                async move { (axum::http::StatusCode::FOUND, [("location", to)]) }
+            }),
+        );
+    let addr = api::serve(app);
+    std::env::set_var(key_var, "key-31337");
+    connector(
+        &addr.to_string(),
+        &format!("headers = {{ \"apiKey\" = \"${{env:{key_var}}}\", \"Accept\" = \"application/json\" }}\n[auth]\ntype = \"basic\"\nusername = \"u\"\npassword = \"pw-31337\"\n{FAST}[[streams]]\nname = \"files\"\npath = \"/files\"\nfile = {{ name = \"/name\", url = \"/url\" }}\n"),
+    )
+}
+
+#[test]
+fn a_download_url_on_another_host_is_requested_without_credentials() {
+    let (foreign, seen) = foreign_host();
+    let c = base_naming(
+        format!("http://{foreign}/steal/q.xlsx"),
+        String::new(),
+        "IORREADY_TEST_KEY_FOREIGN_URL",
+    );
+    let files = fetch_all(c);
+    assert_eq!(files[0].bytes, b"workbook bytes");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].get("authorization").is_none(), "{:?}", seen[0]);
+    assert!(seen[0].get("apikey").is_none(), "{:?}", seen[0]);
+    assert_eq!(
+        seen[0].get("accept").unwrap(),
+        "application/json",
+        "a header that is no secret is sent"
+    );
+}
+
+#[test]
+fn a_redirect_to_another_host_drops_the_api_key_header() {
+    let (foreign, seen) = foreign_host();
+    let c = base_naming(
+        "/dl/1".to_owned(),
+        format!("http://{foreign}/blob/q.xlsx"),
+        "IORREADY_TEST_KEY_REDIRECT",
+    );
+    let files = fetch_all(c);
+    assert_eq!(files[0].bytes, b"workbook bytes", "{:?}", files[0].failed);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].get("authorization").is_none(), "{:?}", seen[0]);
+    assert!(seen[0].get("apikey").is_none(), "{:?}", seen[0]);
+}
