@@ -1166,3 +1166,102 @@ fn a_redirect_to_another_host_drops_the_api_key_header() {
     assert!(seen[0].get("authorization").is_none(), "{:?}", seen[0]);
     assert!(seen[0].get("apikey").is_none(), "{:?}", seen[0]);
 }
+
+#[test]
+fn a_record_id_shared_by_two_file_streams_leaves_the_other_streams_copy_alone() {
+    use base64::Engine;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let second_run = std::sync::Arc::new(AtomicBool::new(false));
+    let (a_run, b_run) = (second_run.clone(), second_run.clone());
+    let workbook = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(common::examples().join("meridian-trade-compliance.xlsx")).unwrap());
+    let (wa, wb) = (workbook.clone(), workbook);
+    // Two streams of one vendor whose ids are their own: both have a
+    // record 5. The second run's changes rename stream A's, and stream B
+    // has none.
+    let app = axum::Router::new()
+        .route(
+            "/a",
+            axum::routing::get(move || {
+                let (second, data) = (a_run.load(Ordering::SeqCst), wa.clone());
+                async move {
+                    let (name, updated) = if second {
+                        ("a-renamed.xlsx", "2026-02-01T00:00:00Z")
+                    } else {
+                        ("a.xlsx", "2026-01-01T00:00:00Z")
+                    };
+                    axum::Json(serde_json::json!([{"id": 5, "name": name, "updated": updated, "data": data}]))
+                }
+            }),
+        )
+        .route(
+            "/b",
+            axum::routing::get(move || {
+                let (second, data) = (b_run.load(Ordering::SeqCst), wb.clone());
+                async move {
+                    if second {
+                        return axum::Json(serde_json::json!([]));
+                    }
+                    axum::Json(
+                        serde_json::json!([{"id": 5, "name": "b.xlsx", "updated": "2026-01-01T00:00:00Z", "data": data}]),
+                    )
+                }
+            }),
+        );
+    let addr = api::serve(app);
+    let stream = |name: &str| {
+        format!("[[streams]]\nname = \"{name}\"\npath = \"/{name}\"\nincremental = {{ cursor_field = \"/updated\", param = \"since\", start = \"2000-01-01T00:00:00Z\" }}\nfile = {{ name = \"/name\", content = \"/data\" }}\n")
+    };
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("two.toml"),
+        format!(
+            "[connector]\nname = \"two\"\nbase_url = \"http://{addr}\"\n{FAST}{}{}",
+            stream("a"),
+            stream("b")
+        ),
+    )
+    .unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fetch = |resume: &[(String, String)]| {
+        rt.block_on(iorready::connectors::fetch_workbooks(
+            defs.path(),
+            "two",
+            mirror.path(),
+            resume,
+        ))
+        .unwrap()
+    };
+    let first = fetch(&[]);
+    second_run.store(true, Ordering::SeqCst);
+    let second = fetch(&first.cursors);
+    assert!(!second.complete);
+    let names: Vec<String> = iorready::connectors::mirrored(mirror.path(), "two")
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["a-renamed.xlsx", "b.xlsx"]);
+}
+
+#[test]
+fn a_sidecar_without_a_stream_still_names_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("c/files");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("q.xlsx"), b"x").unwrap();
+    std::fs::write(
+        sub.join("q.xlsx.iorready.json"),
+        r#"{"connector": "c", "path": "q.xlsx", "parent": null, "record_id": "5"}"#,
+    )
+    .unwrap();
+    let found = iorready::connectors::mirrored(dir.path(), "c");
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].record_id.as_deref(), found[0].stream.as_deref()),
+        (Some("5"), None)
+    );
+}

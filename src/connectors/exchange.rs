@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::mirror::{
-    forget_moved_and_deleted, id_text, mirrored, move_aside, safe_name, save, write_sidecar, Fetched, MirrorNames,
+    forget_moved_and_deleted, id_text, mirrored, move_aside, safe_name, save, write_sidecar, Fetched, Gone, MirrorNames,
 };
 use super::{for_each_file, Client, Connector, ConnectorError, Redactor};
 use crate::config::ConfigError;
@@ -163,7 +163,7 @@ pub async fn fetch_workbooks(
     let mut files: Vec<Fetched> = Vec::new();
     let mut not_fetched: Vec<NotFetched> = Vec::new();
     let mut kept: Vec<Fetched> = Vec::new();
-    let mut gone: HashSet<(PathBuf, String)> = HashSet::new();
+    let mut gone = Gone::new();
     let mut tried = 0usize;
     for stream in &streams {
         // Each workbook is saved as it arrives: a large folder never sits
@@ -181,7 +181,7 @@ pub async fn fetch_workbooks(
             // annotated copy (and its write-back) is named after.
             let sub = folder.join(safe_name(&parent));
             if file.deleted {
-                gone.extend(record_id.map(|id| (sub, id)));
+                gone.extend(record_id.map(|id| (stream.name.clone(), sub, id)));
                 return Ok(());
             }
             tried += 1;
@@ -214,6 +214,7 @@ pub async fn fetch_workbooks(
                 path: placed.path,
                 parent: file.parent,
                 record_id,
+                stream: Some(stream.name.clone()),
             };
             save(&fetched.path, &file.bytes)?;
             write_sidecar(&fetched)?;

@@ -24,6 +24,12 @@ pub struct Fetched {
     /// a delta listing names when the file is renamed or deleted.
     #[serde(default)]
     pub record_id: Option<String>,
+    /// The file stream that listed it: record ids are only told apart
+    /// within one stream (two streams, or two suppliers' attachments, may
+    /// both have a record `5`). `None` in a sidecar written before it was
+    /// kept: such a file is taken to be of whichever stream lists its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
 }
 
 /// What sits beside each mirrored workbook: how to write its results back.
@@ -216,32 +222,50 @@ pub(super) fn save(path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
     })
 }
 
+/// A file that left the mirror this run, by what tells a record apart:
+/// its stream, its supplier's folder and its record id.
+pub(super) type Gone = HashSet<(String, PathBuf, String)>;
+
 /// Removes from the mirror the files a delta listing said left their
-/// supplier's folder (`gone`: the folder and the record id: deleted,
-/// moved out of the stream's view, no longer a workbook), and the old
-/// copies of files fetched again under a new name (same record id, other
-/// path).
-pub(super) fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &HashSet<(PathBuf, String)>) {
+/// supplier's folder (`gone`: deleted, moved out of the stream's view, no
+/// longer a workbook), and the old copies of files fetched again under a
+/// new name (the same record of the same stream in the same folder, at
+/// another path). A file of another stream or supplier that happens to
+/// share the record id is left alone.
+pub(super) fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetched], gone: &Gone) {
     if gone.is_empty() && fetched.iter().all(|f| f.record_id.is_none()) {
         return;
     }
-    let mut current: HashMap<&str, HashSet<&Path>> = HashMap::new();
+    // By (folder, record id): the streams and paths fetched this run.
+    let mut current: HashMap<(&Path, &str), Vec<(Option<&str>, &Path)>> = HashMap::new();
     for f in fetched {
-        if let Some(id) = f.record_id.as_deref() {
-            current.entry(id).or_default().insert(f.path.as_path());
+        if let (Some(id), Some(sub)) = (f.record_id.as_deref(), f.path.parent()) {
+            current
+                .entry((sub, id))
+                .or_default()
+                .push((f.stream.as_deref(), f.path.as_path()));
         }
     }
     for old in mirrored(dir, name) {
-        let Some(id) = old.record_id.as_deref() else { continue };
-        let fetched_now = current.get(id).is_some_and(|paths| paths.contains(old.path.as_path()));
-        if fetched_now {
+        let (Some(id), Some(sub)) = (old.record_id.as_deref(), old.path.parent()) else {
+            continue;
+        };
+        // An old sidecar names no stream: it is the record of any stream.
+        let same_stream = |stream: Option<&str>| old.stream.is_none() || stream == old.stream.as_deref();
+        let now: Vec<&Path> = current
+            .get(&(sub, id))
+            .into_iter()
+            .flatten()
+            .filter(|(stream, _)| same_stream(*stream))
+            .map(|(_, path)| *path)
+            .collect();
+        if now.contains(&old.path.as_path()) {
             continue;
         }
-        let deleted = old
-            .path
-            .parent()
-            .is_some_and(|sub| gone.contains(&(sub.to_owned(), id.to_owned())));
-        let moved = current.contains_key(id);
+        let deleted = gone
+            .iter()
+            .any(|(stream, dir, gone_id)| dir == sub && gone_id == id && same_stream(Some(stream)));
+        let moved = !now.is_empty();
         if deleted || moved {
             tracing::info!(connector = %name, file = %old.path.display(), deleted, "removed from the mirror");
             let _ = std::fs::remove_file(&old.path);
@@ -364,6 +388,7 @@ mod tests {
             path: sub.join("q.xlsx"),
             parent: None,
             record_id: Some("7".into()),
+            stream: None,
         };
         let mut n = MirrorNames::new(&[earlier]);
         assert_eq!(n.place(sub, "8", "8", "q.xlsx").path, sub.join("8-q.xlsx"));
