@@ -1265,3 +1265,34 @@ fn a_sidecar_without_a_stream_still_names_its_record() {
         (Some("5"), None)
     );
 }
+
+#[test]
+fn a_delta_link_saved_without_its_parent_is_not_taken_up_by_another_folder() {
+    let (addr, graph) = api::start();
+    graph.lock().unwrap().graph_extra = vec![graph_item("5", "second-supplier.xlsx", "F2")];
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    // As saved before delta links were kept per parent; then the job's
+    // folder changes to F2.
+    let unkeyed = vec![("questionnaires".to_owned(), first.cursors[0].1.clone())];
+    let moved = graph_definitions(addr, |t| t.replace("root:/IOR\"", "root:/IOR 2\""));
+    let second = graph_fetch(moved.path(), mirror.path(), &unkeyed).unwrap();
+    assert!(graph.lock().unwrap().graph_delta_tokens.is_empty(), "the link was F1's");
+    assert!(second.complete);
+    assert!(mirror_names(mirror.path()).contains(&"F2/second-supplier.xlsx".to_owned()));
+    assert_eq!(second.cursors[0].0, "questionnaires@F2");
+}
+
+#[test]
+fn a_delta_link_saved_without_its_parent_is_not_taken_up_when_the_mirror_names_no_parent() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let first = graph_fetch(defs.path(), tempfile::tempdir().unwrap().path(), &[]).unwrap();
+    let unkeyed = vec![("questionnaires".to_owned(), first.cursors[0].1.clone())];
+    let empty = tempfile::tempdir().unwrap();
+    let second = graph_fetch(defs.path(), empty.path(), &unkeyed).unwrap();
+    assert!(graph.lock().unwrap().graph_delta_tokens.is_empty());
+    assert!(second.complete);
+    assert_eq!(mirror_names(empty.path()), [MERIDIAN, SWIFTFREIGHT]);
+}

@@ -99,7 +99,9 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExchangeError + 
 /// where it came from. Streams resume from `resume` (key, saved cursor):
 /// an incremental stream from its date-time, a delta listing from its
 /// link (one per parent record for a child stream, keyed
-/// `stream@parent id`; an expired link starts a full listing). Files a
+/// `stream@parent id`; an expired link starts a full listing; an older
+/// link saved under a child stream's name alone is resumed only by the
+/// parent the mirror shows it served). Files a
 /// delta listing says were deleted, renamed, moved out of the stream's
 /// view or renamed to something not a workbook leave the mirror. A file
 /// that cannot be fetched is reported in [`FetchOutcome::not_fetched`] and
@@ -143,7 +145,14 @@ pub async fn fetch_workbooks(
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('@'))
         })
     };
+    let child_delta: HashSet<String> = connector
+        .streams
+        .iter()
+        .filter(|s| s.parent.is_some() && super::paging::is_delta(s))
+        .map(|s| s.name.clone())
+        .collect();
     let client = Client::new(connector, Redactor::default())?;
+    let earlier = mirrored(dir, name);
     for (key, cursor) in resume {
         if incremental.contains(key) {
             if let Ok(at) = chrono::DateTime::parse_from_rfc3339(cursor) {
@@ -151,14 +160,31 @@ pub async fn fetch_workbooks(
             }
             continue;
         }
-        // A child stream's link saved under the stream's name alone (before
-        // links were kept per parent) is taken up by its only parent, if it
-        // has just one; see `for_each_file`.
+        if child_delta.contains(key) {
+            // A child stream's link saved under the stream's name alone
+            // (before links were kept per parent) does not say whose it
+            // is. The mirror does: when all of the stream's files came
+            // from one parent, the link was that parent's, and is resumed
+            // under its key. Otherwise (the job now points at another
+            // folder, or nothing was mirrored) it is left unused and each
+            // parent lists its stream whole once.
+            match only_parent_mirrored(&earlier, key) {
+                Some(id) => {
+                    let keyed = format!("{key}@{id}");
+                    if !resume.iter().any(|(k, _)| *k == keyed) {
+                        client.resume_link(&keyed, cursor);
+                    }
+                }
+                None => {
+                    tracing::info!(connector = %name, stream = %key, "a delta link saved without its parent, whose it was unknown; not used")
+                }
+            }
+            continue;
+        }
         if is_delta_key(key) {
             client.resume_link(key, cursor);
         }
     }
-    let earlier = mirrored(dir, name);
     let mut names = MirrorNames::new(&earlier);
     let mut files: Vec<Fetched> = Vec::new();
     let mut not_fetched: Vec<NotFetched> = Vec::new();
@@ -259,4 +285,16 @@ pub async fn fetch_workbooks(
         complete,
         not_fetched,
     })
+}
+
+/// The id of the one parent record whose files of `stream` the mirror
+/// holds (files from before sidecars named their stream count as any
+/// stream's); `None` when it holds none, or several parents' files.
+fn only_parent_mirrored(earlier: &[Fetched], stream: &str) -> Option<String> {
+    let mut ids = earlier
+        .iter()
+        .filter(|f| f.stream.as_deref().is_none_or(|s| s == stream))
+        .map(|f| f.parent.as_ref().and_then(id_text));
+    let first = ids.next()??;
+    ids.all(|id| id.as_deref() == Some(first.as_str())).then_some(first)
 }

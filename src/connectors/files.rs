@@ -84,23 +84,6 @@ async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> 
     Ok(tree.into_iter().map(|(_, parent)| parent).collect())
 }
 
-/// A child delta stream's link saved under the stream's name alone, as
-/// before links were kept per parent, is its parent's when it has only one
-/// (a Graph folder): that parent resumes from it instead of listing the
-/// drive whole. With several parents, whose it was is unknown: each lists
-/// its stream whole once.
-fn adopt_unkeyed_link(client: &Client, stream: &Stream, parents: &[Value]) {
-    let Some(link) = client.saved_link(&stream.name) else {
-        return;
-    };
-    if let [only] = parents {
-        let key = super::paging::delta_key(stream, Some(only));
-        if client.saved_link(&key).is_none() {
-            client.resume_link(&key, &link);
-        }
-    }
-}
-
 /// Every record of `stream`, with the parent record it was read for (a
 /// child stream is read once per record of its parent).
 pub async fn read_tree(
@@ -113,7 +96,6 @@ pub async fn read_tree(
         return Ok(out.records.into_iter().map(|r| (None, r)).collect());
     };
     let parents = parent_records(client, stream, parent_name).await?;
-    adopt_unkeyed_link(client, stream, &parents);
     let mut out = Vec::new();
     if limit.is_some() || client.connector().limits.concurrency == 1 {
         // One parent after another, stopping as soon as `limit` is met.
@@ -174,7 +156,6 @@ pub async fn for_each_file<E: From<ConnectorError>>(
         None => vec![None],
         Some(parent_name) => {
             let parents = parent_records(client, stream, parent_name).await?;
-            adopt_unkeyed_link(client, stream, &parents);
             parents.into_iter().map(Some).collect()
         }
     };
