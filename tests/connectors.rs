@@ -848,15 +848,15 @@ fn a_downloaded_answer_whose_content_is_not_base64_is_reported_not_fetched() {
     assert_eq!(files.iter().filter(|f| f.failed.is_none()).count(), 2);
 }
 
+/// What a test server keeps of the requests it answered.
+type Recorded<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
+
 /// A server that records every JSON body sent to it (by path) and answers
 /// `[]` to a GET (no record written before) or `{"value": []}` to a POST
 /// search.
-fn body_recorder() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
-) {
+fn body_recorder() -> (std::net::SocketAddr, Recorded<(String, String)>) {
     use axum::routing::any;
-    let bodies: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let bodies: Recorded<(String, String)> = Default::default();
     let seen = bodies.clone();
     let app = axum::Router::new().route(
         "/{*rest}",
@@ -1084,11 +1084,8 @@ fn an_empty_page_with_a_next_link_ends_a_stream_without_a_delta_link() {
 
 /// A server on its own port that keeps the headers of every request and
 /// answers a workbook's bytes; returns its address and the headers seen.
-fn foreign_host() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>>,
-) {
-    let seen: std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>> = Default::default();
+fn foreign_host() -> (std::net::SocketAddr, Recorded<axum::http::HeaderMap>) {
+    let seen: Recorded<axum::http::HeaderMap> = Default::default();
     let keep = seen.clone();
     let app = axum::Router::new().route(
         "/{*rest}",

@@ -41,15 +41,17 @@ pub struct ConnectorError {
     pub url: String,
     /// What went wrong, with the API's own message where there is one.
     pub message: String,
-    /// The HTTP status the API answered with, when the request failed on
-    /// one (not on a timeout, a refused connection or a bad answer).
-    pub status: Option<u16>,
 }
 
 impl ConnectorError {
-    fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = Some(status.as_u16());
-        self
+    /// The HTTP status the API refused the request with, when it did (not
+    /// on a timeout, a dropped connection or an unreadable answer). A
+    /// [`Client`] writes every refusal's message as `HTTP <code> ...`, and
+    /// no other message so, which is what this reads (a field would make
+    /// every `Result` carrying the error larger).
+    pub fn status(&self) -> Option<u16> {
+        let code = self.message.strip_prefix("HTTP ")?.get(..3)?;
+        code.parse().ok().filter(|c| (100..600).contains(c))
     }
 }
 
@@ -121,7 +123,6 @@ impl Client {
                 method: "-".into(),
                 url: "-".into(),
                 message: format!("cannot build the HTTP client: {e}"),
-                status: None,
             })?;
         let permits = connector.limits.concurrency;
         Ok(Self {
@@ -267,7 +268,6 @@ impl Client {
             method: method.to_string(),
             url: self.redactor.scrub(shown.as_str()),
             message: self.redactor.scrub(&message.into()),
-            status: None,
         }
     }
 
@@ -593,9 +593,7 @@ impl Client {
             let not_processed = status == StatusCode::TOO_MANY_REQUESTS
                 || (status == StatusCode::SERVICE_UNAVAILABLE && wait.is_some());
             if !not_processed || attempt >= self.connector.limits.max_retries {
-                return Err(self
-                    .error(stream, &method, &url, format!("HTTP {status}: {}", api_message(&text)))
-                    .with_status(status));
+                return Err(self.error(stream, &method, &url, format!("HTTP {status}: {}", api_message(&text))));
             }
             attempt += 1;
             let wait = wait.unwrap_or_else(|| backoff(self.connector.limits.backoff_base, attempt));
@@ -622,10 +620,7 @@ impl Client {
     ) -> Result<Page, ConnectorError> {
         self.read_page(stream, method.clone(), url.clone(), body, false)
             .await?
-            .ok_or_else(|| {
-                self.error(stream, &method, &url, "HTTP 410 Gone")
-                    .with_status(StatusCode::GONE)
-            })
+            .ok_or_else(|| self.error(stream, &method, &url, "HTTP 410 Gone"))
     }
 
     /// [`Client::read_json`], but `None` when the API answers HTTP 410 Gone:
@@ -678,10 +673,7 @@ impl Client {
     pub async fn get(&self, stream: &str, url: Url) -> Result<(HeaderMap, Vec<u8>), ConnectorError> {
         self.read(stream, Method::GET, url.clone(), None, false)
             .await?
-            .ok_or_else(|| {
-                self.error(stream, &Method::GET, &url, "HTTP 410 Gone")
-                    .with_status(StatusCode::GONE)
-            })
+            .ok_or_else(|| self.error(stream, &Method::GET, &url, "HTTP 410 Gone"))
     }
 
     /// [`Client::get`] with any method and an optional JSON body, for reads
@@ -733,7 +725,7 @@ impl Client {
                             .and_then(|l| url.join(l).ok());
                         let Some(next) = next.filter(|_| redirects < MAX_REDIRECTS) else {
                             let message = format!("HTTP {status}: a redirect that cannot be followed");
-                            return Err(self.error(stream, &method, &url, message).with_status(status));
+                            return Err(self.error(stream, &method, &url, message));
                         };
                         redirects += 1;
                         if !matches!(status, StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT) {
@@ -777,9 +769,7 @@ impl Client {
                             } else {
                                 String::new()
                             };
-                            return Err(self
-                                .error(stream, &method, &url, format!("{message}{tries}"))
-                                .with_status(status));
+                            return Err(self.error(stream, &method, &url, format!("{message}{tries}")));
                         }
                         tracing::warn!(connector = %self.connector.name, stream, status = status.as_u16(), "retrying: {}", self.redactor.scrub(&message));
                         wait.map(|w| w.min(limits.retry_after_cap))

@@ -77,7 +77,6 @@ async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> 
             method: "-".into(),
             url: "-".into(),
             message: format!("no parent stream '{parent_name}'"),
-            status: None,
         })?;
     // Boxed: a parent may itself be a child stream.
     let tree = Box::pin(read_tree(client, &parent_stream, None)).await?;
@@ -279,7 +278,7 @@ async fn file_bytes(
     let Some(p) = &spec.content else {
         return match client.get(&stream.name, url).await {
             Ok((_, bytes)) => Ok(Some(bytes)),
-            Err(e) => Err((e.message, e.status)),
+            Err(e) => Err(refused(e)),
         };
     };
     // One answer per file, so the body limit applies to each file on its
@@ -288,8 +287,14 @@ async fn file_bytes(
         Ok(page) => decode_content(&page.body, p, " of the downloaded answer")
             .map(Some)
             .map_err(no_status),
-        Err(e) => Err((e.message, e.status)),
+        Err(e) => Err(refused(e)),
     }
+}
+
+/// Why a download failed, and the HTTP status it was refused with.
+fn refused(e: ConnectorError) -> (String, Option<u16>) {
+    let status = e.status();
+    (e.message, status)
 }
 
 /// The URL a record's file is downloaded from, if the spec downloads it.

@@ -237,7 +237,8 @@ pub(super) fn forget_moved_and_deleted(dir: &Path, name: &str, fetched: &[Fetche
         return;
     }
     // By (folder, record id): the streams and paths fetched this run.
-    let mut current: HashMap<(&Path, &str), Vec<(Option<&str>, &Path)>> = HashMap::new();
+    type Listed<'a> = Vec<(Option<&'a str>, &'a Path)>;
+    let mut current: HashMap<(&Path, &str), Listed> = HashMap::new();
     for f in fetched {
         if let (Some(id), Some(sub)) = (f.record_id.as_deref(), f.path.parent()) {
             current

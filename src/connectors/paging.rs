@@ -121,7 +121,6 @@ pub async fn read_stream(
         method: stream.method.to_string(),
         url: base.to_string(),
         message,
-        status: None,
     };
     let path = fill_url(&stream.path, parent).map_err(template_error)?;
     let filter: Vec<(String, String)> = stream
@@ -165,7 +164,6 @@ pub async fn read_stream(
         method: stream.method.to_string(),
         url: base.to_string(),
         message: format!("'{}' does not make a URL: {e}", stream.path),
-        status: None,
     })?;
     let with_query = |mut url: Url, extra: &[(String, String)]| {
         if !(query.is_empty() && extra.is_empty()) {
@@ -263,7 +261,6 @@ pub async fn read_stream(
             method: stream.method.to_string(),
             url: client.redactor().scrub(url.as_str()),
             message,
-            status: None,
         };
         if !seen.insert(fingerprint(&page)) {
             return Err(error(format!(

@@ -133,7 +133,6 @@ async fn write_one(
         method: "-".into(),
         url: base.to_string(),
         message,
-        status: None,
     };
     let url_of = |path: &str, query: &[(String, String)]| -> Result<reqwest::Url, ConnectorError> {
         let mut url = base
