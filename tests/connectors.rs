@@ -847,3 +847,449 @@ fn a_downloaded_answer_whose_content_is_not_base64_is_reported_not_fetched() {
     );
     assert_eq!(files.iter().filter(|f| f.failed.is_none()).count(), 2);
 }
+
+/// What a test server keeps of the requests it answered.
+type Recorded<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
+
+/// A server that records every JSON body sent to it (by path) and answers
+/// `[]` to a GET (no record written before) or `{"value": []}` to a POST
+/// search.
+fn body_recorder() -> (std::net::SocketAddr, Recorded<(String, String)>) {
+    use axum::routing::any;
+    let bodies: Recorded<(String, String)> = Default::default();
+    let seen = bodies.clone();
+    let app = axum::Router::new().route(
+        "/{*rest}",
+        any(move |method: axum::http::Method, uri: axum::http::Uri, body: String| {
+            let seen = seen.clone();
+            async move {
+                if method == axum::http::Method::GET {
+                    return axum::Json(serde_json::json!([]));
+                }
+                seen.lock().unwrap().push((uri.path().to_owned(), body));
+                axum::Json(serde_json::json!({"value": []}))
+            }
+        }),
+    );
+    (api::serve(app), bodies)
+}
+
+/// Writes one item's summary back through a record write-back whose create
+/// template names the supplier; returns the bodies the API received.
+fn write_summary_for(parent: serde_json::Value) -> Vec<(String, String)> {
+    let (addr, bodies) = body_recorder();
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/s\"\n[[writeback]]\nname = \"note\"\nwhat = \"summary\"\npath = \"/notes\"\nfind = {{ supplier = \"{{parent:/id}}\" }}\ncreate = '{{\"supplier\": {{parent:/id}}, \"name\": \"{{parent:/name}}\", \"status\": \"pending\", \"message\": \"{{summary}}\"}}'\nupdate = '{{\"message\": \"{{summary}}\"}}'\nupdate_path = \"/notes/{{found:/id}}\"\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let item = iorready::connectors::WritebackItem {
+        parent: Some(parent),
+        file_name: "q.annotated.xlsx".into(),
+        content: Vec::new(),
+        summary: "iorready: 3 ready".into(),
+        fields: Vec::new(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(iorready::connectors::write_back(&client, &[item], false))
+        .unwrap();
+    let got = bodies.lock().unwrap().clone();
+    got
+}
+
+#[test]
+fn a_supplier_name_with_quotes_cannot_add_a_field_to_a_write_back_body() {
+    let bodies = write_summary_for(serde_json::json!({"id": 7, "name": "Acme\", \"status\": \"approved"}));
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let body: serde_json::Value = serde_json::from_str(&bodies[0].1).unwrap();
+    assert_eq!(body["status"], "pending", "{body}");
+    assert_eq!(body["name"], "Acme\", \"status\": \"approved");
+}
+
+#[test]
+fn a_supplier_name_with_quotes_is_written_back_as_it_is() {
+    let bodies = write_summary_for(serde_json::json!({"id": 7, "name": "Smith \"IOR\" \\ Co"}));
+    let body: serde_json::Value = serde_json::from_str(&bodies[0].1).unwrap();
+    assert_eq!(body["name"], "Smith \"IOR\" \\ Co");
+    assert_eq!(body["supplier"], 7, "a numeric id still fills a number");
+}
+
+#[test]
+fn a_parent_value_with_quotes_cannot_add_a_field_to_a_read_streams_body() {
+    let (addr, bodies) = body_recorder();
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"p\"\npath = \"/p\"\n[[streams]]\nname = \"s\"\nparent = \"p\"\npath = \"/search\"\nmethod = \"POST\"\nrecords = \"/value\"\nbody = '{{\"vendor\": \"{{parent:/name}}\", \"status\": \"open\", \"n\": {{parent:/id}}}}'\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[1].clone();
+    let parent = serde_json::json!({"id": 3, "name": "Acme\", \"status\": \"closed"});
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(iorready::connectors::read_stream(&client, &stream, Some(&parent), None))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&bodies.lock().unwrap()[0].1).unwrap();
+    assert_eq!(body["status"], "open", "{body}");
+    assert_eq!(body["vendor"], "Acme\", \"status\": \"closed");
+    assert_eq!(body["n"], 3);
+}
+
+#[test]
+fn a_folders_first_file_is_handed_on_before_its_last_download_is_answered() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let first_handed_on = Arc::new(AtomicBool::new(false));
+    let waited = first_handed_on.clone();
+    // The last file's download is held until the first file was handed on
+    // (or 3 s, then refused): a fetch that holds a folder's files until
+    // all have arrived never gets it.
+    let app = axum::Router::new()
+        .route(
+            "/folders",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"value": [{"id": "F1"}]})) }),
+        )
+        .route(
+            "/folders/F1/files",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"value": [
+                    {"id": "1", "name": "a.xlsx"}, {"id": "2", "name": "b.xlsx"}, {"id": "3", "name": "c.xlsx"}
+                ]}))
+            }),
+        )
+        .route(
+            "/files/{id}",
+            axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<String>| {
+                let waited = waited.clone();
+                async move {
+                    if id == "3" {
+                        for _ in 0..300 {
+                            if waited.load(Ordering::SeqCst) {
+                                return (axum::http::StatusCode::OK, format!("bytes of {id}"));
+                            }
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                        return (axum::http::StatusCode::NOT_FOUND, "held".to_owned());
+                    }
+                    (axum::http::StatusCode::OK, format!("bytes of {id}"))
+                }
+            }),
+        );
+    let addr = api::serve(app);
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}concurrency = 4\n[[streams]]\nname = \"folders\"\npath = \"/folders\"\nrecords = \"/value\"\n[[streams]]\nname = \"files\"\nparent = \"folders\"\npath = \"/folders/{{parent:/id}}/files\"\nrecords = \"/value\"\nfile = {{ name = \"/name\", download_path = \"files/{{record:/id}}\" }}\n"),
+    );
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[1].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut got = Vec::new();
+    rt.block_on(iorready::connectors::for_each_file(&client, &stream, |f| {
+        first_handed_on.store(true, Ordering::SeqCst);
+        got.push((f.name, f.failed));
+        Ok::<_, ConnectorError>(())
+    }))
+    .unwrap();
+    assert_eq!(
+        got,
+        [
+            ("a.xlsx".to_owned(), None),
+            ("b.xlsx".to_owned(), None),
+            ("c.xlsx".to_owned(), None)
+        ]
+    );
+}
+
+/// The shipped Graph definition whose folder (F1 in the mirror) holds only
+/// what `graph_extra` puts in the drive's folder `F9`.
+fn graph_folder_of_extras(addr: std::net::SocketAddr, limits: &'static str) -> tempfile::TempDir {
+    graph_definitions(addr, move |t| {
+        t.replace("\"{parent:/id}\" }", "\"F9\" }")
+            .replace("[limits]\n", &format!("[limits]\n{limits}"))
+    })
+}
+
+#[test]
+fn a_full_listing_of_one_oversized_file_reports_it_not_fetched_instead_of_failing() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "huge.xlsx", "F9")];
+        g.graph_files.insert("6".into(), 3);
+    }
+    let defs = graph_folder_of_extras(addr, "max_body_mb = 1\n");
+    let mirror = tempfile::tempdir().unwrap();
+    let out = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    assert!(out.files.is_empty());
+    assert_eq!(out.not_fetched.len(), 1);
+    assert_eq!(out.not_fetched[0].file, "huge.xlsx");
+}
+
+#[test]
+fn a_full_listing_of_one_file_refused_403_fails_and_keeps_the_mirror() {
+    let (addr, graph) = api::start();
+    {
+        let mut g = graph.lock().unwrap();
+        g.graph_extra = vec![graph_item("6", "q.xlsx", "F9")];
+        g.graph_files.insert("6".into(), 1);
+    }
+    let defs = graph_folder_of_extras(addr, "");
+    let mirror = tempfile::tempdir().unwrap();
+    graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    graph.lock().unwrap().graph_refuse_downloads = true;
+    let err = graph_fetch(defs.path(), mirror.path(), &[]).unwrap_err().to_string();
+    assert!(err.contains("none of the 1 files"), "{err}");
+    assert_eq!(mirror_names(mirror.path()), ["F1/q.xlsx"]);
+}
+
+#[test]
+fn an_empty_page_with_a_next_link_ends_a_stream_without_a_delta_link() {
+    // Page 2 is empty yet names a page 3: a read that followed it would
+    // find record 99 there.
+    let app = axum::Router::new().route(
+        "/list",
+        axum::routing::get(
+            |headers: axum::http::HeaderMap,
+             axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                let host = headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let next = |p: u32| format!("http://{host}/list?p={p}");
+                axum::Json(match q.get("p").map(String::as_str) {
+                    None => serde_json::json!({"value": [{"id": 1}, {"id": 2}], "next": next(2)}),
+                    Some("2") => serde_json::json!({"value": [], "next": next(3)}),
+                    _ => serde_json::json!({"value": [{"id": 99}]}),
+                })
+            },
+        ),
+    );
+    let addr = api::serve(app);
+    let c = connector(
+        &addr.to_string(),
+        &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/list\"\nrecords = \"/value\"\npagination = {{ type = \"next_link\", next_path = \"/next\" }}\n"),
+    );
+    let (out, _, _) = read(c).unwrap();
+    assert_eq!(ids(&out), [1, 2]);
+    assert_eq!(out.pages, 2);
+}
+
+/// A server on its own port that keeps the headers of every request and
+/// answers a workbook's bytes; returns its address and the headers seen.
+fn foreign_host() -> (std::net::SocketAddr, Recorded<axum::http::HeaderMap>) {
+    let seen: Recorded<axum::http::HeaderMap> = Default::default();
+    let keep = seen.clone();
+    let app = axum::Router::new().route(
+        "/{*rest}",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(headers);
+                "workbook bytes"
+            }
+        }),
+    );
+    (api::serve(app), seen)
+}
+
+/// A base API whose one file record names `file_url` (as its download
+/// `url`) and whose `/dl/1` redirects to `redirect_to`; the connector
+/// sends Basic credentials and an API key header.
+fn base_naming(file_url: String, redirect_to: String, key_var: &str) -> Connector {
+    let app = axum::Router::new()
+        .route(
+            "/files",
+            axum::routing::get(move || {
+                let file_url = file_url.clone();
+                async move { axum::Json(serde_json::json!([{"id": 1, "name": "q.xlsx", "url": file_url}])) }
+            }),
+        )
+        .route(
+            "/dl/1",
+            axum::routing::get(move || {
+                let to = redirect_to.clone();
+                async move { (axum::http::StatusCode::FOUND, [("location", to)]) }
+            }),
+        );
+    let addr = api::serve(app);
+    std::env::set_var(key_var, "key-31337");
+    connector(
+        &addr.to_string(),
+        &format!("headers = {{ \"apiKey\" = \"${{env:{key_var}}}\", \"Accept\" = \"application/json\" }}\n[auth]\ntype = \"basic\"\nusername = \"u\"\npassword = \"pw-31337\"\n{FAST}[[streams]]\nname = \"files\"\npath = \"/files\"\nfile = {{ name = \"/name\", url = \"/url\" }}\n"),
+    )
+}
+
+#[test]
+fn a_download_url_on_another_host_is_requested_without_credentials() {
+    let (foreign, seen) = foreign_host();
+    let c = base_naming(
+        format!("http://{foreign}/steal/q.xlsx"),
+        String::new(),
+        "IORREADY_TEST_KEY_FOREIGN_URL",
+    );
+    let files = fetch_all(c);
+    assert_eq!(files[0].bytes, b"workbook bytes");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].get("authorization").is_none(), "{:?}", seen[0]);
+    assert!(seen[0].get("apikey").is_none(), "{:?}", seen[0]);
+    assert_eq!(
+        seen[0].get("accept").unwrap(),
+        "application/json",
+        "a header that is no secret is sent"
+    );
+}
+
+#[test]
+fn a_redirect_to_another_host_drops_the_api_key_header() {
+    let (foreign, seen) = foreign_host();
+    let c = base_naming(
+        "/dl/1".to_owned(),
+        format!("http://{foreign}/blob/q.xlsx"),
+        "IORREADY_TEST_KEY_REDIRECT",
+    );
+    let files = fetch_all(c);
+    assert_eq!(files[0].bytes, b"workbook bytes", "{:?}", files[0].failed);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].get("authorization").is_none(), "{:?}", seen[0]);
+    assert!(seen[0].get("apikey").is_none(), "{:?}", seen[0]);
+}
+
+#[test]
+fn a_record_id_shared_by_two_file_streams_leaves_the_other_streams_copy_alone() {
+    use base64::Engine;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let second_run = std::sync::Arc::new(AtomicBool::new(false));
+    let (a_run, b_run) = (second_run.clone(), second_run.clone());
+    let workbook = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(common::examples().join("meridian-trade-compliance.xlsx")).unwrap());
+    let (wa, wb) = (workbook.clone(), workbook);
+    // Two streams of one vendor whose ids are their own: both have a
+    // record 5. The second run's changes rename stream A's, and stream B
+    // has none.
+    let app = axum::Router::new()
+        .route(
+            "/a",
+            axum::routing::get(move || {
+                let (second, data) = (a_run.load(Ordering::SeqCst), wa.clone());
+                async move {
+                    let (name, updated) = if second {
+                        ("a-renamed.xlsx", "2026-02-01T00:00:00Z")
+                    } else {
+                        ("a.xlsx", "2026-01-01T00:00:00Z")
+                    };
+                    axum::Json(serde_json::json!([{"id": 5, "name": name, "updated": updated, "data": data}]))
+                }
+            }),
+        )
+        .route(
+            "/b",
+            axum::routing::get(move || {
+                let (second, data) = (b_run.load(Ordering::SeqCst), wb.clone());
+                async move {
+                    if second {
+                        return axum::Json(serde_json::json!([]));
+                    }
+                    axum::Json(
+                        serde_json::json!([{"id": 5, "name": "b.xlsx", "updated": "2026-01-01T00:00:00Z", "data": data}]),
+                    )
+                }
+            }),
+        );
+    let addr = api::serve(app);
+    let stream = |name: &str| {
+        format!("[[streams]]\nname = \"{name}\"\npath = \"/{name}\"\nincremental = {{ cursor_field = \"/updated\", param = \"since\", start = \"2000-01-01T00:00:00Z\" }}\nfile = {{ name = \"/name\", content = \"/data\" }}\n")
+    };
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("two.toml"),
+        format!(
+            "[connector]\nname = \"two\"\nbase_url = \"http://{addr}\"\n{FAST}{}{}",
+            stream("a"),
+            stream("b")
+        ),
+    )
+    .unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fetch = |resume: &[(String, String)]| {
+        rt.block_on(iorready::connectors::fetch_workbooks(
+            defs.path(),
+            "two",
+            mirror.path(),
+            resume,
+        ))
+        .unwrap()
+    };
+    let first = fetch(&[]);
+    second_run.store(true, Ordering::SeqCst);
+    let second = fetch(&first.cursors);
+    assert!(!second.complete);
+    let names: Vec<String> = iorready::connectors::mirrored(mirror.path(), "two")
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["a-renamed.xlsx", "b.xlsx"]);
+}
+
+#[test]
+fn a_sidecar_without_a_stream_still_names_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("c/files");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("q.xlsx"), b"x").unwrap();
+    std::fs::write(
+        sub.join("q.xlsx.iorready.json"),
+        r#"{"connector": "c", "path": "q.xlsx", "parent": null, "record_id": "5"}"#,
+    )
+    .unwrap();
+    let found = iorready::connectors::mirrored(dir.path(), "c");
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].record_id.as_deref(), found[0].stream.as_deref()),
+        (Some("5"), None)
+    );
+}
+
+#[test]
+fn a_delta_link_saved_without_its_parent_is_not_taken_up_by_another_folder() {
+    let (addr, graph) = api::start();
+    graph.lock().unwrap().graph_extra = vec![graph_item("5", "second-supplier.xlsx", "F2")];
+    let defs = graph_definitions(addr, |t| t);
+    let mirror = tempfile::tempdir().unwrap();
+    let first = graph_fetch(defs.path(), mirror.path(), &[]).unwrap();
+    // As saved before delta links were kept per parent; then the job's
+    // folder changes to F2.
+    let unkeyed = vec![("questionnaires".to_owned(), first.cursors[0].1.clone())];
+    let moved = graph_definitions(addr, |t| t.replace("root:/IOR\"", "root:/IOR 2\""));
+    let second = graph_fetch(moved.path(), mirror.path(), &unkeyed).unwrap();
+    assert!(graph.lock().unwrap().graph_delta_tokens.is_empty(), "the link was F1's");
+    assert!(second.complete);
+    assert!(mirror_names(mirror.path()).contains(&"F2/second-supplier.xlsx".to_owned()));
+    assert_eq!(second.cursors[0].0, "questionnaires@F2");
+}
+
+#[test]
+fn a_delta_link_saved_without_its_parent_is_not_taken_up_when_the_mirror_names_no_parent() {
+    let (addr, graph) = api::start();
+    let defs = graph_definitions(addr, |t| t);
+    let first = graph_fetch(defs.path(), tempfile::tempdir().unwrap().path(), &[]).unwrap();
+    let unkeyed = vec![("questionnaires".to_owned(), first.cursors[0].1.clone())];
+    let empty = tempfile::tempdir().unwrap();
+    let second = graph_fetch(defs.path(), empty.path(), &unkeyed).unwrap();
+    assert!(graph.lock().unwrap().graph_delta_tokens.is_empty());
+    assert!(second.complete);
+    assert_eq!(mirror_names(empty.path()), [MERIDIAN, SWIFTFREIGHT]);
+}

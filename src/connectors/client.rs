@@ -21,6 +21,8 @@ use super::secret::Redactor;
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 /// Assumed lifetime of a token that does not say.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// The most redirects one request follows.
+const MAX_REDIRECTS: usize = 5;
 /// The most of an error body quoted in a message.
 const BODY_EXCERPT: usize = 300;
 
@@ -39,6 +41,18 @@ pub struct ConnectorError {
     pub url: String,
     /// What went wrong, with the API's own message where there is one.
     pub message: String,
+}
+
+impl ConnectorError {
+    /// The HTTP status the API refused the request with, when it did (not
+    /// on a timeout, a dropped connection or an unreadable answer). A
+    /// [`Client`] writes every refusal's message as `HTTP <code> ...`, and
+    /// no other message so, which is what this reads (a field would make
+    /// every `Result` carrying the error larger).
+    pub fn status(&self) -> Option<u16> {
+        let code = self.message.strip_prefix("HTTP ")?.get(..3)?;
+        code.parse().ok().filter(|c| (100..600).contains(c))
+    }
 }
 
 /// A fetched page.
@@ -85,9 +99,23 @@ pub struct Client {
 impl Client {
     /// A client for `connector`; secrets are resolved when first needed.
     pub fn new(connector: Connector, redactor: Redactor) -> Result<Self, ConnectorError> {
+        // Redirects within the API's own origin are followed as they come;
+        // one to another origin stops here and is followed by `read`
+        // without the connector's credentials (reqwest would strip only
+        // `Authorization` and cookies, not an API key header).
+        let base = connector.base_url.origin();
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if attempt.url().origin() == base {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
         let http = reqwest::Client::builder()
             .timeout(connector.limits.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(policy)
             .build()
             .map_err(|e| ConnectorError {
                 connector: connector.name.clone(),
@@ -430,7 +458,16 @@ impl Client {
         *last = Some(Instant::now());
     }
 
-    /// A request with the connector's headers and authentication.
+    /// True when `url` is on the API's own origin (scheme, host and port of
+    /// `base_url`): only there are credentials sent.
+    fn trusted(&self, url: &Url) -> bool {
+        url.origin() == self.connector.base_url.origin()
+    }
+
+    /// A request with the connector's headers and authentication. To a URL
+    /// on another origin than `base_url` (one a vendor record names, a
+    /// pre-authenticated download) only the headers that hold no secret
+    /// go: no credentials, no API key.
     async fn authorized(
         &self,
         stream: &str,
@@ -438,11 +475,18 @@ impl Client {
         url: &Url,
     ) -> Result<reqwest::RequestBuilder, ConnectorError> {
         let mut request = self.http.request(method.clone(), url.clone());
+        let trusted = self.trusted(url);
         for (name, value) in &self.connector.headers {
+            if !trusted && value.is_reference() {
+                continue;
+            }
             let v = value
                 .resolve(&self.redactor)
                 .map_err(|e| self.error(stream, method, url, e.0))?;
             request = request.header(name.as_str(), v.expose());
+        }
+        if !trusted {
+            return Ok(request);
         }
         request = match &self.connector.auth {
             Auth::None | Auth::ClientCredentials { .. } | Auth::RefreshToken { .. } => request,
@@ -637,14 +681,15 @@ impl Client {
     async fn read(
         &self,
         stream: &str,
-        method: Method,
-        url: Url,
-        body: Option<&serde_json::Value>,
+        mut method: Method,
+        mut url: Url,
+        mut body: Option<&serde_json::Value>,
         gone_ok: bool,
     ) -> Result<Option<(HeaderMap, Vec<u8>)>, ConnectorError> {
         let limits = &self.connector.limits;
         let mut attempt = 0u32;
         let mut reauthenticated = false;
+        let mut redirects = 0usize;
         loop {
             self.pace().await;
             // The semaphore is never closed, so acquiring only waits.
@@ -667,6 +712,27 @@ impl Client {
                             Auth::Session { .. } => self.session(true).await?,
                             _ => self.bearer(true).await?,
                         };
+                        continue;
+                    }
+                    if status.is_redirection() {
+                        // A redirect to another origin, which the client's
+                        // policy left to follow here: the next request is
+                        // built for its own URL, so without credentials.
+                        let next = response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|l| url.join(l).ok());
+                        let Some(next) = next.filter(|_| redirects < MAX_REDIRECTS) else {
+                            let message = format!("HTTP {status}: a redirect that cannot be followed");
+                            return Err(self.error(stream, &method, &url, message));
+                        };
+                        redirects += 1;
+                        if !matches!(status, StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT) {
+                            method = Method::GET;
+                            body = None;
+                        }
+                        url = next;
                         continue;
                     }
                     if status.is_success() {

@@ -29,6 +29,10 @@ pub struct ConnectorFile {
     /// refused or too large, its content not base64): it has no bytes, and
     /// any copy fetched earlier stays as it was.
     pub failed: Option<String>,
+    /// The HTTP status its download was refused with, when it was: a 401,
+    /// 403 or 5xx says more about the API or the credentials than the
+    /// file.
+    pub failed_status: Option<u16>,
 }
 
 impl ConnectorFile {
@@ -41,6 +45,7 @@ impl ConnectorFile {
             bytes: Vec::new(),
             deleted: true,
             failed: None,
+            failed_status: None,
         }
     }
 }
@@ -48,12 +53,12 @@ impl ConnectorFile {
 /// Replaces each `{record:/pointer}` in the URL path `template` with that
 /// value of `record`, percent-encoded as a path segment.
 fn fill_record(template: &str, record: &Value) -> Result<String, String> {
-    super::paging::fill_template(template, super::paging::Placement::Url, &|token| {
+    super::templates::fill_template(template, super::templates::Placement::Url, &|token| {
         let pointer = token.strip_prefix("record:")?;
         Some(
             record
                 .pointer(pointer)
-                .map(super::paging::value_text)
+                .map(super::templates::value_text)
                 .ok_or_else(|| format!("the record has no '{pointer}'")),
         )
     })
@@ -78,23 +83,6 @@ async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> 
     Ok(tree.into_iter().map(|(_, parent)| parent).collect())
 }
 
-/// A child delta stream's link saved under the stream's name alone, as
-/// before links were kept per parent, is its parent's when it has only one
-/// (a Graph folder): that parent resumes from it instead of listing the
-/// drive whole. With several parents, whose it was is unknown: each lists
-/// its stream whole once.
-fn adopt_unkeyed_link(client: &Client, stream: &Stream, parents: &[Value]) {
-    let Some(link) = client.saved_link(&stream.name) else {
-        return;
-    };
-    if let [only] = parents {
-        let key = super::paging::delta_key(stream, Some(only));
-        if client.saved_link(&key).is_none() {
-            client.resume_link(&key, &link);
-        }
-    }
-}
-
 /// Every record of `stream`, with the parent record it was read for (a
 /// child stream is read once per record of its parent).
 pub async fn read_tree(
@@ -107,7 +95,6 @@ pub async fn read_tree(
         return Ok(out.records.into_iter().map(|r| (None, r)).collect());
     };
     let parents = parent_records(client, stream, parent_name).await?;
-    adopt_unkeyed_link(client, stream, &parents);
     let mut out = Vec::new();
     if limit.is_some() || client.connector().limits.concurrency == 1 {
         // One parent after another, stopping as soon as `limit` is met.
@@ -150,10 +137,12 @@ pub async fn fetch_files(client: &Client, stream: &Stream) -> Result<Vec<Connect
 
 /// Hands each file a file stream points at to `on_file`, in order: those
 /// fetched, those that leave the mirror, and those that could not be
-/// fetched (see [`ConnectorFile`]); only a failed listing is an error. A
-/// child stream is read parent by parent (up to the connector's
-/// concurrency at once), so memory holds a few parents' files, never the
-/// whole listing's.
+/// fetched (see [`ConnectorFile`]); only a failed listing is an error.
+/// The listings are read first (a child stream's parents up to the
+/// connector's concurrency at once; records only, no content); then the
+/// files are downloaded up to the concurrency at once and each is handed
+/// on as soon as it and those before it have arrived, so memory holds at
+/// most that many files, never a folder's whole set.
 pub async fn for_each_file<E: From<ConnectorError>>(
     client: &Client,
     stream: &Stream,
@@ -162,38 +151,38 @@ pub async fn for_each_file<E: From<ConnectorError>>(
     let Some(spec) = &stream.file else {
         return Ok(());
     };
-    let Some(parent_name) = &stream.parent else {
-        let read = read_stream(client, stream, None, None).await?;
-        for record in read.passed_over {
-            on_file(ConnectorFile::removal(file_name(spec, &record), None, record))?;
+    let parents: Vec<Option<Value>> = match &stream.parent {
+        None => vec![None],
+        Some(parent_name) => {
+            let parents = parent_records(client, stream, parent_name).await?;
+            parents.into_iter().map(Some).collect()
         }
-        for record in read.records {
-            if let Some(f) = to_file(client, stream, spec, None, record).await {
-                on_file(f)?;
-            }
-        }
-        return Ok(());
     };
-    let parents = parent_records(client, stream, parent_name).await?;
-    adopt_unkeyed_link(client, stream, &parents);
-    let reads = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
-        let children = read_stream(client, stream, Some(&parent), None).await?;
-        let mut files: Vec<ConnectorFile> = children
-            .passed_over
-            .into_iter()
-            .map(|record| ConnectorFile::removal(file_name(spec, &record), Some(parent.clone()), record))
-            .collect();
-        for record in children.records {
-            if let Some(f) = to_file(client, stream, spec, Some(parent.clone()), record).await {
-                files.push(f);
-            }
-        }
-        Ok::<_, ConnectorError>(files)
+    let concurrency = client.connector().limits.concurrency.max(1);
+    let listings = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
+        let read = read_stream(client, stream, parent.as_ref(), None).await?;
+        Ok::<_, ConnectorError>((parent, read))
     }))
-    .buffered(client.connector().limits.concurrency);
-    futures_util::pin_mut!(reads);
-    while let Some(files) = reads.next().await {
-        for f in files? {
+    .buffered(concurrency);
+    futures_util::pin_mut!(listings);
+    // Each parent's records, in order: those its filter passed over
+    // first (they leave the mirror), then those it lists.
+    let mut work: Vec<(Option<Value>, Value, bool)> = Vec::new();
+    while let Some(listing) = listings.next().await {
+        let (parent, read) = listing?;
+        work.extend(read.passed_over.into_iter().map(|r| (parent.clone(), r, true)));
+        work.extend(read.records.into_iter().map(|r| (parent.clone(), r, false)));
+    }
+    let files = futures_util::stream::iter(work.into_iter().map(|(parent, record, passed_over)| async move {
+        if passed_over {
+            return Some(ConnectorFile::removal(file_name(spec, &record), parent, record));
+        }
+        to_file(client, stream, spec, parent, record).await
+    }))
+    .buffered(concurrency);
+    futures_util::pin_mut!(files);
+    while let Some(file) = files.next().await {
+        if let Some(f) = file {
             on_file(f)?;
         }
     }
@@ -241,7 +230,7 @@ async fn to_file(
     let bytes = match file_bytes(client, stream, spec, &name, &record).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return None,
-        Err(reason) => {
+        Err((reason, status)) => {
             // One file that cannot be had must not keep the others from
             // being scored: it is reported, not raised.
             tracing::warn!(connector = %client.connector().name, stream = %stream.name, file = %name, "not fetched: {reason}");
@@ -252,6 +241,7 @@ async fn to_file(
                 bytes: Vec::new(),
                 deleted: false,
                 failed: Some(reason),
+                failed_status: status,
             });
         }
     };
@@ -262,23 +252,25 @@ async fn to_file(
         bytes,
         deleted: false,
         failed: None,
+        failed_status: None,
     })
 }
 
 /// The bytes of the workbook `name` that `record` points at: its base64
 /// content, a download, or the base64 content of a downloaded JSON answer;
 /// `None` when the spec says none of them; an error says why it cannot be
-/// had.
+/// had, with the HTTP status of a refused download.
 async fn file_bytes(
     client: &Client,
     stream: &Stream,
     spec: &super::config::FileSpec,
     name: &str,
     record: &Value,
-) -> Result<Option<Vec<u8>>, String> {
-    let Some(url) = download_url(client, spec, record)? else {
+) -> Result<Option<Vec<u8>>, (String, Option<u16>)> {
+    let no_status = |reason: String| (reason, None);
+    let Some(url) = download_url(client, spec, record).map_err(no_status)? else {
         return match &spec.content {
-            Some(p) => decode_content(record, p, "").map(Some),
+            Some(p) => decode_content(record, p, "").map(Some).map_err(no_status),
             None => Ok(None),
         };
     };
@@ -286,15 +278,23 @@ async fn file_bytes(
     let Some(p) = &spec.content else {
         return match client.get(&stream.name, url).await {
             Ok((_, bytes)) => Ok(Some(bytes)),
-            Err(e) => Err(e.message),
+            Err(e) => Err(refused(e)),
         };
     };
     // One answer per file, so the body limit applies to each file on its
     // own, and no page of several files' base64 is ever read at once.
     match client.get_json(&stream.name, url).await {
-        Ok(page) => decode_content(&page.body, p, " of the downloaded answer").map(Some),
-        Err(e) => Err(e.message),
+        Ok(page) => decode_content(&page.body, p, " of the downloaded answer")
+            .map(Some)
+            .map_err(no_status),
+        Err(e) => Err(refused(e)),
     }
+}
+
+/// Why a download failed, and the HTTP status it was refused with.
+fn refused(e: ConnectorError) -> (String, Option<u16>) {
+    let status = e.status();
+    (e.message, status)
 }
 
 /// The URL a record's file is downloaded from, if the spec downloads it.

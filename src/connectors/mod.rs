@@ -7,19 +7,24 @@ mod config;
 mod exchange;
 mod files;
 mod incremental;
+mod mirror;
 mod paging;
+mod records;
+mod results;
 mod secret;
+mod templates;
 mod writeback;
 mod xml;
 
 pub use client::{Client, ConnectorError, Page};
 pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
-pub use exchange::{
-    fetch_records, fetch_workbooks, mirrored, prune_mirror, write_back_one, ExchangeError, FetchOutcome, Fetched,
-    FetchedRecords, NotFetched,
-};
+pub use exchange::{fetch_workbooks, ExchangeError, FetchOutcome, NotFetched};
 pub use files::{fetch_files, for_each_file, read_tree, ConnectorFile};
 pub use incremental::Incremental;
-pub use paging::{delta_key, fill, fill_url, read_stream, ReadOutcome};
+pub use mirror::{mirrored, prune_mirror, Fetched};
+pub use paging::{delta_key, read_stream, ReadOutcome};
+pub use records::{fetch_records, FetchedRecords};
+pub use results::write_back_one;
 pub use secret::{Redactor, Secret, SecretError, SecretRef};
+pub use templates::{fill, fill_url};
 pub use writeback::{write_back, WritebackItem};

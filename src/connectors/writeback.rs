@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::client::{Client, ConnectorError};
 use super::config::{Writeback, WritebackKind, WritebackMode};
-use super::paging::{fill_template, value_text, Placement};
+use super::templates::{fill_template, value_text, Placement};
 
 /// What one scored workbook writes back.
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ enum Target {
     /// A query value sent through the URL's own encoder: as it is, with
     /// `base64url:` applied.
     Query,
-    /// A JSON body: `{name}` and `{found:...}` values JSON-escaped,
-    /// `{parent:...}` values placed as they are.
+    /// A JSON body: every value JSON-escaped (a number's text is
+    /// unchanged, so `{parent:/id}` outside quotes still fills a number).
     Json,
 }
 
@@ -51,20 +51,12 @@ fn expand(
     parent: Option<&Value>,
     into: Target,
 ) -> Result<String, String> {
-    let escape = |v: String| {
-        if into == Target::Json {
-            let quoted = serde_json::to_string(&v).unwrap_or_default();
-            quoted[1..quoted.len().saturating_sub(1)].to_owned()
-        } else {
-            v
-        }
-    };
     let lookup = |token: &str| -> Option<Result<String, String>> {
         if let Some(pointer) = token.strip_prefix("found:") {
             return Some(
                 found
                     .and_then(|f| f.pointer(pointer))
-                    .map(|v| escape(value_text(v)))
+                    .map(value_text)
                     .ok_or_else(|| format!("the existing record has no '{pointer}'")),
             );
         }
@@ -78,12 +70,14 @@ fn expand(
         }
         vars.iter()
             .find(|(name, _)| *name == token)
-            .map(|(_, value)| Ok(escape(value.clone())))
+            .map(|(_, value)| Ok(value.clone()))
     };
-    let placement = if into == Target::Url {
-        Placement::Url
-    } else {
-        Placement::AsIs
+    // Vendor data (a supplier's name) goes into a JSON body escaped like
+    // every other value: it must never add a field or break the body.
+    let placement = match into {
+        Target::Url => Placement::Url,
+        Target::Query => Placement::AsIs,
+        Target::Json => Placement::Json,
     };
     let out = fill_template(template, placement, &lookup)?;
     Ok(match (into, out.strip_prefix("base64url:")) {

@@ -380,6 +380,10 @@ async fn graph_get(
     if rest == "root:/IOR" {
         return Json(json!({"id": "F1", "name": "IOR", "folder": {"childCount": 4}})).into_response();
     }
+    // Another folder of the drive, for a job pointed elsewhere.
+    if rest == "root:/IOR 2" {
+        return Json(json!({"id": "F2", "name": "IOR 2", "folder": {}})).into_response();
+    }
     // The drive's top folders: one per supplier.
     if rest == "root/children" {
         return Json(json!({"value": [
