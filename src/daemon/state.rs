@@ -96,6 +96,10 @@ const MIGRATIONS: &[&str] = &[
     // 2: where each input's annotated copy is, so that it is reused only
     // under the name this run gives it.
     "ALTER TABLE inputs ADD COLUMN output TEXT;",
+    // 3: the nothing-changed check reads every input's fingerprint; added
+    // last, `output` sits behind each row's large results, so without an
+    // index holding it SQLite reads through all of them.
+    "CREATE INDEX inputs_fingerprints ON inputs(job, key, content_hash, settings, annotated, output);",
 ];
 
 /// The state could not be opened or changed.
