@@ -133,10 +133,17 @@ fn parent_token(token: &str, parent: Option<&Value>) -> Option<Result<String, St
 
 /// Fills `{parent:/pointer}` from the parent record, as it is; a value
 /// starting with `base64url:` is then encoded (URL-safe base64, as
-/// Tryton's `d=` domain wants). For query values and filters; see
+/// Tryton's `d=` domain wants), its values JSON-escaped first. For query values and filters; see
 /// [`fill_url`] for a URL path and `fill_json` for a JSON body.
 pub fn fill(template: &str, parent: Option<&Value>) -> Result<String, String> {
-    let out = fill_template(template, Placement::AsIs, &|t| parent_token(t, parent))?;
+    // What follows `base64url:` is JSON (a Tryton domain): values are
+    // JSON-escaped in it, so a quote in a name cannot end its string.
+    let placement = if template.starts_with("base64url:") {
+        Placement::Json
+    } else {
+        Placement::AsIs
+    };
+    let out = fill_template(template, placement, &|t| parent_token(t, parent))?;
     Ok(match out.strip_prefix("base64url:") {
         Some(raw) => {
             use base64::Engine;

@@ -74,8 +74,11 @@ fn expand(
     };
     // Vendor data (a supplier's name) goes into a JSON body escaped like
     // every other value: it must never add a field or break the body.
+    // What follows `base64url:` is JSON (a Tryton domain): a file name
+    // with a quote must not end its string.
     let placement = match into {
         Target::Url => Placement::Url,
+        Target::Query if template.starts_with("base64url:") => Placement::Json,
         Target::Query => Placement::AsIs,
         Target::Json => Placement::Json,
     };
@@ -278,6 +281,22 @@ mod tests {
             .unwrap(),
             r#"{"supplier": 7, "message": "say \"ready\""}"#
         );
+    }
+
+    #[test]
+    fn a_value_in_a_base64url_domain_is_json_escaped_before_encoding() {
+        let vars = [("file_name", "Acme \"IOR\".annotated.xlsx".to_owned())];
+        let encoded = expand(
+            r#"base64url:[["name", "=", "{file_name}"]]"#,
+            &vars,
+            None,
+            None,
+            Target::Query,
+        )
+        .unwrap();
+        let raw = base64::engine::general_purpose::URL_SAFE.decode(encoded).unwrap();
+        let domain: Value = serde_json::from_slice(&raw).unwrap();
+        assert_eq!(domain[0][2], "Acme \"IOR\".annotated.xlsx");
     }
 
     #[test]
