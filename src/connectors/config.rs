@@ -835,6 +835,14 @@ impl Connector {
             if streams.iter().any(|x: &Stream| x.name == s.name) {
                 return Err(src.error(&format!("{at}.name"), format!("two streams are named '{}'", s.name)));
             }
+            // '@' parts a stream's name from a parent's id in the keys its
+            // saved cursors are kept under (`questionnaires@<folder id>`).
+            if s.name.contains('@') {
+                return Err(src.error(
+                    &format!("{at}.name"),
+                    format!("'{}': a stream's name may not hold '@'", s.name),
+                ));
+            }
             let pagination = match s.pagination {
                 RawPagination::None => Pagination::None,
                 RawPagination::Offset {

@@ -557,6 +557,16 @@ impl State {
                 params![owner, stream, cursor, now()],
             )
             .map_err(|e| self.db(e))?;
+            // A link kept per parent (`stream@id`) replaces the one an older
+            // iorready kept for the whole stream: forget that one, so no
+            // other parent can ever resume from it.
+            if let Some((legacy, _)) = stream.split_once('@') {
+                tx.execute(
+                    "DELETE FROM cursors WHERE connector = ?1 AND stream = ?2",
+                    params![owner, legacy],
+                )
+                .map_err(|e| self.db(e))?;
+            }
         }
         let change_count = completed.map(|(_, c, _)| c.len()).unwrap_or(0);
         tx.execute(
@@ -1017,6 +1027,30 @@ mod tests {
             state.cursor("vendor/vendor", "suppliers").unwrap().as_deref(),
             Some("2026-11-03")
         );
+    }
+
+    #[test]
+    fn a_link_kept_per_parent_forgets_the_whole_streams_link_of_an_older_iorready() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        state.save_cursor("job/graph", "questionnaires", "https://old").unwrap();
+        state.save_cursor("job/graph", "suppliers", "2026-11-01").unwrap();
+        let id = state.begin_run("job").unwrap();
+        let cursors = [(
+            "job/graph".to_owned(),
+            "questionnaires@F1".to_owned(),
+            "https://new".to_owned(),
+        )];
+        state
+            .finish_run("job", id, Outcome::Ok, &RunCounts::default(), None, None, &[], &cursors)
+            .unwrap();
+        let kept: Vec<String> = state
+            .cursors("job/graph")
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(kept, ["questionnaires@F1", "suppliers"]);
     }
 
     #[test]
