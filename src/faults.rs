@@ -25,6 +25,12 @@ pub fn is_passing(error: &(dyn Error + 'static)) -> bool {
 pub fn passing_io<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a io::Error> {
     let mut next = Some(error);
     while let Some(e) = next {
+        // The reader already told this fault passing, and rebuilt its I/O
+        // error with the file's name, which drops the OS error code (EIO
+        // has no kind of its own): its verdict stands.
+        if let Some(crate::sources::ReadError::Unreadable { source, .. }) = e.downcast_ref() {
+            return Some(source);
+        }
         if let Some(io) = io_error(e) {
             return says_passing(io).then_some(io);
         }
@@ -62,8 +68,10 @@ fn says_passing(io: &io::Error) -> bool {
     use io::ErrorKind as K;
     // EIO: the disk or a network share failed the read; std gives it no
     // kind of its own.
-    const EIO: i32 = 5;
-    if cfg!(unix) && io.raw_os_error() == Some(EIO) {
+    // ENOMEM, ENFILE and EMFILE: memory or file handles ran short, as a
+    // busy machine scoring in parallel may.
+    const PASSING_CODES: [i32; 4] = [5, 12, 23, 24];
+    if cfg!(unix) && io.raw_os_error().is_some_and(|c| PASSING_CODES.contains(&c)) {
         return true;
     }
     matches!(
@@ -90,6 +98,7 @@ fn says_passing(io: &io::Error) -> bool {
             | K::NetworkDown
             | K::NetworkUnreachable
             | K::HostUnreachable
+            | K::OutOfMemory
     )
 }
 
@@ -187,5 +196,27 @@ mod tests {
             source: denied(),
         };
         assert!(is_passing(&read));
+    }
+
+    #[test]
+    fn a_workbook_the_reader_found_unreadable_stays_a_passing_fault() {
+        // The reader rebuilds the I/O error with the file's name: the OS
+        // code of EIO is gone, its verdict is not.
+        let error = crate::sources::ReadError::Unreadable {
+            path: "inbox/a.xlsx".into(),
+            source: io::Error::new(
+                io::Error::from_raw_os_error(5).kind(),
+                "inbox/a.xlsx: Input/output error",
+            ),
+        };
+        assert!(is_passing(&error));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn running_short_of_file_handles_or_memory_is_passing() {
+        for code in [12, 23, 24] {
+            assert!(is_passing(&io::Error::from_raw_os_error(code)), "{code}");
+        }
     }
 }
