@@ -90,7 +90,19 @@ pub fn run_job(
         run_begun(job, state_dir, state, options, run_id, &mut connector_counts)
     }))
     .unwrap_or_else(|panic| Err(JobError::Panicked(panic_message(panic.as_ref()))));
-    if let Err(e) = &ran {
+    // A run already recorded (the failure came after its end was written)
+    // keeps what was recorded.
+    let still_running = || {
+        state
+            .runs(Some(&job.name), 20)
+            .map(|runs| runs.iter().any(|r| r.id == run_id && r.outcome == Outcome::Running))
+            .unwrap_or(true)
+    };
+    if let Err(e) = ran
+        .as_ref()
+        .map(|_| ())
+        .or_else(|e| if still_running() { Err(e) } else { Ok(()) })
+    {
         // Only a process that died may leave a run `running`: whatever
         // stopped this one part-way is recorded. Best effort, as the state
         // may be what failed.
@@ -291,9 +303,13 @@ fn run_begun(
     if job.write_back {
         let rescored: std::collections::HashSet<PathBuf> = memory.rescored().into_iter().collect();
         let pending: std::collections::HashSet<String> = state.pending_write_backs(&job.name)?.into_iter().collect();
+        // Only what has results in this run: an input carried forward
+        // past a passing fault keeps its pending mark for a later run.
+        let has_results = |f: &&Fetched| summary.annotated_for.iter().any(|(input, _)| *input == f.path);
         for f in fetched
             .iter()
             .filter(|f| rescored.contains(&f.path) || pending.contains(&memory.key(&f.path)))
+            .filter(has_results)
         {
             let counts = connector_counts
                 .iter_mut()
