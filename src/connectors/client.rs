@@ -89,6 +89,9 @@ pub struct Client {
     /// Delta links to start reads at, by delta key (`stream`, or
     /// `stream@parent id` for a stream read once per parent record).
     resume_links: std::sync::Mutex<HashMap<String, String>>,
+    /// Keys whose link was adopted from an older iorready's link for the
+    /// whole stream.
+    adopted: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The delta links complete reads ended with, by delta key.
     links_reached: std::sync::Mutex<HashMap<String, String>>,
     /// True once a read started from a saved cursor or delta link: what it
@@ -137,6 +140,7 @@ impl Client {
             resume: Default::default(),
             reached: Default::default(),
             resume_links: Default::default(),
+            adopted: Default::default(),
             links_reached: Default::default(),
             resumed: Default::default(),
         })
@@ -159,6 +163,33 @@ impl Client {
     pub fn resume_link(&self, key: &str, link: &str) {
         let mut map = self.resume_links.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(key.to_owned(), link.to_owned());
+    }
+
+    /// Like [`Client::resume_link`], for a link an older iorready saved
+    /// under the stream's name alone, taken for the parent `key` names:
+    /// dropped again (`drop_adopted_links`) when the stream turns
+    /// out to have several parents.
+    pub fn adopt_legacy_link(&self, key: &str, link: &str) {
+        self.resume_link(key, link);
+        self.adopted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned());
+    }
+
+    /// Forgets the links adopted for `stream`'s parents (see
+    /// [`Client::adopt_legacy_link`]).
+    pub(crate) fn drop_adopted_links(&self, stream: &str) {
+        let mut adopted = self.adopted.lock().unwrap_or_else(|p| p.into_inner());
+        let mut links = self.resume_links.lock().unwrap_or_else(|p| p.into_inner());
+        adopted.retain(|key| {
+            let of_stream = key.split_once('@').is_some_and(|(name, _)| name == stream);
+            if of_stream {
+                tracing::info!(stream = %stream, "a delta link saved without its parent is not used: the stream has several parents");
+                links.remove(key);
+            }
+            !of_stream
+        });
     }
 
     /// The delta link a read with the delta key `key` starts at, if any.
@@ -926,6 +957,29 @@ fn describe_token_error<RE: std::error::Error + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn a_client() -> Client {
+        let text =
+            "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1:9/\"\n[[streams]]\nname = \"s\"\npath = \"a\"\n";
+        let connector = Connector::from_source(&crate::config::Source::new("x.toml", text)).unwrap();
+        Client::new(connector, Redactor::default()).unwrap()
+    }
+
+    #[test]
+    fn an_adopted_legacy_link_is_dropped_when_its_stream_has_several_parents() {
+        let client = a_client();
+        client.adopt_legacy_link("questionnaires@F1", "https://old-link");
+        client.resume_link("questionnaires@F2", "https://f2-own-link");
+        client.adopt_legacy_link("other@F1", "https://other-link");
+        client.drop_adopted_links("questionnaires");
+        assert_eq!(client.saved_link("questionnaires@F1"), None);
+        // A link saved for its own parent, and another stream's, stay.
+        assert_eq!(
+            client.saved_link("questionnaires@F2").as_deref(),
+            Some("https://f2-own-link")
+        );
+        assert_eq!(client.saved_link("other@F1").as_deref(), Some("https://other-link"));
+    }
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {

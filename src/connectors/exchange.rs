@@ -163,8 +163,9 @@ pub async fn fetch_workbooks(
         if child_delta.contains(key) {
             // A child stream's link saved under the stream's name alone
             // (before links were kept per parent) does not say whose it
-            // is. The mirror does: when all of the stream's files came
-            // from one parent, the link was that parent's, and is resumed
+            // is. When all of the stream's mirrored files came from one
+            // parent and the stream still has that one parent only (see
+            // `for_each_file`), the link was that parent's, and is resumed
             // under its key. Otherwise (the job now points at another
             // folder, or nothing was mirrored) it is left unused and each
             // parent lists its stream whole once.
@@ -172,7 +173,7 @@ pub async fn fetch_workbooks(
                 Some(id) => {
                     let keyed = format!("{key}@{id}");
                     if !resume.iter().any(|(k, _)| *k == keyed) {
-                        client.resume_link(&keyed, cursor);
+                        client.adopt_legacy_link(&keyed, cursor);
                     }
                 }
                 None => {

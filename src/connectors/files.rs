@@ -138,11 +138,12 @@ pub async fn fetch_files(client: &Client, stream: &Stream) -> Result<Vec<Connect
 /// Hands each file a file stream points at to `on_file`, in order: those
 /// fetched, those that leave the mirror, and those that could not be
 /// fetched (see [`ConnectorFile`]); only a failed listing is an error.
-/// The listings are read first (a child stream's parents up to the
-/// connector's concurrency at once; records only, no content); then the
-/// files are downloaded up to the concurrency at once and each is handed
-/// on as soon as it and those before it have arrived, so memory holds at
-/// most that many files, never a folder's whole set.
+/// Parents are taken a few at a time (the connector's concurrency): their
+/// listings are read at once, then their files downloaded up to the
+/// concurrency at once, each handed on as soon as it and those before it
+/// have arrived. Memory holds at most that many files and a few parents'
+/// listings, never a folder's whole set or every supplier's listing, and
+/// a download URL a listing gives is used soon after it was issued.
 pub async fn for_each_file<E: From<ConnectorError>>(
     client: &Client,
     stream: &Stream,
@@ -158,32 +159,40 @@ pub async fn for_each_file<E: From<ConnectorError>>(
             parents.into_iter().map(Some).collect()
         }
     };
-    let concurrency = client.connector().limits.concurrency.max(1);
-    let listings = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
-        let read = read_stream(client, stream, parent.as_ref(), None).await?;
-        Ok::<_, ConnectorError>((parent, read))
-    }))
-    .buffered(concurrency);
-    futures_util::pin_mut!(listings);
-    // Each parent's records, in order: those its filter passed over
-    // first (they leave the mirror), then those it lists.
-    let mut work: Vec<(Option<Value>, Value, bool)> = Vec::new();
-    while let Some(listing) = listings.next().await {
-        let (parent, read) = listing?;
-        work.extend(read.passed_over.into_iter().map(|r| (parent.clone(), r, true)));
-        work.extend(read.records.into_iter().map(|r| (parent.clone(), r, false)));
+    // A link an older iorready saved for the whole stream was taken for
+    // its only parent's; with several parents now, whose it was is
+    // unknown, so each lists its stream whole once.
+    if parents.len() != 1 {
+        client.drop_adopted_links(&stream.name);
     }
-    let files = futures_util::stream::iter(work.into_iter().map(|(parent, record, passed_over)| async move {
-        if passed_over {
-            return Some(ConnectorFile::removal(file_name(spec, &record), parent, record));
+    let concurrency = client.connector().limits.concurrency.max(1);
+    for group in parents.chunks(concurrency) {
+        let listings = futures_util::stream::iter(group.iter().cloned().map(|parent| async move {
+            let read = read_stream(client, stream, parent.as_ref(), None).await?;
+            Ok::<_, ConnectorError>((parent, read))
+        }))
+        .buffered(concurrency);
+        futures_util::pin_mut!(listings);
+        // Each parent's records, in order: those its filter passed over
+        // first (they leave the mirror), then those it lists.
+        let mut work: Vec<(Option<Value>, Value, bool)> = Vec::new();
+        while let Some(listing) = listings.next().await {
+            let (parent, read) = listing?;
+            work.extend(read.passed_over.into_iter().map(|r| (parent.clone(), r, true)));
+            work.extend(read.records.into_iter().map(|r| (parent.clone(), r, false)));
         }
-        to_file(client, stream, spec, parent, record).await
-    }))
-    .buffered(concurrency);
-    futures_util::pin_mut!(files);
-    while let Some(file) = files.next().await {
-        if let Some(f) = file {
-            on_file(f)?;
+        let files = futures_util::stream::iter(work.into_iter().map(|(parent, record, passed_over)| async move {
+            if passed_over {
+                return Some(ConnectorFile::removal(file_name(spec, &record), parent, record));
+            }
+            to_file(client, stream, spec, parent, record).await
+        }))
+        .buffered(concurrency);
+        futures_util::pin_mut!(files);
+        while let Some(file) = files.next().await {
+            if let Some(f) = file {
+                on_file(f)?;
+            }
         }
     }
     Ok(())
