@@ -177,6 +177,9 @@ pub struct RunSummary {
     /// What moved since the previous run, when the run remembers it and
     /// was not stopped with inputs left.
     pub changes: Option<Vec<Change>>,
+    /// Inputs that failed on a passing fault (not remembered, tried again
+    /// next run).
+    pub passing_failures: usize,
 }
 
 /// A run that could not start or finish.
@@ -392,6 +395,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         left,
         outputs_written: write,
         changes,
+        passing_failures: passing.load(Ordering::Relaxed),
     })
 }
 

@@ -680,6 +680,9 @@ fn a_graph_job_reports_a_workbook_it_cannot_fetch_and_scores_its_earlier_copy() 
     assert!(third.contains(" ok") && !third.contains("not scored:"), "{third}");
     assert_eq!(job.graph.lock().unwrap().graph_delta_tokens, ["T1", "T1"]);
     assert!(job.cursors()[0].1.ends_with("token=T2"));
+    // The file came with the bytes of its earlier copy: the outputs are
+    // written again all the same, without the error that cleared.
+    assert!(json_errors(job.dir.path()).is_empty());
 }
 
 /// The JSON result's `errors[]` in `dir/out/result.json`: (file, message).

@@ -143,7 +143,8 @@ impl JobMemory {
             .runs(Some(&self.job), 2)
             .ok()
             .and_then(|runs| runs.into_iter().find(|r| r.id != self.run_id))
-            .is_some_and(|r| r.outcome.completed())
+            // Errors it listed without remembering them may have cleared.
+            .is_some_and(|r| r.outcome.completed() && r.unremembered == 0)
     }
 
     fn content_hash(&self, input: &Path) -> Option<String> {

@@ -339,6 +339,7 @@ fn run_begun(
         unchanged: summary.unchanged,
         failed: summary.errors.len(),
         written_back: report.written_back.len(),
+        unremembered: summary.passing_failures + not_fetched.len(),
     };
     let (outcome, message) = if summary.left > 0 {
         (

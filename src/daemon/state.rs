@@ -100,6 +100,9 @@ const MIGRATIONS: &[&str] = &[
     // last, `output` sits behind each row's large results, so without an
     // index holding it SQLite reads through all of them.
     "CREATE INDEX inputs_fingerprints ON inputs(job, key, content_hash, settings, annotated, output);",
+    // 4: errors a run listed but did not remember (passing faults, files
+    // not fetched): its outputs cannot be reused once those clear.
+    "ALTER TABLE runs ADD COLUMN unremembered INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The state could not be opened or changed.
@@ -197,6 +200,8 @@ pub struct RunRecord {
     pub changes: i64,
     /// Write-backs done.
     pub written_back: i64,
+    /// Errors listed but not remembered (see [`RunCounts::unremembered`]).
+    pub unremembered: i64,
     /// Why it failed, or a note.
     pub message: Option<String>,
 }
@@ -214,6 +219,10 @@ pub struct RunCounts {
     pub failed: usize,
     /// Write-backs done.
     pub written_back: usize,
+    /// Errors listed in the outputs but not remembered for the inputs
+    /// (passing faults, files not fetched): the next run cannot take the
+    /// outputs as current.
+    pub unremembered: usize,
 }
 
 /// Per connector figures of a run, for `/metrics`.
@@ -571,7 +580,7 @@ impl State {
         let change_count = completed.map(|(_, c, _)| c.len()).unwrap_or(0);
         tx.execute(
             "UPDATE runs SET finished = ?2, outcome = ?3, inputs = ?4, scored = ?5, unchanged = ?6, failed = ?7,
-                 changes = ?8, written_back = ?9, message = ?10 WHERE id = ?1",
+                 changes = ?8, written_back = ?9, message = ?10, unremembered = ?11 WHERE id = ?1",
             params![
                 run_id,
                 now(),
@@ -582,7 +591,8 @@ impl State {
                 counts.failed as i64,
                 change_count as i64,
                 counts.written_back as i64,
-                message
+                message,
+                counts.unremembered as i64
             ],
         )
         .map_err(|e| self.db(e))?;
@@ -645,8 +655,8 @@ impl State {
         let conn = self.conn();
         let mut st = conn
             .prepare(
-                "SELECT id, job, started, finished, outcome, inputs, scored, unchanged, failed, changes, written_back, message
-                 FROM runs WHERE ?1 IS NULL OR job = ?1 ORDER BY id DESC LIMIT ?2",
+                "SELECT id, job, started, finished, outcome, inputs, scored, unchanged, failed, changes, written_back, message,
+                 unremembered FROM runs WHERE ?1 IS NULL OR job = ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(|e| self.db(e))?;
         let rows = st
@@ -664,6 +674,7 @@ impl State {
                         r.get(8)?,
                         r.get(9)?,
                         r.get(10)?,
+                        r.get(12)?,
                     ],
                     r.get::<_, Option<String>>(11)?,
                 ))
@@ -687,6 +698,7 @@ impl State {
                     failed: n[3],
                     changes: n[4],
                     written_back: n[5],
+                    unremembered: n[6],
                     message,
                 })
             })
