@@ -1149,6 +1149,20 @@ fn a_download_url_on_another_host_is_requested_without_credentials() {
 }
 
 #[test]
+fn a_signed_download_url_that_fails_is_reported_without_its_signature() {
+    // Nothing listens on port 1: the download fails.
+    let c = base_naming(
+        "http://127.0.0.1:1/blob/q.xlsx?sig=SIGNATURE-31337".to_owned(),
+        String::new(),
+        "IORREADY_TEST_KEY_SIGNED_URL",
+    );
+    let files = fetch_all(c);
+    let reason = files[0].failed.clone().expect("the download fails");
+    assert!(!reason.contains("SIGNATURE-31337"), "{reason}");
+    assert!(reason.contains("Connection refused"), "the cause is told: {reason}");
+}
+
+#[test]
 fn a_redirect_to_another_host_drops_the_api_key_header() {
     let (foreign, seen) = foreign_host();
     let c = base_naming(

@@ -280,9 +280,16 @@ impl Client {
 
     fn error(&self, stream: &str, method: &Method, url: &Url, message: impl Into<String>) -> ConnectorError {
         let mut shown = url.clone();
+        // A URL on another origin came from the vendor's data (a download
+        // URL, a redirect): its query is a signature more often than not,
+        // and no configured secret to scrub, so none of it is shown.
+        let foreign_query = self.connector.base_url.origin() != url.origin() && url.query().is_some();
+        if foreign_query {
+            shown.set_query(None);
+        }
         // Query values may be keys: keep the names, hide every value that is
         // a secret, then scrub anything else that matches one.
-        let pairs: Vec<(String, String)> = url
+        let pairs: Vec<(String, String)> = shown
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
@@ -297,7 +304,11 @@ impl Client {
             connector: self.connector.name.clone(),
             stream: stream.to_owned(),
             method: method.to_string(),
-            url: self.redactor.scrub(shown.as_str()),
+            url: self.redactor.scrub(&if foreign_query {
+                format!("{shown}?(query hidden)")
+            } else {
+                shown.to_string()
+            }),
             message: self.redactor.scrub(&message.into()),
         }
     }
@@ -610,10 +621,10 @@ impl Client {
                     .body(b.to_vec()),
             };
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let response = request
-                .send()
-                .await
-                .map_err(|e| self.error(stream, &method, &url, format!("the request failed: {e}")))?;
+            let response = request.send().await.map_err(|e| {
+                let e = e.without_url();
+                self.error(stream, &method, &url, format!("the request failed: {e}"))
+            })?;
             let status = response.status();
             if status.is_success() {
                 let text = response.text().await.unwrap_or_default();
@@ -808,6 +819,9 @@ impl Client {
                 }
                 Err(e) => {
                     let kind = if e.is_timeout() { "timed out" } else { "failed" };
+                    // The error's own text repeats the URL, query and all;
+                    // the message names the URL once, redacted.
+                    let e = with_causes(&e.without_url());
                     let message = format!("the request {kind}: {e}");
                     if attempt >= limits.max_retries {
                         return Err(self.error(stream, &method, &url, format!("{message} (after {attempt} retries)")));
@@ -828,12 +842,29 @@ impl Client {
 /// Reads a response body of at most `max` bytes: `Err(None)` when it is
 /// larger (by its Content-Length or as it arrives), `Err(Some)` when the
 /// connection fails part-way.
+/// An error's text followed by its causes' (reqwest's own says only
+/// "error sending request"; the cause says the connection was refused).
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 async fn read_body(mut response: reqwest::Response, max: u64) -> Result<Vec<u8>, Option<reqwest::Error>> {
     if response.content_length().is_some_and(|n| n > max) {
         return Err(None);
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Some)? {
+    // Without the URL: messages name it once, redacted.
+    while let Some(chunk) = response.chunk().await.map_err(|e| Some(e.without_url()))? {
         if body.len() as u64 + chunk.len() as u64 > max {
             return Err(None);
         }
