@@ -54,13 +54,7 @@ impl ConnectorFile {
 /// value of `record`, percent-encoded as a path segment.
 fn fill_record(template: &str, record: &Value) -> Result<String, String> {
     super::templates::fill_template(template, super::templates::Placement::Url, &|token| {
-        let pointer = token.strip_prefix("record:")?;
-        Some(
-            record
-                .pointer(pointer)
-                .map(super::templates::value_text)
-                .ok_or_else(|| format!("the record has no '{pointer}'")),
-        )
+        super::templates::pointer_token(token, "record:", Some(record), "the record")
     })
 }
 

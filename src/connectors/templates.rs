@@ -120,15 +120,27 @@ pub(crate) fn fill_template(
     Ok(out)
 }
 
+/// The value of a `{<prefix>/pointer}` token (`prefix` is `parent:`,
+/// `record:` or `found:`) in `record`, when `token` is one; `whose` names
+/// the record in the error when it has no such value.
+pub(crate) fn pointer_token(
+    token: &str,
+    prefix: &str,
+    record: Option<&Value>,
+    whose: &str,
+) -> Option<Result<String, String>> {
+    let pointer = token.strip_prefix(prefix)?;
+    Some(
+        record
+            .and_then(|r| r.pointer(pointer))
+            .map(value_text)
+            .ok_or_else(|| format!("{whose} has no '{pointer}'")),
+    )
+}
+
 /// The value of a `{parent:/pointer}` token, when `token` is one.
 fn parent_token(token: &str, parent: Option<&Value>) -> Option<Result<String, String>> {
-    let pointer = token.strip_prefix("parent:")?;
-    Some(
-        parent
-            .and_then(|p| p.pointer(pointer))
-            .map(value_text)
-            .ok_or_else(|| format!("the parent record has no '{pointer}'")),
-    )
+    pointer_token(token, "parent:", parent, "the parent record")
 }
 
 /// Fills `{parent:/pointer}` from the parent record, as it is; a value

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::client::{Client, ConnectorError};
 use super::config::{Writeback, WritebackKind, WritebackMode};
-use super::templates::{fill_template, value_text, Placement};
+use super::templates::{fill_template, pointer_token, Placement};
 
 /// What one scored workbook writes back.
 #[derive(Debug, Clone)]
@@ -52,25 +52,13 @@ fn expand(
     into: Target,
 ) -> Result<String, String> {
     let lookup = |token: &str| -> Option<Result<String, String>> {
-        if let Some(pointer) = token.strip_prefix("found:") {
-            return Some(
-                found
-                    .and_then(|f| f.pointer(pointer))
-                    .map(value_text)
-                    .ok_or_else(|| format!("the existing record has no '{pointer}'")),
-            );
-        }
-        if let Some(pointer) = token.strip_prefix("parent:") {
-            return Some(
-                parent
-                    .and_then(|p| p.pointer(pointer))
-                    .map(value_text)
-                    .ok_or_else(|| format!("the parent record has no '{pointer}'")),
-            );
-        }
-        vars.iter()
-            .find(|(name, _)| *name == token)
-            .map(|(_, value)| Ok(value.clone()))
+        pointer_token(token, "found:", found, "the existing record")
+            .or_else(|| pointer_token(token, "parent:", parent, "the parent record"))
+            .or_else(|| {
+                vars.iter()
+                    .find(|(name, _)| *name == token)
+                    .map(|(_, value)| Ok(value.clone()))
+            })
     };
     // Vendor data (a supplier's name) goes into a JSON body escaped like
     // every other value: it must never add a field or break the body.
