@@ -14,28 +14,7 @@ fn classify(field: Field, answer: &str) -> Normalised<&'static str> {
 
 #[test]
 fn every_dropdown_answer_of_the_template_is_recognised() {
-    let fields = [
-        Field::Country,
-        Field::CoverageClaimed,
-        Field::OperatingModel,
-        Field::IorRole,
-        Field::Liability,
-        Field::LocalEntityName,
-        Field::LocalEntityId,
-        Field::LicenceIds,
-        Field::LicenceExpiry,
-        Field::Executions24m,
-        Field::LastExecution,
-        Field::RegulatoryPathway,
-        Field::ProductCompliance,
-        Field::DutiesFunding,
-        Field::VatRecovery,
-        Field::LeadTimeDays,
-        Field::Evidence,
-        Field::EvidenceRef,
-        Field::Comments,
-    ];
-    for (col, field) in COUNTRY_COLUMNS.iter().zip(fields) {
+    for (col, field) in COUNTRY_COLUMNS.iter().zip(TEMPLATE_FIELDS) {
         if col.input != Input::List {
             continue;
         }

@@ -153,13 +153,7 @@ fn a_new_workbook_is_scored_and_the_others_are_not() {
     assert!(second.contains("1 scored, 1 unchanged"), "{second}");
     assert_eq!(modified(&setup.path("out/a.annotated.xlsx")), first);
     let json = setup.json();
-    let names: Vec<&str> = json["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Alpha", "Beta"]);
+    assert_eq!(common::provider_names(&json), ["Alpha", "Beta"]);
     let kinds: Vec<&str> = json["changes"]
         .as_array()
         .unwrap()
@@ -452,12 +446,7 @@ fn killing_the_daemon_at_random_moments_loses_nothing() {
         sheet(&annotated, "Countries");
     }
     let json = setup.json();
-    let mut names: Vec<String> = json["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect();
+    let mut names = common::provider_names(&json);
     names.sort();
     let expected: Vec<String> = (0..total).map(|n| format!("Provider {n:03}")).collect();
     assert_eq!(names, expected);
@@ -698,16 +687,6 @@ fn change_kinds(setup: &Setup) -> Vec<String> {
         .collect()
 }
 
-/// The providers' names in the JSON.
-fn provider_names(setup: &Setup) -> Vec<String> {
-    setup.json()["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn a_workbook_failing_on_a_passing_fault_keeps_its_provider_and_is_neither_removed_nor_added_again() {
     let setup = Setup::new("0 6 * * *", "");
@@ -726,7 +705,7 @@ fn a_workbook_failing_on_a_passing_fault_keeps_its_provider_and_is_neither_remov
         "2026-11-24",
     ]));
     assert!(second.contains("1 not scored"), "{second}");
-    assert_eq!(provider_names(&setup), ["Alpha", "Beta"]);
+    assert_eq!(common::provider_names(&setup.json()), ["Alpha", "Beta"]);
     assert!(change_kinds(&setup).is_empty(), "{:?}", change_kinds(&setup));
     let providers = sheet(&setup.path("out/portfolio.xlsx"), "Providers");
     assert!(

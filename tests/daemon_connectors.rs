@@ -267,12 +267,7 @@ impl Setup {
     fn providers(&self) -> Vec<String> {
         let json: Value =
             serde_json::from_str(&std::fs::read_to_string(self.dir.path().join("out/result.json")).unwrap()).unwrap();
-        let mut names: Vec<String> = json["providers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap().to_owned())
-            .collect();
+        let mut names = common::provider_names(&json);
         names.sort();
         names
     }
@@ -571,12 +566,7 @@ impl GraphJob {
     fn providers(&self) -> Vec<String> {
         let json: Value =
             serde_json::from_str(&std::fs::read_to_string(self.dir.path().join("out/result.json")).unwrap()).unwrap();
-        json["providers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap().to_owned())
-            .collect()
+        common::provider_names(&json)
     }
 
     /// The job's saved cursors: delta key and link.

@@ -238,20 +238,7 @@ fn answers_kept_on_the_party_are_scored_with_their_mapping() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
-    let tiers = |name: &str| -> Vec<(String, String)> {
-        let p = common::provider(&result, name);
-        p["assessments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                (
-                    a["country"].as_str().unwrap().to_owned(),
-                    a["tier"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
+    let tiers = |name: &str| common::tiers(&result, name);
     assert_eq!(
         tiers("Atlas Import Services"),
         [

@@ -41,33 +41,15 @@ fn score_connector(name: &str, env: &[(&str, String)], out: &Path) -> serde_json
     serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
 }
 
-/// Each country of provider `name` with its tier, in order.
-fn tiers(result: &serde_json::Value, name: &str) -> Vec<(String, String)> {
-    common::provider(result, name)["assessments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                a["country"].as_str().unwrap().to_owned(),
-                a["tier"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
 }
 
-fn coupa_env(addr: std::net::SocketAddr) -> [(&'static str, String); 5] {
-    [
-        ("COUPA_URL", format!("http://{addr}/api/")),
-        ("COUPA_TOKEN_URL", format!("http://{addr}/oauth2/token")),
-        ("COUPA_CLIENT_ID", "coupa-client".to_owned()),
-        ("COUPA_CLIENT_SECRET", "coupa-secret-1".to_owned()),
-        ("COUPA_IOR_FORM_ID", coupa::IOR_FORM_ID.to_string()),
-    ]
+/// The Coupa environment with the IOR form's id.
+fn coupa_env(addr: std::net::SocketAddr) -> Vec<(&'static str, String)> {
+    let mut env = coupa::env(addr, "coupa-secret-1");
+    env.push(("COUPA_IOR_FORM_ID", coupa::IOR_FORM_ID.to_string()));
+    env
 }
 
 #[test]
@@ -78,10 +60,10 @@ fn coupa_ior_form_rows_are_scored_country_by_country_from_each_suppliers_latest_
     // The older approved response (Spain; Germany not offered), the W-9 and
     // the pending resubmission (Germany not offered) are not read.
     assert_eq!(
-        tiers(&result, "Atlas Import Services"),
+        common::tiers(&result, "Atlas Import Services"),
         pairs(&[("DE", "ready"), ("FR", "conditional")])
     );
-    let globe = tiers(&result, "GlobeReach IOR Network");
+    let globe = common::tiers(&result, "GlobeReach IOR Network");
     assert_eq!(globe.len(), 1);
     assert_ne!(globe[0].1, "ready", "on-demand partners are passive coverage");
     let st = state.lock().unwrap();
@@ -106,27 +88,17 @@ fn coupa_ior_form_answers_are_cited_where_the_form_holds_them() {
     );
 }
 
-fn d365_env(addr: std::net::SocketAddr) -> [(&'static str, String); 5] {
-    [
-        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
-        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
-        ("D365_CLIENT_ID", "app-1".to_owned()),
-        ("D365_CLIENT_SECRET", "app-secret-1".to_owned()),
-        ("D365_SCOPE", format!("http://{addr}/.default")),
-    ]
-}
-
 #[test]
 fn dynamics365_custom_table_rows_are_scored_by_their_choice_labels() {
     let (addr, _) = api::start();
     let out = tempfile::tempdir().unwrap();
-    let result = score_connector("dynamics365-ior", &d365_env(addr), out.path());
+    let result = score_connector("dynamics365-ior", &api::d365_env(addr, "app-secret-1"), out.path());
     // Italy's row is inactive and not read.
     assert_eq!(
-        tiers(&result, "Atlas Import Services"),
+        common::tiers(&result, "Atlas Import Services"),
         pairs(&[("DE", "ready"), ("FR", "conditional")])
     );
-    let globe = tiers(&result, "GlobeReach IOR Network");
+    let globe = common::tiers(&result, "GlobeReach IOR Network");
     assert_eq!(globe.len(), 1);
     assert_ne!(globe[0].1, "ready", "on-demand partners are passive coverage");
 }
@@ -139,7 +111,7 @@ fn dynamics365_reads_supplier_and_vendor_accounts_with_the_parenthesised_filter(
         .args(["connector", "--connectors"])
         .arg(common::root().join("connectors"))
         .args(["read", "dynamics365"])
-        .envs(d365_env(addr))
+        .envs(api::d365_env(addr, "app-secret-1"))
         .output()
         .unwrap();
     // The local Dataverse refuses any other $filter with a syntax error.

@@ -49,16 +49,6 @@ fn graph_score(env: &[(&str, String)], out: &std::path::Path, args: &[&str]) -> 
     iorready_with(env, &all)
 }
 
-fn d365_env(addr: std::net::SocketAddr, secret: &str) -> [(&'static str, String); 5] {
-    [
-        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
-        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
-        ("D365_CLIENT_ID", "app-1".to_owned()),
-        ("D365_CLIENT_SECRET", secret.to_owned()),
-        ("D365_SCOPE", format!("http://{addr}/.default")),
-    ]
-}
-
 fn connectors() -> String {
     common::root().join("connectors").display().to_string()
 }
@@ -66,7 +56,7 @@ fn connectors() -> String {
 #[test]
 fn dynamics365_reads_supplier_accounts_page_by_page_with_an_entra_token() {
     let (addr, state) = api::start();
-    let env = d365_env(addr, "app-secret-1");
+    let env = api::d365_env(addr, "app-secret-1");
     let o = iorready_with(
         &env,
         &["connector", "--connectors", &connectors(), "read", "dynamics365"],
@@ -83,7 +73,7 @@ fn dynamics365_reads_supplier_accounts_page_by_page_with_an_entra_token() {
 #[test]
 fn dynamics365_check_reports_a_wrong_secret_without_showing_it() {
     let (addr, _) = api::start();
-    let env = d365_env(addr, "not-the-secret-42");
+    let env = api::d365_env(addr, "not-the-secret-42");
     let o = iorready_with(
         &env,
         &["connector", "--connectors", &connectors(), "check", "dynamics365"],
@@ -154,22 +144,13 @@ fn microsoft_graph_dry_run_says_what_it_would_upload_and_uploads_nothing() {
     assert!(state.lock().unwrap().uploads.is_empty());
 }
 
-fn coupa_env(addr: std::net::SocketAddr, secret: &str) -> [(&'static str, String); 4] {
-    [
-        ("COUPA_URL", format!("http://{addr}/api/")),
-        ("COUPA_TOKEN_URL", format!("http://{addr}/oauth2/token")),
-        ("COUPA_CLIENT_ID", "coupa-client".to_owned()),
-        ("COUPA_CLIENT_SECRET", secret.to_owned()),
-    ]
-}
-
 /// `iorready connector read coupa --stream STREAM ARGS...` with the right
 /// secret and the definitions in `dir`; asserts that it succeeds and
 /// returns stdout and stderr.
 fn coupa_read(addr: std::net::SocketAddr, dir: &str, stream: &str, args: &[&str]) -> (String, String) {
     let mut all = vec!["connector", "--connectors", dir, "read", "coupa", "--stream", stream];
     all.extend_from_slice(args);
-    let o = iorready_with(&coupa_env(addr, "coupa-secret-1"), &all);
+    let o = iorready_with(&coupa::env(addr, "coupa-secret-1"), &all);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{err}");
     (String::from_utf8_lossy(&o.stdout).into_owned(), err)
@@ -201,7 +182,7 @@ fn coupa_supplier_information_records_are_read() {
 fn coupa_check_reports_a_wrong_secret_in_coupas_words_without_showing_it() {
     let (addr, _) = coupa::start();
     let o = iorready_with(
-        &coupa_env(addr, "wrong-secret-77"),
+        &coupa::env(addr, "wrong-secret-77"),
         &["connector", "--connectors", &connectors(), "check", "coupa"],
     );
     assert_eq!(o.status.code(), Some(1));
@@ -283,12 +264,10 @@ fn sap_ariba_reads_every_vendor_through_the_pagination_token_header() {
     assert_eq!(st.searches[0]["withQuestionnaire"], true);
 }
 
-#[test]
-fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
-    let (addr, _) = ariba::start(2);
-    let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
-    let o = iorready_with(
-        &env,
+/// `connector read sap-ariba --stream STREAM` against the local Ariba in `env`.
+fn ariba_read(env: &[(&str, String)], stream: &str) -> std::process::Output {
+    iorready_with(
+        env,
         &[
             "connector",
             "--connectors",
@@ -296,9 +275,16 @@ fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
             "read",
             "sap-ariba",
             "--stream",
-            "questionnaires",
+            stream,
         ],
-    );
+    )
+}
+
+#[test]
+fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
+    let (addr, _) = ariba::start(2);
+    let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
+    let o = ariba_read(&env, "questionnaires");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
     assert_eq!(
@@ -306,18 +292,7 @@ fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
         14,
         "seven questionnaires, in pages of five, for each of two vendors"
     );
-    let o = iorready_with(
-        &env,
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "sap-ariba",
-            "--stream",
-            "answers",
-        ],
-    );
+    let o = ariba_read(&env, "answers");
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(text.lines().count(), 6, "{text}");
     assert!(text.contains("Do you act as importer of record in Germany?"), "{text}");
@@ -327,18 +302,7 @@ fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
 fn sap_ariba_answers_keep_each_questions_ids_beside_its_wording() {
     let (addr, _) = ariba::start(1);
     let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
-    let o = iorready_with(
-        &env,
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "sap-ariba",
-            "--stream",
-            "answers",
-        ],
-    );
+    let o = ariba_read(&env, "answers");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();

@@ -64,6 +64,16 @@ pub fn score(inputs: &[&Path], out: &Path, extra: &[&str]) -> (Output, serde_jso
     (output, value)
 }
 
+/// The names of the providers in a JSON result, in its order.
+pub fn provider_names(json: &serde_json::Value) -> Vec<String> {
+    json["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The provider named `name` in a JSON result.
 pub fn provider<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     json["providers"]
@@ -72,6 +82,21 @@ pub fn provider<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::
         .iter()
         .find(|p| p["name"] == name)
         .unwrap_or_else(|| panic!("no provider {name}"))
+}
+
+/// Each country of provider `name` in a JSON result with its tier, in order.
+pub fn tiers(json: &serde_json::Value, name: &str) -> Vec<(String, String)> {
+    provider(json, name)["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["country"].as_str().unwrap().to_owned(),
+                a["tier"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// The assessment of `country` (alpha-2) of a JSON provider.

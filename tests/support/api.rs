@@ -723,3 +723,15 @@ async fn dataverse_ior(
     }
     Json(body).into_response()
 }
+
+/// The environment the shipped Dataverse definitions read, pointed at the
+/// local API at `addr` with the client secret `secret`.
+pub fn d365_env(addr: SocketAddr, secret: &str) -> [(&'static str, String); 5] {
+    [
+        ("D365_URL", format!("http://{addr}/api/data/v9.2/")),
+        ("ENTRA_TOKEN_URL", format!("http://{addr}/tenant/oauth2/v2.0/token")),
+        ("D365_CLIENT_ID", "app-1".to_owned()),
+        ("D365_CLIENT_SECRET", secret.to_owned()),
+        ("D365_SCOPE", format!("http://{addr}/.default")),
+    ]
+}

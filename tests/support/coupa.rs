@@ -360,3 +360,14 @@ async fn easy_form_responses(
         .collect();
     page(&q, matching.len(), |i| matching[i].clone()).into_response()
 }
+
+/// The environment the shipped Coupa definitions read, pointed at the local
+/// Coupa at `addr` with the client secret `secret`.
+pub fn env(addr: SocketAddr, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("COUPA_URL", format!("http://{addr}/api/")),
+        ("COUPA_TOKEN_URL", format!("http://{addr}/oauth2/token")),
+        ("COUPA_CLIENT_ID", "coupa-client".to_owned()),
+        ("COUPA_CLIENT_SECRET", secret.to_owned()),
+    ]
+}
