@@ -35,6 +35,33 @@ fn offset_paging_reads_every_record_and_stops_on_a_short_page() {
 }
 
 #[test]
+fn a_read_page_by_page_hands_on_each_page_as_it_arrives_and_stops_at_the_limit() {
+    let (addr, _) = api::start();
+    let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n"));
+    let client = Client::new(c, Redactor::default()).unwrap();
+    let stream = client.connector().streams[0].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut pages: Vec<Vec<u64>> = Vec::new();
+    let out = rt
+        .block_on(iorready::connectors::read_stream_pages(
+            &client,
+            &stream,
+            None,
+            Some(3),
+            |page| {
+                pages.push(page.iter().map(|r| r["id"].as_u64().unwrap()).collect());
+                Ok::<_, iorready::connectors::ConnectorError>(())
+            },
+        ))
+        .unwrap();
+    assert_eq!(pages, [vec![0, 1], vec![2]], "the second page is cut to the limit");
+    assert_eq!((out.records, out.pages), (3, 2), "no page is read past the limit");
+}
+
+#[test]
 fn page_number_paging_reads_every_record() {
     let (addr, _) = api::start();
     let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/page/suppliers\"\npagination = {{ type = \"page\", size_param = \"per_page\", page_size = 2 }}\n"));

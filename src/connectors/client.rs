@@ -62,6 +62,9 @@ pub struct Page {
     pub headers: HeaderMap,
     /// The parsed JSON body.
     pub body: serde_json::Value,
+    /// A digest of the body as received: two pages with the same digest
+    /// repeat each other (a paging loop).
+    pub digest: u64,
 }
 
 struct Token {
@@ -688,6 +691,12 @@ impl Client {
         let Some((headers, bytes)) = self.read(stream, method.clone(), url.clone(), body, gone_ok).await? else {
             return Ok(None);
         };
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            bytes.hash(&mut h);
+            h.finish()
+        };
         let text = String::from_utf8_lossy(&bytes);
         let xml = headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -697,7 +706,7 @@ impl Client {
         if xml {
             let body = super::xml::to_json(&text)
                 .map_err(|e| self.error(stream, &method, &url, format!("the XML answer cannot be read: {e}")))?;
-            return Ok(Some(Page { headers, body }));
+            return Ok(Some(Page { headers, body, digest }));
         }
         let body = serde_json::from_str(&text).map_err(|e| {
             self.error(
@@ -707,7 +716,7 @@ impl Client {
                 format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
             )
         })?;
-        Ok(Some(Page { headers, body }))
+        Ok(Some(Page { headers, body, digest }))
     }
 
     /// Sends `GET url` with authentication, retries and pacing; returns the

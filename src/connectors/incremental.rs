@@ -59,10 +59,11 @@ impl Incremental {
             })
     }
 
-    /// The latest modification among `records`; a record without a
-    /// readable one is an error naming it, because skipping it could move
-    /// the cursor past changes.
-    pub fn reached(&self, records: &[Value]) -> Result<Option<DateTime<Utc>>, String> {
+    /// The latest modification among `records`, which follow `before`
+    /// records of the same read; a record without a readable one is an
+    /// error naming it (by its place in the read), because skipping it
+    /// could move the cursor past changes.
+    pub fn reached(&self, records: &[Value], before: usize) -> Result<Option<DateTime<Utc>>, String> {
         let mut latest: Option<DateTime<Utc>> = None;
         for (i, record) in records.iter().enumerate() {
             let value = record.pointer(&self.cursor_field);
@@ -73,7 +74,7 @@ impl Incremental {
                     let shown = value.map_or_else(|| "nothing".to_owned(), |v| v.to_string());
                     format!(
                         "record {} has no date-time at '{}' (found {shown}; expected the format {})",
-                        i + 1,
+                        before + i + 1,
                         self.cursor_field,
                         self.format
                     )
@@ -119,7 +120,7 @@ mod tests {
             serde_json::json!({"updated-at": "2026-10-02T08:00:00+00:00"}),
         ];
         assert_eq!(
-            c.format(c.reached(&records).unwrap().unwrap()),
+            c.format(c.reached(&records, 0).unwrap().unwrap()),
             "2026-10-02T08:00:00+00:00"
         );
     }
@@ -127,8 +128,8 @@ mod tests {
     #[test]
     fn a_record_without_a_readable_date_is_an_error_naming_it() {
         let e = coupa()
-            .reached(&[serde_json::json!({"updated-at": "yesterday"})])
+            .reached(&[serde_json::json!({"updated-at": "yesterday"})], 40)
             .unwrap_err();
-        assert!(e.contains("record 1") && e.contains("\"yesterday\""), "{e}");
+        assert!(e.contains("record 41") && e.contains("\"yesterday\""), "{e}");
     }
 }

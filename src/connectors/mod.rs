@@ -22,7 +22,7 @@ pub use exchange::{fetch_workbooks, ExchangeError, FetchOutcome, NotFetched};
 pub use files::{fetch_files, for_each_file, read_tree, ConnectorFile};
 pub use incremental::Incremental;
 pub use mirror::{mirrored, prune_mirror, Fetched};
-pub use paging::{delta_key, read_stream, ReadOutcome};
+pub use paging::{delta_key, read_stream, read_stream_pages, PagedOutcome, ReadOutcome};
 pub use records::{fetch_records, FetchedRecords};
 pub use results::write_back_one;
 pub use secret::{Redactor, Secret, SecretError, SecretRef};

@@ -4,7 +4,6 @@
 //! cursor; a page that repeats is an error, not an endless read.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use reqwest::header::LINK;
 use reqwest::Url;
@@ -31,12 +30,27 @@ pub struct ReadOutcome {
     pub passed_over: Vec<Value>,
 }
 
-/// The records of a page: the array at the stream's pointer, or the one
-/// object there (a single item, such as a folder looked up by its path).
-fn records_of(page: &Page, stream: &Stream) -> Option<Vec<Value>> {
-    match page.body.pointer(&stream.records)? {
-        Value::Array(items) => Some(items.clone()),
-        one @ Value::Object(_) => Some(vec![one.clone()]),
+/// What a read page by page produced, its records aside (they went to
+/// the read's `on_page`).
+#[derive(Debug, Clone, Default)]
+pub struct PagedOutcome {
+    /// Records handed on.
+    pub records: usize,
+    /// Pages fetched.
+    pub pages: u32,
+    /// See [`ReadOutcome::resumed`].
+    pub resumed: bool,
+    /// See [`ReadOutcome::passed_over`].
+    pub passed_over: Vec<Value>,
+}
+
+/// The records of a page, taken out of it: the array at the stream's
+/// pointer, or the one object there (a single item, such as a folder
+/// looked up by its path).
+fn records_of(page: &mut Page, stream: &Stream) -> Option<Vec<Value>> {
+    match page.body.pointer_mut(&stream.records)? {
+        Value::Array(items) => Some(std::mem::take(items)),
+        one @ Value::Object(_) => Some(vec![one.take()]),
         _ => None,
     }
 }
@@ -63,12 +77,6 @@ fn link_next(page: &Page) -> Option<String> {
             .any(|p| matches!(p.trim().replace(' ', "").as_str(), "rel=next" | "rel=\"next\""));
         is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
     })
-}
-
-fn fingerprint(page: &Page) -> u64 {
-    let mut h = DefaultHasher::new();
-    page.body.to_string().hash(&mut h);
-    h.finish()
 }
 
 /// The key a delta stream's links are saved under: the stream's name, or
@@ -110,6 +118,33 @@ pub async fn read_stream(
     parent: Option<&Value>,
     limit: Option<usize>,
 ) -> Result<ReadOutcome, ConnectorError> {
+    let mut records = Vec::new();
+    let paged = read_stream_pages(client, stream, parent, limit, |page| {
+        records.extend(page);
+        Ok::<_, ConnectorError>(())
+    })
+    .await?;
+    Ok(ReadOutcome {
+        records,
+        pages: paged.pages,
+        resumed: paged.resumed,
+        passed_over: paged.passed_over,
+    })
+}
+
+/// [`read_stream`], handing each page's records (those the stream's filter
+/// keeps) to `on_page` as the page arrives instead of keeping them: memory
+/// holds one page, whatever the stream's length. An error from `on_page`
+/// ends the read and is returned as it is. The cursor an incremental stream reached is noted only
+/// when the read got to its last page, after every record went through
+/// `on_page`.
+pub async fn read_stream_pages<E: From<ConnectorError>>(
+    client: &Client,
+    stream: &Stream,
+    parent: Option<&Value>,
+    limit: Option<usize>,
+    mut on_page: impl FnMut(Vec<Value>) -> Result<(), E>,
+) -> Result<PagedOutcome, E> {
     let connector = client.connector();
     let mut base = connector.base_url.clone();
     if !base.path().ends_with('/') {
@@ -174,8 +209,10 @@ pub async fn read_stream(
         }
         url
     };
-    let mut out = ReadOutcome::default();
+    let mut out = PagedOutcome::default();
     let mut seen = HashSet::new();
+    let mut cursor_reached = None;
+    let mut cursor_error: Option<String> = None;
     let mut offset: u64 = 0;
     let mut page_no: u64 = match &stream.pagination {
         Pagination::Page { first_page, .. } => u64::from(*first_page),
@@ -230,7 +267,7 @@ pub async fn read_stream(
             }
             Pagination::NextLink { .. } => next_url.clone().unwrap_or_else(|| with_query(first.clone(), &[])),
         };
-        let page = if resuming && out.pages == 0 {
+        let mut page = if resuming && out.pages == 0 {
             let answer = client
                 .read_json_unless_gone(&stream.name, stream.method.clone(), url.clone(), body.as_ref())
                 .await?;
@@ -262,32 +299,44 @@ pub async fn read_stream(
             url: client.redactor().scrub(url.as_str()),
             message,
         };
-        if !seen.insert(fingerprint(&page)) {
-            return Err(error(format!(
+        if !seen.insert(page.digest) {
+            return Err(E::from(error(format!(
                 "page {} repeats an earlier page: the API's paging loops; stopped instead of reading forever",
                 out.pages
-            )));
+            ))));
         }
         if out.pages > connector.limits.max_pages {
-            return Err(error(format!(
+            return Err(E::from(error(format!(
                 "more than {} pages (limits.max_pages)",
                 connector.limits.max_pages
-            )));
+            ))));
         }
-        let records = records_of(&page, stream)
+        let records = records_of(&mut page, stream)
             .ok_or_else(|| error(format!("no array of records at '{}' in the response", stream.records)))?;
         let n = records.len();
+        let mut keep = Vec::with_capacity(n);
         for record in records {
             if kept(&record, &filter) {
-                out.records.push(record);
+                keep.push(record);
             } else if out.resumed {
                 out.passed_over.push(record);
             }
         }
-        if limit.is_some_and(|l| out.records.len() >= l) {
-            if let Some(l) = limit {
-                out.records.truncate(l);
+        let cut = limit.is_some_and(|l| out.records + keep.len() >= l);
+        if let Some(l) = limit {
+            keep.truncate(l.saturating_sub(out.records));
+        }
+        // A record without a readable cursor fails the read only when the
+        // read would move the cursor (it went to the end, not cut short).
+        if let (Some(inc), None) = (&stream.incremental, &cursor_error) {
+            match inc.reached(&keep, out.records) {
+                Ok(latest) => cursor_reached = cursor_reached.max(latest),
+                Err(e) => cursor_error = Some(e),
             }
+        }
+        out.records += keep.len();
+        on_page(keep)?;
+        if cut {
             return Ok(out);
         }
         let more = match &stream.pagination {
@@ -348,10 +397,11 @@ pub async fn read_stream(
         if !more {
             // Only a read to the end moves the cursor: one cut short by
             // `limit` may have left older changes unread.
-            if let Some(inc) = &stream.incremental {
-                if let Some(at) = inc.reached(&out.records).map_err(error)? {
-                    client.note_cursor(&stream.name, at);
-                }
+            if let Some(e) = cursor_error {
+                return Err(E::from(error(e)));
+            }
+            if let Some(at) = cursor_reached {
+                client.note_cursor(&stream.name, at);
             }
             if let Pagination::NextLink {
                 delta_path: Some(p), ..
