@@ -17,7 +17,7 @@ pub mod values;
 pub use check::{check, check_records, CheckReport, FieldStats};
 pub use choose::MappingSet;
 pub use extract::{extract, Extracted, Found, MappingError, Placement};
-pub use records::extract_records;
+pub use records::{extract_records, RecordsReader};
 pub use spec::{
     CountrySpec, Derive, FieldRule, Layout, Mapping, ProviderSpec, Recognise, SheetChoice, QUESTIONNAIRE_V1,
 };

@@ -105,85 +105,134 @@ fn recency(v: Option<&Value>) -> Recency {
     }
 }
 
-/// The indexes of records that a later record of the same provider (by
-/// name, as providers are told apart) supersedes under `latest_by`; on a
-/// tie the first record stays.
-fn superseded(items: &[Value], by: &RecordPath, mapping: &Mapping) -> std::collections::HashSet<usize> {
-    let Some((_, name_path)) = mapping
+/// The name a record's provider goes by, as providers are told apart (for
+/// `latest_by`); `None` without one.
+fn provider_key(record: &Value, mapping: &Mapping) -> Option<String> {
+    let (_, name_path) = mapping
         .provider
         .paths
         .iter()
-        .find(|(f, _)| *f == crate::model::ProviderField::Name)
-    else {
-        return Default::default();
-    };
-    let mut latest: std::collections::HashMap<String, (usize, Recency)> = Default::default();
-    let mut out = std::collections::HashSet::new();
-    for (i, record) in items.iter().enumerate() {
-        let Some(name) = name_path
-            .get(record)
-            .and_then(as_cell)
-            .map(|c| crate::model::slug(&c.display()))
+        .find(|(f, _)| *f == crate::model::ProviderField::Name)?;
+    name_path
+        .get(record)
+        .and_then(as_cell)
+        .map(|c| crate::model::slug(&c.display()))
+}
+
+/// Reads a records mapping's records one at a time, as they arrive (a
+/// page of an API read, an item of a document): memory holds what the
+/// mapping made of them, not the records. Under `latest_by`, the latest
+/// record of each provider so far is kept until [`RecordsReader::finish`].
+pub struct RecordsReader<'m> {
+    mapping: &'m Mapping,
+    path: std::path::PathBuf,
+    file: Arc<str>,
+    /// The records pointer, to cite a record by (`/suppliers/3`).
+    pointer: &'m str,
+    country_list: Option<&'m RecordPath>,
+    latest_by: Option<&'m RecordPath>,
+    responses: Responses,
+    issues: Vec<RowIssue>,
+    /// Per country field rule: some record had a value at its path.
+    found: Vec<bool>,
+    /// Records pushed so far.
+    count: usize,
+    /// Under `latest_by`: per provider, the latest record so far, with its
+    /// index (they are read in that order at the end) and recency.
+    latest: std::collections::HashMap<String, (usize, Recency, Value)>,
+}
+
+impl<'m> RecordsReader<'m> {
+    /// A reader for `mapping`, citing `path` as the records' source.
+    pub fn new(mapping: &'m Mapping, path: &std::path::Path) -> Result<Self, MappingError> {
+        let file: Arc<str> = path.display().to_string().into();
+        let Layout::Records {
+            records,
+            country_list,
+            latest_by,
+        } = &mapping.countries.layout
         else {
-            continue;
+            return Err(MappingError::HeaderNotFound {
+                file: file.to_string(),
+                what: format!("mapping '{}' reads workbooks, not JSON records", mapping.name),
+            });
+        };
+        Ok(Self {
+            mapping,
+            path: path.to_owned(),
+            file,
+            pointer: records,
+            country_list: country_list.as_ref(),
+            latest_by: latest_by.as_ref(),
+            responses: Responses::default(),
+            issues: Vec::new(),
+            found: vec![false; mapping.countries.fields.len()],
+            count: 0,
+            latest: Default::default(),
+        })
+    }
+
+    /// Reads the next record.
+    pub fn push(&mut self, record: &Value) {
+        let i = self.count;
+        self.count += 1;
+        self.note_found(record);
+        let Some(by) = self.latest_by else {
+            return self.read(i, record);
+        };
+        let Some(key) = provider_key(record, self.mapping) else {
+            return self.read(i, record);
         };
         let r = recency(by.get(record));
-        match latest.get_mut(&name) {
-            Some((kept, kept_r)) if r > *kept_r => {
-                out.insert(*kept);
-                *kept = i;
-                *kept_r = r;
+        match self.latest.get_mut(&key) {
+            Some(slot) if r > slot.1 => {
+                tracing::debug!(record = %format!("{}/{}", self.pointer, slot.0), "a later record of the same provider is read instead");
+                *slot = (i, r, record.clone());
             }
+            // On a tie the first record stays.
             Some(_) => {
-                out.insert(i);
+                tracing::debug!(record = %format!("{}/{i}", self.pointer), "a later record of the same provider is read instead");
             }
             None => {
-                latest.insert(name, (i, r));
+                self.latest.insert(key, (i, r, record.clone()));
             }
         }
     }
-    out
-}
 
-/// Reads the records of a JSON document.
-pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracted, MappingError> {
-    let file: Arc<str> = doc.path.display().to_string().into();
-    let Layout::Records {
-        records,
-        country_list,
-        latest_by,
-    } = &mapping.countries.layout
-    else {
-        return Err(MappingError::HeaderNotFound {
-            file: file.to_string(),
-            what: format!("mapping '{}' reads workbooks, not JSON records", mapping.name),
-        });
-    };
-    let Some(Value::Array(items)) = doc.value.pointer(records) else {
-        return Err(MappingError::HeaderNotFound {
-            file: file.to_string(),
-            what: format!("no array of records at '{records}' (mapping '{}')", mapping.name),
-        });
-    };
-    let mut responses = Responses::default();
-    let mut issues = Vec::new();
-    let superseded = match latest_by {
-        Some(by) => superseded(items, by, mapping),
-        None => Default::default(),
-    };
-    for (i, record) in items.iter().enumerate() {
-        let base = format!("{records}/{i}");
-        if superseded.contains(&i) {
-            tracing::debug!(record = %base, "a later record of the same provider is read instead");
-            continue;
+    /// A path counts as found when at least one record (or country object
+    /// in one) has it: a misspelt path then shows as not found, and the
+    /// field's default applies.
+    fn note_found(&mut self, record: &Value) {
+        let mut mark = |object: &Value| {
+            for (seen, rule) in self.found.iter_mut().zip(&self.mapping.countries.fields) {
+                if !*seen {
+                    *seen = rule
+                        .path
+                        .as_ref()
+                        .is_some_and(|p| p.get(object).is_some_and(|v| !v.is_null()));
+                }
+            }
+        };
+        match self.country_list {
+            Some(list) => {
+                for object in list.get(record).and_then(Value::as_array).into_iter().flatten() {
+                    mark(object);
+                }
+            }
+            None => mark(record),
         }
+    }
+
+    fn read(&mut self, i: usize, record: &Value) {
+        let mapping = self.mapping;
+        let base = format!("{}/{i}", self.pointer);
         if !record.is_object() {
-            issues.push(RowIssue {
+            self.issues.push(RowIssue {
                 cell: base.clone(),
                 message: format!("record {i} is not an object ({}); skipped", kind(record)),
                 unrecognised: None,
             });
-            continue;
+            return;
         }
         let named = mapping
             .provider
@@ -193,7 +242,7 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
         let mut details = Provider::default();
         for (field, path) in &mapping.provider.paths {
             let (value, at) = locate(record, path);
-            let source = SourceRef::json(file.clone(), &format!("{base}{at}"));
+            let source = SourceRef::json(self.file.clone(), &format!("{base}{at}"));
             set_detail(
                 &mut details,
                 *field,
@@ -203,15 +252,15 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             );
         }
         if named && details.name.get().is_none() {
-            issues.push(RowIssue {
+            self.issues.push(RowIssue {
                 cell: base.clone(),
                 message: format!("record {i} has no provider name; skipped"),
                 unrecognised: None,
             });
-            continue;
+            return;
         }
-        let response = responses.for_provider(details);
-        let countries: Vec<(String, &Value)> = match country_list {
+        let response = self.responses.for_provider(details);
+        let countries: Vec<(String, &Value)> = match self.country_list {
             Some(list) => match list.resolve(record) {
                 Some((Value::Array(cs), at)) => cs
                     .iter()
@@ -223,47 +272,64 @@ pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracte
             None => vec![(base.clone(), record)],
         };
         for (at, object) in countries {
-            read_country(object, &at, &file, mapping, response);
+            read_country(object, &at, &self.file, mapping, response);
         }
     }
-    // A path counts as found when at least one record has it: a misspelt
-    // path then shows as not found (and a field's default applies).
-    let objects: Vec<&Value> = items
-        .iter()
-        .flat_map(|record| match country_list {
-            Some(list) => list
-                .get(record)
-                .and_then(Value::as_array)
-                .map(|a| a.iter().collect::<Vec<_>>())
-                .unwrap_or_default(),
-            None => vec![record],
-        })
-        .collect();
-    let found = mapping
-        .countries
-        .fields
-        .iter()
-        .filter_map(|r| {
-            let path = r.path.as_ref()?;
-            objects
-                .iter()
-                .any(|o| path.get(o).is_some_and(|v| !v.is_null()))
-                .then(|| Found {
+
+    /// What the mapping made of the records read.
+    pub fn finish(mut self) -> Result<Extracted, MappingError> {
+        let mut held: Vec<(usize, Value)> = std::mem::take(&mut self.latest)
+            .into_values()
+            .map(|(i, _, record)| (i, record))
+            .collect();
+        held.sort_by_key(|(i, _)| *i);
+        for (i, record) in &held {
+            self.read(*i, record);
+        }
+        let found = self
+            .mapping
+            .countries
+            .fields
+            .iter()
+            .zip(&self.found)
+            .filter_map(|(r, seen)| {
+                let path = r.path.as_ref()?;
+                seen.then(|| Found {
                     field: r.field,
                     location: format!("path {path}"),
                 })
-        })
-        .collect();
-    if let Some(first) = responses.first_mut() {
-        first.row_issues.append(&mut issues);
+            })
+            .collect();
+        let mut responses = self.responses;
+        if let Some(first) = responses.first_mut() {
+            first.row_issues.append(&mut self.issues);
+        }
+        let extracted = Extracted {
+            responses: responses.into_vec(),
+            placement: Placement::Records,
+            found,
+        };
+        let details = read_provider(None, self.mapping, &self.file);
+        finalize(extracted, details, &self.path, self.mapping, &self.file)
     }
-    let extracted = Extracted {
-        responses: responses.into_vec(),
-        placement: Placement::Records,
-        found,
+}
+
+/// Reads the records of a JSON document.
+pub fn extract_records(doc: &JsonDocument, mapping: &Mapping) -> Result<Extracted, MappingError> {
+    let mut reader = RecordsReader::new(mapping, &doc.path)?;
+    let Some(Value::Array(items)) = doc.value.pointer(reader.pointer) else {
+        return Err(MappingError::HeaderNotFound {
+            file: reader.file.to_string(),
+            what: format!(
+                "no array of records at '{}' (mapping '{}')",
+                reader.pointer, mapping.name
+            ),
+        });
     };
-    let details = read_provider(None, mapping, &file);
-    finalize(extracted, details, &doc.path, mapping, &file)
+    for record in items {
+        reader.push(record);
+    }
+    reader.finish()
 }
 
 fn read_country(object: &Value, at: &str, file: &Arc<str>, mapping: &Mapping, out: &mut ProviderResponse) {
@@ -425,6 +491,40 @@ values.provider_is_ior = ["We are IOR"]
             response("Borealis", "2026-09-01T09:00:00+00:00", vec![row("FR", "x")]),
         ]);
         assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn records_read_one_at_a_time_map_as_the_whole_document_does() {
+        let records = vec![
+            response("Acme", "2026-10-01T09:00:00+00:00", vec![row("DE", "x")]),
+            json!("not a record"),
+            response("Borealis", "2026-09-01T09:00:00+00:00", vec![row("FR", "We are IOR")]),
+            response("Acme", "2026-10-03T09:00:00+00:00", vec![row("IT", "We are IOR")]),
+        ];
+        let mapping = Mapping::from_source(&Source::new("form.toml", FORM)).unwrap();
+        let mut reader = RecordsReader::new(&mapping, std::path::Path::new("records.json")).unwrap();
+        for r in &records {
+            reader.push(r);
+        }
+        let one_by_one = reader.finish().unwrap().responses;
+        let whole = read(records);
+        let summary = |rs: &[ProviderResponse]| -> Vec<(Option<String>, Vec<String>, Vec<String>)> {
+            rs.iter()
+                .map(|r| {
+                    (
+                        r.provider.name.get().cloned(),
+                        r.assessments
+                            .iter()
+                            .filter_map(|a| a.ior_role.source.as_ref().map(ToString::to_string))
+                            .collect(),
+                        r.row_issues.iter().map(|i| i.cell.clone()).collect(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(summary(&one_by_one), summary(&whole));
+        // Acme's latest record (the fourth) is the one read.
+        assert_eq!(summary(&whole)[1].1, ["/responses/3/answers/1/rows/0/answers/1/answer"]);
     }
 
     #[test]
