@@ -2,11 +2,12 @@
 //! no workbooks): its records, with those of its child streams nested in
 //! each, saved as one JSON document.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::exchange::{io, ExchangeError};
 use super::mirror::save;
-use super::{read_tree, Client, Connector, Redactor};
+use super::{read_stream_pages, read_tree, Client, Connector, Redactor, Stream};
 
 /// Records of a connector that names a records `mapping`, saved as one
 /// JSON document to score.
@@ -24,9 +25,10 @@ pub struct FetchedRecords {
 /// top-level stream without files in full, nests the records of its child
 /// streams (without files) in each record under the child's name, and
 /// saves the records at the mapping's records pointer in
-/// `dir/<name>/records.json`. A full read
-/// each time: the document must hold every supplier, and an unchanged one
-/// is then recognised by its content.
+/// `dir/<name>/records.json` (written page by page as they arrive when
+/// there are no child streams). A full read each time: the document must
+/// hold every supplier, and an unchanged one is then recognised by its
+/// content.
 pub async fn fetch_records(
     connectors: &Path,
     name: &str,
@@ -64,16 +66,48 @@ pub async fn fetch_records(
         .cloned()
         .collect();
     let client = Client::new(connector, Redactor::default())?;
-    let mut records: Vec<serde_json::Value> = read_tree(&client, &stream, None)
+    let folder = dir.join(crate::model::slug(name));
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+    let path = folder.join("records.json");
+    let count = if children.is_empty() {
+        save_streamed(&client, &stream, pointer, &path).await?
+    } else {
+        let records = nest_children(&client, &stream, &children).await?;
+        let count = records.len();
+        let mut doc = serde_json::Value::Null;
+        place(&mut doc, pointer, serde_json::Value::Array(records));
+        let bytes = serde_json::to_vec(&doc).map_err(|e| ExchangeError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        save(&path, &bytes)?;
+        count
+    };
+    tracing::info!(connector = %name, stream = %stream.name, records = count, "records fetched");
+    Ok(Some(FetchedRecords {
+        path,
+        mapping: mapping_name,
+        count,
+    }))
+}
+
+/// The records of `stream`, each with the records of the child streams
+/// (a supplier's answers) nested under the child stream's name, so a
+/// mapping reads them as the record's own. Held in memory: a child's
+/// records are matched to their parent after both were read.
+async fn nest_children(
+    client: &Client,
+    stream: &Stream,
+    children: &[Stream],
+) -> Result<Vec<serde_json::Value>, ExchangeError> {
+    let mut records: Vec<serde_json::Value> = read_tree(client, stream, None)
         .await?
         .into_iter()
         .map(|(_, r)| r)
         .collect();
-    // Child streams (a supplier's answers) are nested in each record under
-    // the child stream's name, so a mapping reads them as the record's own.
-    for child in &children {
+    for child in children {
         let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
-        for (parent, record) in read_tree(&client, child, None).await? {
+        for (parent, record) in read_tree(client, child, None).await? {
             let key = parent.as_ref().map(record_key).unwrap_or_default();
             by_parent.entry(key).or_default().push(record);
         }
@@ -84,23 +118,53 @@ pub async fn fetch_records(
             }
         }
     }
-    let count = records.len();
-    let mut doc = serde_json::Value::Null;
-    place(&mut doc, pointer, serde_json::Value::Array(records));
-    let folder = dir.join(crate::model::slug(name));
-    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
-    let path = folder.join("records.json");
-    let bytes = serde_json::to_vec(&doc).map_err(|e| ExchangeError::Io {
-        path: path.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    save(&path, &bytes)?;
-    tracing::info!(connector = %name, stream = %stream.name, records = count, "records fetched");
-    Ok(Some(FetchedRecords {
-        path,
-        mapping: mapping_name,
-        count,
-    }))
+    Ok(records)
+}
+
+/// Reads `stream` page by page into the JSON document at `path`, its
+/// records at `pointer`, written as they arrive (memory holds one page)
+/// and renamed into place once the read is complete; a failed read leaves
+/// the earlier document. Returns how many records.
+async fn save_streamed(client: &Client, stream: &Stream, pointer: &str, path: &Path) -> Result<usize, ExchangeError> {
+    let failed = |e: crate::sinks::SinkError| ExchangeError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let written = |source: std::io::Error| ExchangeError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let keys: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut file = crate::sinks::AtomicFile::create(path).map_err(failed)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, file.file());
+    for key in &keys {
+        write!(w, "{{{}:", serde_json::Value::String(key.clone())).map_err(written)?;
+    }
+    w.write_all(b"[").map_err(written)?;
+    let mut count = 0usize;
+    read_stream_pages(client, stream, None, None, |page| {
+        for record in page {
+            if count > 0 {
+                w.write_all(b",").map_err(written)?;
+            }
+            serde_json::to_writer(&mut w, &record).map_err(|e| written(std::io::Error::other(e)))?;
+            count += 1;
+        }
+        Ok::<_, ExchangeError>(())
+    })
+    .await?;
+    w.write_all(b"]").map_err(written)?;
+    for _ in &keys {
+        w.write_all(b"}").map_err(written)?;
+    }
+    w.flush().map_err(written)?;
+    drop(w);
+    file.commit().map_err(failed)?;
+    Ok(count)
 }
 
 /// What identifies a parent record: its `id` when it has one (the record

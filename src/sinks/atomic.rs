@@ -12,28 +12,62 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut tempfile::NamedTempFile) -> Result<(), SinkError>,
 ) -> Result<(), SinkError> {
-    let io = |source| SinkError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".iorready-").suffix(".tmp");
-    // Temporary files are private (0600); results are for the team to read.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    let mut file = AtomicFile::create(path)?;
+    fill(&mut file.tmp)?;
+    file.commit()
+}
+
+/// A file being written beside its final place, for a writer that cannot
+/// hand its whole content to [`write_atomically`] at once (records that
+/// arrive page by page). Dropped without [`AtomicFile::commit`], it leaves
+/// nothing behind and the final place untouched.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing what will become `path`.
+    pub fn create(path: &Path) -> Result<Self, SinkError> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".iorready-").suffix(".tmp");
+        // Temporary files are private (0600); results are for the team to read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = builder.tempfile_in(dir).map_err(|source| SinkError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            tmp,
+            path: path.to_owned(),
+        })
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
-    fill(&mut tmp)?;
-    tmp.flush().map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+
+    /// The temporary file, to write to.
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Flushes the content to disk and renames it into place.
+    pub fn commit(mut self) -> Result<(), SinkError> {
+        let path = self.path;
+        let io = |source| SinkError::Io {
+            path: path.clone(),
+            source,
+        };
+        self.tmp.flush().map_err(io)?;
+        self.tmp.as_file().sync_all().map_err(io)?;
+        self.tmp.persist(&path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
 }
 
 /// Saves a workbook atomically.

@@ -10,7 +10,7 @@ mod spool;
 mod style;
 
 pub use annotated::{write_annotated, AnnotateInput};
-pub use atomic::{write_atomically, write_xlsx_atomically};
+pub use atomic::{write_atomically, write_xlsx_atomically, AtomicFile};
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
 pub use portfolio::write_portfolio;
 pub use spool::{FlagRow, Spool};
