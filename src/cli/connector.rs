@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use std::io::Write;
+
 use iorready::connectors::{
-    read_stream, read_tree, write_back_one, Client, Connector, Fetched, FetchedRecords, Redactor,
+    read_stream, read_stream_pages, read_tree, write_back_one, Client, Connector, Fetched, FetchedRecords, Redactor,
 };
-use iorready::mapping::{extract_records, MappingSet};
+use iorready::mapping::{MappingSet, RecordsReader};
 use iorready::pipeline::RunSummary;
-use iorready::sources::JsonDocument;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -88,7 +89,9 @@ pub struct ReadOptions<'a> {
 }
 
 /// Reads a stream and prints its records (JSON lines), then what the
-/// connector's mapping makes of them.
+/// connector's mapping makes of them. A top-level stream is printed and
+/// mapped page by page as it arrives, so a long stream needs no more
+/// memory than a page and the mapped records.
 pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &MappingSet) -> Result<ExitCode> {
     let connector = Connector::find(dir, name)?;
     let stream = connector
@@ -96,6 +99,16 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
         .cloned()
         .with_context(|| format!("connector '{name}' has no stream {}", options.stream.unwrap_or("")))?;
     let mapping_name = connector.mapping.clone();
+    let mapping = match &mapping_name {
+        Some(m) => Some(
+            mappings
+                .mappings()
+                .iter()
+                .find(|x| &x.name == m)
+                .with_context(|| format!("the connector's mapping '{m}' is not among the mappings"))?,
+        ),
+        None => None,
+    };
     let client = Client::new(connector, Redactor::default())?;
     if let Some(since) = options.since {
         anyhow::ensure!(
@@ -105,12 +118,41 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
         );
         client.resume_from(&stream.name, since);
     }
-    let tree = runtime()?.block_on(read_tree(&client, &stream, options.limit))?;
-    let records: Vec<serde_json::Value> = tree.into_iter().map(|(_, r)| r).collect();
-    for record in &records {
-        println!("{record}");
+    let source: std::path::PathBuf = format!("connector {name}, stream {}", stream.name).into();
+    let mut reader = mapping.map(|m| RecordsReader::new(m, &source)).transpose()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut count = 0usize;
+    let mut closed = false;
+    let mut take = |records: Vec<serde_json::Value>| -> Result<()> {
+        for record in &records {
+            if writeln!(out, "{record}").is_err() {
+                // Standard output closed (`| head`): stop reading.
+                closed = true;
+                anyhow::bail!("standard output closed");
+            }
+            if let Some(r) = reader.as_mut() {
+                r.push(record);
+            }
+        }
+        count += records.len();
+        Ok(())
+    };
+    let rt = runtime()?;
+    let read = if stream.parent.is_none() {
+        rt.block_on(read_stream_pages(&client, &stream, None, options.limit, &mut take))
+            .map(|_| ())
+    } else {
+        rt.block_on(read_tree(&client, &stream, options.limit))
+            .map_err(anyhow::Error::from)
+            .and_then(|tree| take(tree.into_iter().map(|(_, r)| r).collect()))
+    };
+    if closed {
+        return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("{} record(s) from stream '{}'", records.len(), stream.name);
+    read?;
+    out.flush().context("writing the records")?;
+    drop(out);
+    eprintln!("{count} record(s) from stream '{}'", stream.name);
     if let Some(inc) = &stream.incremental {
         match client.cursor_reached(&stream.name) {
             Some(at) => eprintln!(
@@ -120,17 +162,8 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
             None => eprintln!("cursor unchanged (no records, or the read was cut short by --limit)"),
         }
     }
-    if let Some(mapping_name) = mapping_name {
-        let mapping = mappings
-            .mappings()
-            .iter()
-            .find(|m| m.name == mapping_name)
-            .with_context(|| format!("the connector's mapping '{mapping_name}' is not among the mappings"))?;
-        let doc = JsonDocument {
-            path: format!("connector {name}, stream {}", stream.name).into(),
-            value: serde_json::Value::Array(records),
-        };
-        let extracted = extract_records(&doc, mapping)?;
+    if let (Some(reader), Some(mapping_name)) = (reader, mapping_name) {
+        let extracted = reader.finish()?;
         for r in &extracted.responses {
             let countries: Vec<String> = r
                 .assessments
