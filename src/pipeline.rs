@@ -14,10 +14,10 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::history::Change;
-use crate::mapping::{extract, extract_records, MappingSet};
+use crate::mapping::{extract, extract_records, MappingSet, RecordsReader};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{write_annotated, write_json, write_portfolio, AnnotateInput, SinkError, Spool};
-use crate::sources::{discover_inputs, is_json_name, read_json, read_workbook};
+use crate::sources::{discover_inputs, for_each_record, is_json_name, read_json, read_workbook};
 
 /// The portfolio workbook's file name in the output folder.
 pub const PORTFOLIO_NAME: &str = "portfolio.xlsx";
@@ -611,22 +611,39 @@ fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<P
 }
 
 fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
-    let doc = read_json(input).map_err(Failure::of)?;
-    let mapping = match req.input_mappings.iter().find(|(p, _)| p == input) {
-        Some((_, name)) => req
-            .mappings
-            .mappings()
-            .iter()
-            .find(|m| &m.name == name)
-            .ok_or_else(|| {
-                format!(
-                    "{}: mapping '{name}' is not among the run's mappings (add its file to the mappings folder)",
-                    input.display()
+    let (mapping, extracted) = match req.input_mappings.iter().find(|(p, _)| p == input) {
+        // The mapping is known (a connector's records): read the records
+        // one at a time, never the whole document.
+        Some((_, name)) => {
+            let mapping = req
+                .mappings
+                .mappings()
+                .iter()
+                .find(|m| &m.name == name)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: mapping '{name}' is not among the run's mappings (add its file to the mappings folder)",
+                        input.display()
+                    )
+                })?;
+            let mut reader = RecordsReader::new(mapping, input).map_err(|e| e.to_string())?;
+            let pointer = reader.pointer().to_owned();
+            if !for_each_record(input, &pointer, |record| reader.push(&record)).map_err(Failure::of)? {
+                return Err(format!(
+                    "{}: no array of records at '{pointer}' (mapping '{}')",
+                    input.display(),
+                    mapping.name
                 )
-            })?,
-        None => req.mappings.choose_json(&doc)?,
+                .into());
+            }
+            (mapping, reader.finish().map_err(|e| e.to_string())?)
+        }
+        None => {
+            let doc = read_json(input).map_err(Failure::of)?;
+            let mapping = req.mappings.choose_json(&doc)?;
+            (mapping, extract_records(&doc, mapping).map_err(|e| e.to_string())?)
+        }
     };
-    let extracted = extract_records(&doc, mapping).map_err(|e| e.to_string())?;
     Ok(extracted
         .responses
         .into_iter()

@@ -172,6 +172,11 @@ impl<'m> RecordsReader<'m> {
         })
     }
 
+    /// The JSON pointer the mapping reads its records at.
+    pub fn pointer(&self) -> &str {
+        self.pointer
+    }
+
     /// Reads the next record.
     pub fn push(&mut self, record: &Value) {
         let i = self.count;

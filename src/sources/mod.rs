@@ -11,5 +11,5 @@ mod workbook;
 pub use cell::CellValue;
 pub use discover::{discover_inputs, is_spreadsheet_name};
 pub use format::{sniff, Format};
-pub use json::{is_json_name, read_json, JsonDocument, MAX_JSON_BYTES};
+pub use json::{for_each_record, is_json_name, read_json, JsonDocument, MAX_JSON_BYTES};
 pub use workbook::{read_workbook, ReadError, Sheet, Workbook, MAX_CELLS};
