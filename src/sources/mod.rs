@@ -7,6 +7,7 @@ mod discover;
 mod format;
 mod json;
 mod workbook;
+mod xlsx_merges;
 
 pub use cell::CellValue;
 pub use discover::{discover_inputs, is_spreadsheet_name};

@@ -230,22 +230,27 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     let mut unreadable = Vec::new();
     // A sheet that reads becomes a Sheet; one that does not is listed, and
     // only fails the workbook if the mapping needs it.
-    let mut keep = |read: Result<Sheet, String>, name: String, hidden: bool, merges: Vec<Dimensions>| match read {
-        Ok(mut sheet) => {
-            sheet.hidden = hidden;
-            sheet.merges = merges.iter().map(merge_area).collect();
-            sheets.push(sheet);
-        }
-        Err(e) => unreadable.push((name, e)),
-    };
+    let mut keep =
+        |read: Result<Sheet, String>, name: String, hidden: bool, merges: Vec<(u32, u32, u32, u32)>| match read {
+            Ok(mut sheet) => {
+                sheet.hidden = hidden;
+                sheet.merges = merges;
+                sheets.push(sheet);
+            }
+            Err(e) => unreadable.push((name, e)),
+        };
     match format {
         Format::Xlsx => {
             let mut wb = Xlsx::new(file()?).map_err(|e| refused(path, "xlsx", &e))?;
+            let mut scanned = super::xlsx_merges::merged_areas(path).unwrap_or_default();
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
                     drain!(wb.worksheet_cells_reader(&name), push)
                 })?;
-                let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                let merges = match scanned.remove(&name) {
+                    Some(areas) => areas,
+                    None => merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default()),
+                };
                 keep(read, name, hidden, merges);
             }
         }
@@ -261,7 +266,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
         Format::Xls => {
             let mut wb = Xls::new(file()?).map_err(|e| refused(path, "xls", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
-                let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                let merges = merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default());
                 let read = match wb.worksheet_range(&name) {
                     Ok(range) => Ok(from_range(&name, &range, &mut budget, path)?),
                     Err(e) => Err(SheetFault::of(e).into_sheet_error(path)?),
@@ -316,8 +321,8 @@ fn worksheets(meta: &[calamine::Sheet]) -> Vec<(String, bool)> {
         .collect()
 }
 
-fn merge_area(d: &Dimensions) -> (u32, u32, u32, u32) {
-    (d.start.0, d.start.1, d.end.0, d.end.1)
+fn merges_of(areas: Vec<Dimensions>) -> Vec<(u32, u32, u32, u32)> {
+    areas.iter().map(|d| (d.start.0, d.start.1, d.end.0, d.end.1)).collect()
 }
 
 /// Runs a streaming reader, collecting cells into a sheet within the budget.
