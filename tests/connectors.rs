@@ -62,6 +62,52 @@ fn a_read_page_by_page_hands_on_each_page_as_it_arrives_and_stops_at_the_limit()
 }
 
 #[test]
+fn a_records_connector_reads_its_parent_stream_once_and_nests_each_parents_children() {
+    let (addr, state) = api::start();
+    let dir = tempfile::tempdir().unwrap();
+    let connectors = dir.path().join("connectors");
+    std::fs::create_dir_all(&connectors).unwrap();
+    std::fs::write(
+        connectors.join("nested.toml"),
+        format!("[connector]\nname = \"nested\"\nbase_url = \"http://{addr}\"\nmapping = \"nested\"\n{FAST}[[streams]]\nname = \"suppliers\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n[[streams]]\nname = \"answers\"\nparent = \"suppliers\"\npath = \"/slowchild/{{parent:/id}}\"\n"),
+    )
+    .unwrap();
+    let mapping = iorready::mapping::Mapping::from_source(&Source::new(
+        "nested.toml",
+        "[mapping]\nname = \"nested\"\n[provider.paths]\nname = \"/name\"\n[countries]\nlayout = \"records\"\nrecords = \"/suppliers\"\n[countries.fields.country]\npath = \"/country\"\n",
+    ))
+    .unwrap();
+    let mappings = iorready::mapping::MappingSet::from_one(mapping);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fetched = rt
+        .block_on(iorready::connectors::fetch_records(
+            &connectors,
+            "nested",
+            &dir.path().join("out"),
+            &mappings,
+        ))
+        .unwrap()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&fetched.path).unwrap()).unwrap();
+    let suppliers = doc["suppliers"].as_array().unwrap();
+    assert_eq!(suppliers.len(), 5);
+    for s in suppliers {
+        let id = s["id"].as_u64().unwrap();
+        let children: Vec<u64> = s["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(children, [id * 10, id * 10 + 1], "supplier {id}");
+    }
+    assert_eq!(state.lock().unwrap().requests, 3, "three pages of suppliers, read once");
+}
+
+#[test]
 fn page_number_paging_reads_every_record() {
     let (addr, _) = api::start();
     let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/page/suppliers\"\npagination = {{ type = \"page\", size_param = \"per_page\", page_size = 2 }}\n"));

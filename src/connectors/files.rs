@@ -89,6 +89,17 @@ pub async fn read_tree(
         return Ok(out.records.into_iter().map(|r| (None, r)).collect());
     };
     let parents = parent_records(client, stream, parent_name).await?;
+    read_for_parents(client, stream, parents, limit).await
+}
+
+/// Every record of the child `stream` read for each of `parents` (records
+/// of its parent stream already read), with the parent it was read for.
+pub async fn read_for_parents(
+    client: &Client,
+    stream: &Stream,
+    parents: Vec<Value>,
+    limit: Option<usize>,
+) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
     let mut out = Vec::new();
     if limit.is_some() || client.connector().limits.concurrency == 1 {
         // One parent after another, stopping as soon as `limit` is met.

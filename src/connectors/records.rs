@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::exchange::{io, ExchangeError};
 use super::mirror::save;
-use super::{read_stream_pages, read_tree, Client, Connector, Redactor, Stream};
+use super::{read_for_parents, read_stream_pages, read_tree, Client, Connector, Redactor, Stream};
 
 /// Records of a connector that names a records `mapping`, saved as one
 /// JSON document to score.
@@ -106,8 +106,9 @@ async fn nest_children(
         .map(|(_, r)| r)
         .collect();
     for child in children {
+        // Read for the records in hand: the parent stream is not read again.
         let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
-        for (parent, record) in read_tree(client, child, None).await? {
+        for (parent, record) in read_for_parents(client, child, records.clone(), None).await? {
             let key = parent.as_ref().map(record_key).unwrap_or_default();
             by_parent.entry(key).or_default().push(record);
         }
