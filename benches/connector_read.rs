@@ -212,6 +212,7 @@ fn scored(rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr) {
             "bench",
             &work.path().join("fetched"),
             &mappings,
+            false,
         ))
         .unwrap()
         .unwrap();

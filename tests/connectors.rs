@@ -88,6 +88,7 @@ fn a_records_connector_reads_its_parent_stream_once_and_nests_each_parents_child
             "nested",
             &dir.path().join("out"),
             &mappings,
+            false,
         ))
         .unwrap()
         .unwrap();

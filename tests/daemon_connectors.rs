@@ -758,3 +758,53 @@ fn a_run_with_nothing_changed_still_moves_the_cursor_on() {
         "{listings:?}"
     );
 }
+
+#[test]
+fn a_full_listing_that_comes_back_empty_fails_the_run_and_keeps_the_workbooks_until_a_full_sync() {
+    let setup = Setup::new();
+    // Listed whole every run (no incremental cursor).
+    let whole = CONNECTOR.replace(
+        "incremental = { cursor_field = \"/updated_at\", format = \"%Y-%m-%dT%H:%M:%SZ\", param = \"since\", start = \"2000-01-01T00:00:00Z\" }\n",
+        "",
+    );
+    assert_ne!(whole, CONNECTOR);
+    std::fs::write(setup.dir.path().join("connectors/vendor.toml"), whole).unwrap();
+    setup.run();
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
+    setup.vendor.lock().unwrap().suppliers.clear();
+    let refused = setup.run();
+    assert!(
+        refused.contains("connector 'vendor' listed no workbooks where 3 came from it before"),
+        "{refused}"
+    );
+    assert_eq!(
+        setup.providers(),
+        ["Supplier 1", "Supplier 2", "Supplier 3"],
+        "the outputs are kept"
+    );
+    setup.run_with(&["--full-sync"]);
+    assert!(setup.providers().is_empty(), "a full sync accepts the empty listing");
+}
+
+#[test]
+fn a_records_connector_that_lists_no_records_keeps_the_earlier_ones_until_a_full_sync() {
+    let setup = Setup::new();
+    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    std::fs::write(
+        setup.dir.path().join("iorready.toml"),
+        format!(
+            "[state]\ndir = \"state\"\n[jobs.erp]\nschedule = \"@hourly\"\nconnectors = [\"erp\"]\nmappings = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
+            mappings.display().to_string()
+        ),
+    )
+    .unwrap();
+    setup.run();
+    let before = setup.providers();
+    assert!(!before.is_empty());
+    setup.vendor.lock().unwrap().erp.clear();
+    let refused = setup.run();
+    assert!(refused.contains("connector 'erp' listed no records where"), "{refused}");
+    assert_eq!(setup.providers(), before);
+    setup.run_with(&["--full-sync"]);
+    assert!(setup.providers().is_empty());
+}

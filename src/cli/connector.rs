@@ -207,7 +207,9 @@ pub fn fetch_records(
     let rt = runtime()?;
     let mut out = Vec::new();
     for name in names {
-        out.extend(rt.block_on(iorready::connectors::fetch_records(connectors, name, dir, mappings))?);
+        out.extend(rt.block_on(iorready::connectors::fetch_records(
+            connectors, name, dir, mappings, false,
+        ))?);
     }
     Ok(out)
 }

@@ -76,6 +76,18 @@ pub enum ExchangeError {
         /// Why it could not be fetched.
         reason: String,
     },
+    /// A complete listing that came back empty where the connector
+    /// brought something before: more often lost access or a changed
+    /// filter than everything deleted, so nothing is removed.
+    #[error("connector '{connector}' listed no {what} where {earlier} came from it before; nothing was removed, as an empty listing is more often lost access or a changed filter than everything deleted (if they really are gone, run once with --full-sync)")]
+    EmptyListing {
+        /// The connector.
+        connector: String,
+        /// What was listed (workbooks, records).
+        what: &'static str,
+        /// How many there were before.
+        earlier: usize,
+    },
     /// Local files.
     #[error("{path}: {source}")]
     Io {

@@ -28,12 +28,15 @@ pub struct FetchedRecords {
 /// `dir/<name>/records.json` (written page by page as they arrive when
 /// there are no child streams). A full read each time: the document must
 /// hold every supplier, and an unchanged one is then recognised by its
-/// content.
+/// content. With `keep_when_empty`, a read that brings no records leaves
+/// an earlier document holding some as it is and is an error
+/// ([`ExchangeError::EmptyListing`]).
 pub async fn fetch_records(
     connectors: &Path,
     name: &str,
     dir: &Path,
     mappings: &crate::mapping::MappingSet,
+    keep_when_empty: bool,
 ) -> Result<Option<FetchedRecords>, ExchangeError> {
     let connector = Connector::find(connectors, name)?;
     let Some(mapping_name) = connector.mapping.clone() else {
@@ -69,11 +72,26 @@ pub async fn fetch_records(
     let folder = dir.join(crate::model::slug(name));
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
     let path = folder.join("records.json");
+    let earlier = |count: usize| -> Result<(), ExchangeError> {
+        if count > 0 || !keep_when_empty {
+            return Ok(());
+        }
+        let mut earlier = 0usize;
+        if crate::sources::for_each_record(&path, pointer, |_| earlier += 1).unwrap_or(false) && earlier > 0 {
+            return Err(ExchangeError::EmptyListing {
+                connector: name.to_owned(),
+                what: "records",
+                earlier,
+            });
+        }
+        Ok(())
+    };
     let count = if children.is_empty() {
-        save_streamed(&client, &stream, pointer, &path).await?
+        save_streamed(&client, &stream, pointer, &path, earlier).await?
     } else {
         let records = nest_children(&client, &stream, &children).await?;
         let count = records.len();
+        earlier(count)?;
         let mut doc = serde_json::Value::Null;
         place(&mut doc, pointer, serde_json::Value::Array(records));
         let bytes = serde_json::to_vec(&doc).map_err(|e| ExchangeError::Io {
@@ -124,9 +142,16 @@ async fn nest_children(
 
 /// Reads `stream` page by page into the JSON document at `path`, its
 /// records at `pointer`, written as they arrive (memory holds one page)
-/// and renamed into place once the read is complete; a failed read leaves
-/// the earlier document. Returns how many records.
-async fn save_streamed(client: &Client, stream: &Stream, pointer: &str, path: &Path) -> Result<usize, ExchangeError> {
+/// and renamed into place once the read is complete and `before_commit`
+/// agrees; a failed read leaves the earlier document. Returns how many
+/// records.
+async fn save_streamed(
+    client: &Client,
+    stream: &Stream,
+    pointer: &str,
+    path: &Path,
+    before_commit: impl FnOnce(usize) -> Result<(), ExchangeError>,
+) -> Result<usize, ExchangeError> {
     let failed = |e: crate::sinks::SinkError| ExchangeError::Io {
         path: path.to_owned(),
         source: std::io::Error::other(e.to_string()),
@@ -164,6 +189,7 @@ async fn save_streamed(client: &Client, stream: &Stream, pointer: &str, path: &P
     }
     w.flush().map_err(written)?;
     drop(w);
+    before_commit(count)?;
     file.commit().map_err(failed)?;
     Ok(count)
 }
