@@ -38,12 +38,7 @@ fn offset_paging_reads_every_record_and_stops_on_a_short_page() {
 fn a_read_page_by_page_hands_on_each_page_as_it_arrives_and_stops_at_the_limit() {
     let (addr, _) = api::start();
     let c = connector(&addr.to_string(), &format!("{FAST}[[streams]]\nname = \"s\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 2 }}\n"));
-    let client = Client::new(c, Redactor::default()).unwrap();
-    let stream = client.connector().streams[0].clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (client, stream, rt) = common::first_stream(c);
     let mut pages: Vec<Vec<u64>> = Vec::new();
     let out = rt
         .block_on(iorready::connectors::read_stream_pages(
@@ -832,12 +827,7 @@ fn attachment_connector(addr: std::net::SocketAddr, limits: &str) -> Connector {
 
 /// Every file of the connector's file stream.
 fn fetch_all(c: Connector) -> Vec<iorready::connectors::ConnectorFile> {
-    let client = Client::new(c, Redactor::default()).unwrap();
-    let stream = client.connector().streams[0].clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (client, stream, rt) = common::first_stream(c);
     rt.block_on(iorready::connectors::fetch_files(&client, &stream))
         .unwrap()
 }

@@ -248,6 +248,19 @@ impl Setup {
         Setup { dir, vendor, url }
     }
 
+    /// The job reads the ERP's supplier records with the bundled mappings.
+    fn use_erp_job(&self) {
+        let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+        std::fs::write(
+            self.dir.path().join("iorready.toml"),
+            format!(
+                "[state]\ndir = \"state\"\n[jobs.erp]\nschedule = \"@hourly\"\nconnectors = [\"erp\"]\nmappings = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
+                mappings.display().to_string()
+            ),
+        )
+        .unwrap();
+    }
+
     fn run(&self) -> String {
         self.run_with(&[])
     }
@@ -438,15 +451,7 @@ fn killing_the_daemon_during_runs_never_duplicates_or_loses_a_write_back() {
 #[test]
 fn a_connector_with_a_records_mapping_has_its_suppliers_scored() {
     let setup = Setup::new();
-    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
-    std::fs::write(
-        setup.dir.path().join("iorready.toml"),
-        format!(
-            "[state]\ndir = \"state\"\n[jobs.erp]\nschedule = \"@hourly\"\nconnectors = [\"erp\"]\nmappings = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
-            mappings.display().to_string()
-        ),
-    )
-    .unwrap();
+    setup.use_erp_job();
     let first = setup.run();
     assert!(first.contains(" ok"), "{first}");
     let names = setup.providers();
@@ -789,15 +794,7 @@ fn a_full_listing_that_comes_back_empty_fails_the_run_and_keeps_the_workbooks_un
 #[test]
 fn a_records_connector_that_lists_no_records_keeps_the_earlier_ones_until_a_full_sync() {
     let setup = Setup::new();
-    let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
-    std::fs::write(
-        setup.dir.path().join("iorready.toml"),
-        format!(
-            "[state]\ndir = \"state\"\n[jobs.erp]\nschedule = \"@hourly\"\nconnectors = [\"erp\"]\nmappings = {:?}\nout = \"out\"\njson = \"out/result.json\"\n",
-            mappings.display().to_string()
-        ),
-    )
-    .unwrap();
+    setup.use_erp_job();
     setup.run();
     let before = setup.providers();
     assert!(!before.is_empty());

@@ -192,19 +192,31 @@ pub fn fingerprint(path: &Path) -> (u64, Vec<u8>) {
     (bytes.len() as u64, bytes)
 }
 
-/// Reads a connector's first stream to its end on a fresh client; returns
-/// the outcome, the requests sent and the tokens obtained.
-pub fn read_connector(
+/// A fresh client for a connector, its first stream, and a runtime to
+/// read it on.
+pub fn first_stream(
     c: iorready::connectors::Connector,
-) -> Result<(iorready::connectors::ReadOutcome, u64, u64), iorready::connectors::ConnectorError> {
-    use iorready::connectors::{read_stream, Client, Redactor};
-    let client = Client::new(c, Redactor::default()).unwrap();
+) -> (
+    iorready::connectors::Client,
+    iorready::connectors::Stream,
+    tokio::runtime::Runtime,
+) {
+    let client = iorready::connectors::Client::new(c, iorready::connectors::Redactor::default()).unwrap();
     let stream = client.connector().streams[0].clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let out = rt.block_on(read_stream(&client, &stream, None, None))?;
+    (client, stream, rt)
+}
+
+/// Reads a connector's first stream to its end on a fresh client; returns
+/// the outcome, the requests sent and the tokens obtained.
+pub fn read_connector(
+    c: iorready::connectors::Connector,
+) -> Result<(iorready::connectors::ReadOutcome, u64, u64), iorready::connectors::ConnectorError> {
+    let (client, stream, rt) = first_stream(c);
+    let out = rt.block_on(iorready::connectors::read_stream(&client, &stream, None, None))?;
     let ordering = std::sync::atomic::Ordering::Relaxed;
     Ok((out, client.requests.load(ordering), client.tokens.load(ordering)))
 }
