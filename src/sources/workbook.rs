@@ -242,14 +242,20 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     match format {
         Format::Xlsx => {
             let mut wb = Xlsx::new(file()?).map_err(|e| refused(path, "xlsx", &e))?;
-            let mut scanned = super::xlsx_merges::merged_areas(path).unwrap_or_default();
+            let mut scan = super::xlsx_merges::Merges::open(path);
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
                     drain!(wb.worksheet_cells_reader(&name), push)
                 })?;
-                let merges = match scanned.remove(&name) {
+                // Only a sheet that was read has its merged areas looked up.
+                let scanned = match (&read, scan.as_mut()) {
+                    (Ok(_), Some(scan)) => scan.of(&name),
+                    _ => None,
+                };
+                let merges = match scanned {
                     Some(areas) => areas,
-                    None => merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default()),
+                    None if read.is_ok() => merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default()),
+                    None => Vec::new(),
                 };
                 keep(read, name, hidden, merges);
             }
