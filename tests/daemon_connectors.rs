@@ -805,3 +805,15 @@ fn a_records_connector_that_lists_no_records_keeps_the_earlier_ones_until_a_full
     setup.run_with(&["--full-sync"]);
     assert!(setup.providers().is_empty());
 }
+
+#[test]
+fn an_incremental_read_that_brings_nothing_new_is_not_an_empty_listing() {
+    let setup = Setup::new();
+    setup.run();
+    setup.vendor.lock().unwrap().suppliers.clear();
+    // Read from the saved cursor: nothing changed is not nothing there.
+    let second = setup.run();
+    assert!(!second.contains("listed no"), "{second}");
+    assert!(second.contains(" ok"), "{second}");
+    assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
+}

@@ -125,10 +125,11 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
     let mut closed = false;
     let mut take = |records: Vec<serde_json::Value>| -> Result<()> {
         for record in &records {
-            if writeln!(out, "{record}").is_err() {
-                // Standard output closed (`| head`): stop reading.
-                closed = true;
-                anyhow::bail!("standard output closed");
+            if let Err(e) = writeln!(out, "{record}") {
+                // Standard output closed (`| head`): stop reading, quietly.
+                // Any other failure (a full disk) is an error.
+                closed = e.kind() == std::io::ErrorKind::BrokenPipe;
+                return Err(anyhow::Error::new(e).context("writing the records"));
             }
             if let Some(r) = reader.as_mut() {
                 r.push(record);
@@ -150,7 +151,10 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
         return Ok(ExitCode::SUCCESS);
     }
     read?;
-    out.flush().context("writing the records")?;
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("writing the records")?,
+    }
     drop(out);
     eprintln!("{count} record(s) from stream '{}'", stream.name);
     if let Some(inc) = &stream.incremental {

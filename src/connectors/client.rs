@@ -62,8 +62,10 @@ pub struct Page {
     pub headers: HeaderMap,
     /// The parsed JSON body.
     pub body: serde_json::Value,
-    /// A digest of the body as received: two pages with the same digest
-    /// repeat each other (a paging loop).
+    /// A digest of the body's bytes as received: two pages with the same
+    /// digest repeat each other (a paging loop). An API that sends the same
+    /// page with its keys in another order is not caught by it, only by
+    /// `limits.max_pages`.
     pub digest: u64,
 }
 

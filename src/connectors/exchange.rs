@@ -45,6 +45,9 @@ pub struct FetchOutcome {
     pub complete: bool,
     /// The files that could not be fetched, to report as not scored.
     pub not_fetched: Vec<NotFetched>,
+    /// False for a connector without file streams (records only): it lists
+    /// no workbooks, and was not asked to.
+    pub lists_files: bool,
 }
 
 /// A fetch or write-back that failed.
@@ -297,6 +300,7 @@ pub async fn fetch_workbooks(
         cursors,
         complete,
         not_fetched,
+        lists_files: true,
     })
 }
 

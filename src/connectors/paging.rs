@@ -48,6 +48,15 @@ pub struct PagedOutcome {
 /// pointer, or the one object there (a single item, such as a folder
 /// looked up by its path).
 fn records_of(page: &mut Page, stream: &Stream) -> Option<Vec<Value>> {
+    if stream.records.is_empty() {
+        // The page itself is the records: copied, as its next cursor or
+        // link is read from it afterwards.
+        return match &page.body {
+            Value::Array(items) => Some(items.clone()),
+            one @ Value::Object(_) => Some(vec![one.clone()]),
+            _ => None,
+        };
+    }
     match page.body.pointer_mut(&stream.records)? {
         Value::Array(items) => Some(std::mem::take(items)),
         one @ Value::Object(_) => Some(vec![one.take()]),
@@ -134,8 +143,11 @@ pub async fn read_stream(
 
 /// [`read_stream`], handing each page's records (those the stream's filter
 /// keeps) to `on_page` as the page arrives instead of keeping them: memory
-/// holds one page, whatever the stream's length. An error from `on_page`
-/// ends the read and is returned as it is. The cursor an incremental stream reached is noted only
+/// holds one page, whatever the stream's length (and, on a resumed delta
+/// read, the records the filter passed over). An error from `on_page` ends
+/// the read and is returned as it is. A read that fails (a later page, a
+/// record without a readable cursor date) may already have handed earlier
+/// pages on: a caller commits what it made of them only on `Ok`. The cursor an incremental stream reached is noted only
 /// when the read got to its last page, after every record went through
 /// `on_page`.
 pub async fn read_stream_pages<E: From<ConnectorError>>(

@@ -73,11 +73,20 @@ pub async fn fetch_records(
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
     let path = folder.join("records.json");
     let earlier = |count: usize| -> Result<(), ExchangeError> {
-        if count > 0 || !keep_when_empty {
+        if count > 0 || !keep_when_empty || !path.exists() {
             return Ok(());
         }
+        // An earlier document that cannot be read is kept too: it may hold
+        // what an empty listing would replace.
         let mut earlier = 0usize;
-        if crate::sources::for_each_record(&path, pointer, |_| earlier += 1).unwrap_or(false) && earlier > 0 {
+        let found =
+            crate::sources::for_each_record(&path, pointer, |_| earlier += 1).map_err(|e| ExchangeError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(format!(
+                    "the records read came to none, and the earlier records cannot be read to compare ({e}); kept"
+                )),
+            })?;
+        if found && earlier > 0 {
             return Err(ExchangeError::EmptyListing {
                 connector: name.to_owned(),
                 what: "records",
@@ -123,15 +132,19 @@ async fn nest_children(
         .into_iter()
         .map(|(_, r)| r)
         .collect();
+    // Each child is read for the parent records as the parent stream gave
+    // them, before anything is nested in them (a second child stream then
+    // neither carries the first's records in every parent it clones, nor
+    // sees a parent without an id under another key).
+    let plain = records.clone();
     for child in children {
-        // Read for the records in hand: the parent stream is not read again.
         let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
-        for (parent, record) in read_for_parents(client, child, records.clone(), None).await? {
+        for (parent, record) in read_for_parents(client, child, plain.clone(), None).await? {
             let key = parent.as_ref().map(record_key).unwrap_or_default();
             by_parent.entry(key).or_default().push(record);
         }
-        for record in &mut records {
-            let nested = by_parent.remove(&record_key(record)).unwrap_or_default();
+        for (record, parent) in records.iter_mut().zip(&plain) {
+            let nested = by_parent.remove(&record_key(parent)).unwrap_or_default();
             if let serde_json::Value::Object(map) = record {
                 map.insert(child.name.clone(), serde_json::Value::Array(nested));
             }
@@ -194,8 +207,8 @@ async fn save_streamed(
     Ok(count)
 }
 
-/// What identifies a parent record: its `id` when it has one (the record
-/// may have changed between the parent's two reads), else all of it.
+/// What identifies a parent record: its `id` when it has one, else all of
+/// it.
 fn record_key(record: &serde_json::Value) -> String {
     match record.get("id") {
         Some(id) => format!("id:{id}"),

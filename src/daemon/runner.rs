@@ -205,7 +205,8 @@ fn run_begun(
         let mirrored_before = mirrored(&mirror, name).len();
         let fetch = async {
             let files = fetch_workbooks(&job.connectors_dir, name, &mirror, &resume).await?;
-            if files.complete
+            if files.lists_files
+                && files.complete
                 && !full_sync
                 && mirrored_before > 0
                 && files.files.is_empty()

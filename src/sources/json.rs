@@ -66,8 +66,8 @@ pub fn read_json(path: &Path) -> Result<JsonDocument, ReadError> {
 /// Hands each item of the array at the JSON pointer `pointer` in the
 /// document at `path` to `each`, in order, parsing one item at a time:
 /// memory holds one record, not the document. Returns false when there is
-/// no array at `pointer`. Where an object repeats a key on the way, the
-/// first is followed.
+/// no array at `pointer`. An object that repeats a key on the way is an
+/// error (the records of the first may have been handed on already).
 pub fn for_each_record(path: &Path, pointer: &str, each: impl FnMut(serde_json::Value)) -> Result<bool, ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
@@ -134,7 +134,15 @@ mod walk {
             let mut followed = false;
             while let Some(key) = map.next_key::<String>()? {
                 match self.keys.split_first() {
-                    Some((first, rest)) if !followed && *first == key => {
+                    // A whole-document read would take the last of the two;
+                    // records already handed on from the first cannot be
+                    // taken back.
+                    Some((first, _)) if followed && *first == key => {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key '{key}' appears twice on the way to the records"
+                        )));
+                    }
+                    Some((first, rest)) if *first == key => {
                         followed = true;
                         map.next_value_seed(Walk {
                             keys: rest,
@@ -158,7 +166,11 @@ mod walk {
                 }
                 return Ok(());
             };
-            let at = first.parse::<usize>().ok();
+            // An index as a JSON pointer writes it: digits, no sign, no
+            // leading zero.
+            let at = (!first.starts_with('+') && (first == "0" || !first.starts_with('0')))
+                .then(|| first.parse::<usize>().ok())
+                .flatten();
             let mut i = 0usize;
             loop {
                 let more = if Some(i) == at {
@@ -224,6 +236,18 @@ mod tests {
     fn a_pointer_through_an_array_index_and_the_root_array_are_followed() {
         assert_eq!(items(r#"[{"r": [1]}, {"r": [2, 3]}]"#, "/1/r").1, [2, 3]);
         assert_eq!(items("[1, 2]", "").1, [1, 2]);
+    }
+
+    #[test]
+    fn a_key_repeated_on_the_way_is_an_error_and_indexes_are_written_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.json");
+        std::fs::write(&path, r#"{"data": [1], "data": [2]}"#).unwrap();
+        let e = for_each_record(&path, "/data", |_| {}).unwrap_err().to_string();
+        assert!(e.contains("the key 'data' appears twice"), "{e}");
+        assert!(!items(r#"[[1], [2]]"#, "/01").0);
+        assert!(!items(r#"[[1], [2]]"#, "/+1").0);
+        assert_eq!(items(r#"[[1], [2]]"#, "/1").1, [2]);
     }
 
     #[test]
