@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::workbook::ReadError;
 
-/// The largest JSON document read, in bytes.
+/// The largest JSON document read whole, in bytes (one read record by
+/// record has no such limit: memory holds one record).
 pub const MAX_JSON_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A parsed JSON document.
@@ -73,7 +74,7 @@ pub fn for_each_record(path: &Path, pointer: &str, each: impl FnMut(serde_json::
         path: path.to_owned(),
         source,
     };
-    let file = open(path)?;
+    let file = std::fs::File::open(path).map_err(io)?;
     let keys: Vec<String> = pointer
         .split('/')
         .skip(1)
@@ -81,7 +82,7 @@ pub fn for_each_record(path: &Path, pointer: &str, each: impl FnMut(serde_json::
         .collect();
     let mut each = each;
     let mut found = false;
-    let reader = std::io::BufReader::with_capacity(1 << 16, file.take(MAX_JSON_BYTES));
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
     let mut de = serde_json::Deserializer::from_reader(reader);
     let walked = serde::de::DeserializeSeed::deserialize(
         walk::Walk {
