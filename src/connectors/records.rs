@@ -137,14 +137,18 @@ async fn nest_children(
     // neither carries the first's records in every parent it clones, nor
     // sees a parent without an id under another key).
     let plain = records.clone();
+    // A parent listed twice (overlapping pages) is read for once, and both
+    // copies get its records.
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<serde_json::Value> = plain.iter().filter(|p| seen.insert(record_key(p))).cloned().collect();
     for child in children {
         let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
-        for (parent, record) in read_for_parents(client, child, plain.clone(), None).await? {
+        for (parent, record) in read_for_parents(client, child, unique.clone(), None).await? {
             let key = parent.as_ref().map(record_key).unwrap_or_default();
             by_parent.entry(key).or_default().push(record);
         }
         for (record, parent) in records.iter_mut().zip(&plain) {
-            let nested = by_parent.remove(&record_key(parent)).unwrap_or_default();
+            let nested = by_parent.get(&record_key(parent)).cloned().unwrap_or_default();
             if let serde_json::Value::Object(map) = record {
                 map.insert(child.name.clone(), serde_json::Value::Array(nested));
             }

@@ -39,6 +39,18 @@ impl Merges {
     /// own parts cannot be read.
     pub fn open(path: &Path) -> Option<Merges> {
         let mut zip = zip::ZipArchive::new(BufReader::new(File::open(path).ok()?)).ok()?;
+        // The package's main part must be where this module looks for it;
+        // a workbook kept elsewhere is left to calamine.
+        let package = read_part(&mut zip, "_rels/.rels")?;
+        let main = elements(&package, "Relationship")
+            .0
+            .iter()
+            .find(|a| get(a, "Type").is_some_and(|t| t.ends_with("/officeDocument")))
+            .and_then(|a| get(a, "Target"))
+            .map(|t| t.trim_start_matches('/').to_owned())?;
+        if main != "xl/workbook.xml" {
+            return None;
+        }
         let workbook = read_part(&mut zip, "xl/workbook.xml")?;
         let rels = read_part(&mut zip, "xl/_rels/workbook.xml.rels")?;
         let targets = relationships(&rels);
@@ -195,8 +207,11 @@ fn scan_sheet(zip: &mut zip::ZipArchive<BufReader<File>>, part: &str, budget: &m
         if let Some(start) = start_tag(&window, &finder) {
             let mut tail = window[start..].to_vec();
             let mut rest = entry.take(MAX_PART);
-            rest.read_to_end(&mut tail).ok()?;
-            if rest.limit() == 0 {
+            let read = rest.read_to_end(&mut tail).ok()?;
+            *budget = budget.saturating_sub(read as u64);
+            // Cut by the tail's limit or by the workbook's budget: the
+            // merged areas read may not be all of them.
+            if rest.limit() == 0 || rest.get_ref().limit() == 0 {
                 return None;
             }
             return merge_refs(&tail);
