@@ -29,7 +29,15 @@ pub fn fold(text: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        if word.is_ascii() {
+            // Most answers are plain ASCII: lower-cased in place, without
+            // the per-character Unicode case tables.
+            let start = out.len();
+            out.push_str(word);
+            out[start..].make_ascii_lowercase();
+        } else {
+            out.extend(word.chars().flat_map(char::to_lowercase));
+        }
     }
     while out.ends_with('.') || out.ends_with('!') {
         out.pop();
@@ -357,6 +365,13 @@ pub fn parse_list(cell: Option<&CellValue>, unknown: &ValueRules) -> Normalised<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folding_lowers_every_letter_and_collapses_spaces_ascii_or_not() {
+        assert_eq!(fold("  Capped -\tUSD 1M!. "), "capped - usd 1m");
+        assert_eq!(fold("ÖSTERREICH  Česko SCHWEIZ"), "österreich česko schweiz");
+        assert_eq!(fold(" . "), "");
+    }
 
     fn text(s: &str) -> Option<&'static CellValue> {
         Some(Box::leak(Box::new(CellValue::Text(s.to_owned()))))
