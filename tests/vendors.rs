@@ -281,6 +281,33 @@ fn ariba_read(env: &[(&str, String)], stream: &str) -> std::process::Output {
 }
 
 #[test]
+fn reading_a_child_stream_stops_at_the_limit_across_parents() {
+    let (addr, _) = ariba::start(2);
+    let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
+    let o = iorready_with(
+        &env,
+        &[
+            "connector",
+            "--connectors",
+            &connectors(),
+            "read",
+            "sap-ariba",
+            "--stream",
+            "questionnaires",
+            "--limit",
+            "9",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        text.lines().count(),
+        9,
+        "the first vendor's seven, then two of the second's: {text}"
+    );
+}
+
+#[test]
 fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
     let (addr, _) = ariba::start(2);
     let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);

@@ -89,9 +89,10 @@ pub struct ReadOptions<'a> {
 }
 
 /// Reads a stream and prints its records (JSON lines), then what the
-/// connector's mapping makes of them. A top-level stream is printed and
-/// mapped page by page as it arrives, so a long stream needs no more
-/// memory than a page and the mapped records.
+/// connector's mapping makes of them. Records are printed and mapped page
+/// by page as they arrive (a child stream's once its parents are listed),
+/// so a long stream needs no more memory than a page and the mapped
+/// records.
 pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &MappingSet) -> Result<ExitCode> {
     let connector = Connector::find(dir, name)?;
     let stream = connector
@@ -139,14 +140,33 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
         Ok(())
     };
     let rt = runtime()?;
-    let read = if stream.parent.is_none() {
-        rt.block_on(read_stream_pages(&client, &stream, None, options.limit, &mut take))
-            .map(|_| ())
-    } else {
-        rt.block_on(read_tree(&client, &stream, options.limit))
-            .map_err(anyhow::Error::from)
-            .and_then(|tree| take(tree.into_iter().map(|(_, r)| r).collect()))
-    };
+    let read = rt.block_on(async {
+        let Some(parent_name) = &stream.parent else {
+            return read_stream_pages(&client, &stream, None, options.limit, &mut take)
+                .await
+                .map(|_| ());
+        };
+        // A child stream: its parents first, then each parent's records
+        // printed as they arrive, one parent after another.
+        let parent_stream = client.connector().stream(Some(parent_name)).cloned().with_context(|| {
+            format!(
+                "stream '{}' names a parent '{parent_name}' that is not defined",
+                stream.name
+            )
+        })?;
+        let parents = read_tree(&client, &parent_stream, None).await?;
+        let mut got = 0usize;
+        for (_, parent) in &parents {
+            let left = options.limit.map(|l| l.saturating_sub(got));
+            if left == Some(0) {
+                break;
+            }
+            got += read_stream_pages(&client, &stream, Some(parent), left, &mut take)
+                .await?
+                .records;
+        }
+        Ok(())
+    });
     if closed {
         return Ok(ExitCode::SUCCESS);
     }
