@@ -147,9 +147,9 @@ pub async fn read_stream(
 /// read, the records the filter passed over). An error from `on_page` ends
 /// the read and is returned as it is. A read that fails (a later page, a
 /// record without a readable cursor date) may already have handed earlier
-/// pages on: a caller commits what it made of them only on `Ok`. The cursor an incremental stream reached is noted only
-/// when the read got to its last page, after every record went through
-/// `on_page`.
+/// pages on: a caller commits what it made of them only on `Ok`. The
+/// cursor an incremental stream reached is noted only when the read got to
+/// its last page, after every record went through `on_page`.
 pub async fn read_stream_pages<E: From<ConnectorError>>(
     client: &Client,
     stream: &Stream,
