@@ -37,9 +37,12 @@ impl SourceRef {
 
     /// A reference to the value at `pointer` in the JSON document `file`.
     pub fn json(file: Arc<str>, pointer: &str) -> Self {
+        // One empty sheet name shared by every JSON reference: a mapped
+        // record holds one reference per answer.
+        static NO_SHEET: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
         Self {
             file,
-            sheet: "".into(),
+            sheet: NO_SHEET.clone(),
             row: 0,
             col: 0,
             pointer: Some(pointer.into()),
