@@ -133,22 +133,27 @@ async fn nest_children(
         .map(|(_, r)| r)
         .collect();
     // Each child is read for the parent records as the parent stream gave
-    // them, before anything is nested in them (a second child stream then
-    // neither carries the first's records in every parent it clones, nor
-    // sees a parent without an id under another key).
-    let plain = records.clone();
-    // A parent listed twice (overlapping pages) is read for once, and both
-    // copies get its records.
+    // them, keyed before anything is nested in them (a second child stream
+    // then neither carries the first's records in every parent it clones,
+    // nor sees a parent without an id under another key). A parent listed
+    // twice (overlapping pages) is read for once, and both copies get its
+    // records.
+    let keys: Vec<String> = records.iter().map(record_key).collect();
     let mut seen = std::collections::HashSet::new();
-    let unique: Vec<serde_json::Value> = plain.iter().filter(|p| seen.insert(record_key(p))).cloned().collect();
+    let unique: Vec<serde_json::Value> = records
+        .iter()
+        .zip(&keys)
+        .filter(|(_, key)| seen.insert(key.as_str()))
+        .map(|(record, _)| record.clone())
+        .collect();
     for child in children {
         let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
         for (parent, record) in read_for_parents(client, child, unique.clone(), None).await? {
             let key = parent.as_ref().map(record_key).unwrap_or_default();
             by_parent.entry(key).or_default().push(record);
         }
-        for (record, parent) in records.iter_mut().zip(&plain) {
-            let nested = by_parent.get(&record_key(parent)).cloned().unwrap_or_default();
+        for (record, key) in records.iter_mut().zip(&keys) {
+            let nested = by_parent.get(key).cloned().unwrap_or_default();
             if let serde_json::Value::Object(map) = record {
                 map.insert(child.name.clone(), serde_json::Value::Array(nested));
             }
