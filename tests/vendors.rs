@@ -264,40 +264,28 @@ fn sap_ariba_reads_every_vendor_through_the_pagination_token_header() {
     assert_eq!(st.searches[0]["withQuestionnaire"], true);
 }
 
-/// `connector read sap-ariba --stream STREAM` against the local Ariba in `env`.
-fn ariba_read(env: &[(&str, String)], stream: &str) -> std::process::Output {
-    iorready_with(
-        env,
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "sap-ariba",
-            "--stream",
-            stream,
-        ],
-    )
+/// `connector read sap-ariba --stream STREAM ARGS...` against the local
+/// Ariba in `env`.
+fn ariba_read(env: &[(&str, String)], stream: &str, args: &[&str]) -> std::process::Output {
+    let connectors = connectors();
+    let mut all = vec![
+        "connector",
+        "--connectors",
+        &connectors,
+        "read",
+        "sap-ariba",
+        "--stream",
+        stream,
+    ];
+    all.extend_from_slice(args);
+    iorready_with(env, &all)
 }
 
 #[test]
 fn reading_a_child_stream_stops_at_the_limit_across_parents() {
     let (addr, _) = ariba::start(2);
     let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
-    let o = iorready_with(
-        &env,
-        &[
-            "connector",
-            "--connectors",
-            &connectors(),
-            "read",
-            "sap-ariba",
-            "--stream",
-            "questionnaires",
-            "--limit",
-            "9",
-        ],
-    );
+    let o = ariba_read(&env, "questionnaires", &["--limit", "9"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
@@ -311,7 +299,7 @@ fn reading_a_child_stream_stops_at_the_limit_across_parents() {
 fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
     let (addr, _) = ariba::start(2);
     let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
-    let o = ariba_read(&env, "questionnaires");
+    let o = ariba_read(&env, "questionnaires", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
     assert_eq!(
@@ -319,7 +307,7 @@ fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
         14,
         "seven questionnaires, in pages of five, for each of two vendors"
     );
-    let o = ariba_read(&env, "answers");
+    let o = ariba_read(&env, "answers", &[]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(text.lines().count(), 6, "{text}");
     assert!(text.contains("Do you act as importer of record in Germany?"), "{text}");
@@ -329,7 +317,7 @@ fn sap_ariba_reads_each_vendors_questionnaires_page_by_page() {
 fn sap_ariba_answers_keep_each_questions_ids_beside_its_wording() {
     let (addr, _) = ariba::start(1);
     let env = ariba::env(addr, ariba::CLIENT_SECRET, ariba::REALM);
-    let o = ariba_read(&env, "answers");
+    let o = ariba_read(&env, "answers", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
