@@ -23,6 +23,15 @@ fn ids(out: &ReadOutcome) -> Vec<u64> {
     out.records.iter().map(|r| r["id"].as_u64().unwrap()).collect()
 }
 
+/// The error for a definition with one stream `s` at `/a` followed by
+/// `rest`, which must be refused.
+fn refused(rest: &str) -> iorready::config::ConfigError {
+    let text = format!(
+        "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n{rest}"
+    );
+    Connector::from_source(&Source::new("x.toml", text)).unwrap_err()
+}
+
 const FAST: &str = "[limits]\nbackoff_base_ms = 10\n";
 
 #[test]
@@ -249,38 +258,35 @@ fn an_api_key_in_the_query_never_shows_in_an_error() {
 
 #[test]
 fn a_connector_file_with_a_mistake_names_the_line_and_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\npagination = { type = \"cursor\" }\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused("pagination = { type = \"cursor\" }\n");
     assert_eq!(e.line, Some(7), "{e}");
     assert!(e.message.contains("cursor_path"), "{e}");
 }
 
 #[test]
 fn an_upload_write_back_of_the_summary_is_refused_naming_the_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n[[writeback]]\nname = \"w\"\nwhat = \"summary\"\nupload = \"PUT\"\npath = \"/f\"\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused("[[writeback]]\nname = \"w\"\nwhat = \"summary\"\nupload = \"PUT\"\npath = \"/f\"\n");
     assert!(e.to_string().contains("writeback[0].upload"), "{e}");
     assert!(e.message.contains("only the annotated workbook"), "{e}");
 }
 
 #[test]
 fn a_fields_write_back_with_a_find_is_refused_naming_the_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n[[writeback]]\nname = \"w\"\nwhat = \"fields\"\npath = \"/s/{parent:/id}\"\nfind = { id = \"1\" }\nupdate = '{\"x\": 1}'\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused("[[writeback]]\nname = \"w\"\nwhat = \"fields\"\npath = \"/s/{parent:/id}\"\nfind = { id = \"1\" }\nupdate = '{\"x\": 1}'\n");
     assert!(e.to_string().contains("writeback[0].find"), "{e}");
 }
 
 #[test]
 fn a_fields_write_back_takes_put_or_patch_only() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\n[[writeback]]\nname = \"w\"\nwhat = \"fields\"\npath = \"/s\"\nmethod = \"DELETE\"\nupdate = '{\"x\": 1}'\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused(
+        "[[writeback]]\nname = \"w\"\nwhat = \"fields\"\npath = \"/s\"\nmethod = \"DELETE\"\nupdate = '{\"x\": 1}'\n",
+    );
     assert!(e.to_string().contains("writeback[0].method"), "{e}");
 }
 
 #[test]
 fn a_file_stream_with_two_sources_is_refused_naming_the_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\", url = \"/u\", download_path = \"items/{record:/id}/content\" }\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused("file = { name = \"/name\", url = \"/u\", download_path = \"items/{record:/id}/content\" }\n");
     assert!(e.to_string().contains("streams[0].file"), "{e}");
     assert!(e.message.contains("one of them"), "{e}");
 }
@@ -431,8 +437,7 @@ fn a_body_always_cut_short_ends_in_an_error_naming_the_request() {
 
 #[test]
 fn a_since_placeholder_without_an_incremental_setting_is_refused_naming_the_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nquery = { \"$filter\" = \"modifiedon ge {since}\" }\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused("query = { \"$filter\" = \"modifiedon ge {since}\" }\n");
     assert!(e.to_string().contains("streams[0].query"), "{e}");
 }
 
@@ -843,16 +848,16 @@ fn a_file_stream_with_content_and_a_download_path_loads() {
 
 #[test]
 fn a_file_stream_with_content_a_url_and_a_download_path_is_refused_naming_the_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\", url = \"/u\", download_path = \"a/{record:/id}\", content = \"/data/base64\" }\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused(
+        "file = { name = \"/name\", url = \"/u\", download_path = \"a/{record:/id}\", content = \"/data/base64\" }\n",
+    );
     assert!(e.to_string().contains("streams[0].file"), "{e}");
     assert!(e.message.contains("one of them"), "{e}");
 }
 
 #[test]
 fn a_file_stream_without_content_url_or_download_path_is_refused_naming_the_key() {
-    let text = "[connector]\nname = \"x\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/a\"\nfile = { name = \"/name\" }\n";
-    let e = Connector::from_source(&Source::new("x.toml", text)).unwrap_err();
+    let e = refused("file = { name = \"/name\" }\n");
     assert!(e.to_string().contains("streams[0].file"), "{e}");
 }
 
