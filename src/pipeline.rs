@@ -11,12 +11,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use rayon::prelude::*;
 
 use crate::history::Change;
 use crate::mapping::{extract, extract_records, MappingSet, RecordsReader};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
-use crate::sinks::{write_annotated, write_json, write_portfolio, AnnotateInput, SinkError, Spool};
+use crate::sinks::{
+    write_annotated, write_flags_early, write_json, write_portfolio, AnnotateInput, InputDone, Portfolio, PortfolioEnd,
+    SinkError, Spool,
+};
 use crate::sources::{discover_inputs, for_each_record, is_json_name, read_json, read_workbook};
 
 /// The portfolio workbook's file name in the output folder.
@@ -273,34 +275,66 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         .num_threads(req.jobs)
         .build()
         .map_err(|e| RunError::Pool(e.to_string()))?;
-    // Each worker scores a workbook, writes its annotated copy, spools its
-    // share of the JSON and Flags sheet, and keeps only the summary.
+    // Each worker takes the next input, scores it, writes its annotated
+    // copy, spools its share of the JSON and Flags sheet, and keeps only the
+    // summary. Inputs are taken in order, so they finish nearly in order and
+    // the portfolio's Flags sheet is written alongside, not after.
     let unchanged = AtomicUsize::new(0);
     let passing = AtomicUsize::new(0);
-    let outcomes: Vec<Option<Outcome>> = pool.install(|| {
-        inputs
-            .par_iter()
-            .zip(outputs.par_iter())
-            .enumerate()
-            .map(|(index, (input, output))| {
-                if req.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
-                    return None;
-                }
-                let outcome = if canonical_inputs.contains(&canonical_target(output)) {
-                    Err(Failed::alone(format!(
+    let portfolio = req.out_dir.join(PORTFOLIO_NAME);
+    let next = AtomicUsize::new(0);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (outcomes, early) = std::thread::scope(|scope| {
+        let early = scope.spawn(|| write_flags_early(done_rx, &spool, &portfolio, inputs.len(), req.memory.is_none()));
+        let done = &done_tx;
+        let finished = pool.broadcast(|_| {
+            let mut mine = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let (Some(input), Some(output)) = (inputs.get(index), outputs.get(index)) else {
+                    break;
+                };
+                let (outcome, fresh) = if req.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                    (None, false)
+                } else if canonical_inputs.contains(&canonical_target(output)) {
+                    let message = format!(
                         "{}: refusing to write the annotated copy over an input",
                         output.display()
-                    )))
+                    );
+                    (Some(Err(Failed::alone(message))), true)
                 } else if let Some(recalled) = req.memory.as_ref().and_then(|m| m.recall(input, output)) {
                     unchanged.fetch_add(1, Ordering::Relaxed);
-                    reuse(recalled, index, input, &spool)
+                    (Some(reuse(recalled, index, input, &spool)), false)
                 } else {
-                    score_and_remember(index, input, output, req, &spool, &passing)
+                    (
+                        Some(score_and_remember(index, input, output, req, &spool, &passing)),
+                        true,
+                    )
                 };
-                progress.done();
-                Some(outcome)
+                if outcome.is_some() {
+                    progress.done();
+                }
+                let spooled = matches!(&outcome, Some(Ok(_)) | Some(Err(Failed { kept: Some(_), .. })));
+                // A writer that stopped on an error reports it when joined.
+                let _ = done.send(InputDone { index, spooled, fresh });
+                mine.push((index, outcome));
+            }
+            mine
+        });
+        drop(done_tx);
+        let mut outcomes: Vec<Option<Outcome>> = (0..inputs.len()).map(|_| None).collect();
+        for (index, outcome) in finished.into_iter().flatten() {
+            if let Some(slot) = outcomes.get_mut(index) {
+                *slot = outcome;
+            }
+        }
+        let early = early.join().unwrap_or_else(|_| {
+            Err(SinkError::Io {
+                path: portfolio.clone(),
+                source: std::io::Error::other("the Flags sheet's writer stopped unexpectedly"),
             })
-            .collect()
+        });
+        (outcomes, early)
     });
     let left = outcomes.iter().filter(|o| o.is_none()).count();
     tracing::debug!(
@@ -340,7 +374,6 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             }
         }
     }
-    let portfolio = req.out_dir.join(PORTFOLIO_NAME);
     let unchanged = unchanged.into_inner();
     // With nothing rescored, removed or left, the outputs on disk are
     // already this run's outputs.
@@ -371,7 +404,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             req,
             &pool,
             &spool,
-            &portfolio,
+            (&portfolio, early?),
             &results,
             &spooled,
             &all_errors,
@@ -399,13 +432,15 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     })
 }
 
-/// Writes the portfolio and the JSON result, side by side.
+/// Writes the portfolio and the JSON result, side by side. The portfolio
+/// may have been started while the inputs were scored, with every spooled
+/// input's Flags rows in it already.
 #[allow(clippy::too_many_arguments)] // the run's pieces, passed through once
 fn write_run_outputs(
     req: &ScoreRequest,
     pool: &rayon::ThreadPool,
     spool: &Spool,
-    portfolio: &Path,
+    (path, started): (&Path, Option<Portfolio>),
     results: &[ProviderSummary],
     scored: &[usize],
     errors: &[(String, String)],
@@ -413,12 +448,24 @@ fn write_run_outputs(
 ) -> Result<(), RunError> {
     let (written, json) = pool.join(
         || {
-            let mut rows = scored.iter().flat_map(|&i| match spool.flag_rows(i) {
-                Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            });
             let t = std::time::Instant::now();
-            let r = write_portfolio(portfolio, results, &mut rows, errors, req.as_of, &req.profile, changes);
+            let end = PortfolioEnd {
+                summaries: results,
+                errors,
+                as_of: req.as_of,
+                profile: &req.profile,
+                changes,
+            };
+            let r = match started {
+                Some(portfolio) => portfolio.finish(&end),
+                None => {
+                    let mut rows = scored.iter().flat_map(|&i| match spool.flag_rows(i) {
+                        Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
+                        Err(e) => Box::new(std::iter::once(Err(e))),
+                    });
+                    write_portfolio(path, &mut rows, &end)
+                }
+            };
             tracing::debug!(seconds = t.elapsed().as_secs_f64(), "portfolio written");
             r
         },

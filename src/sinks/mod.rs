@@ -4,6 +4,7 @@
 
 mod annotated;
 mod atomic;
+mod early_flags;
 mod json;
 mod portfolio;
 mod spool;
@@ -11,8 +12,9 @@ mod style;
 
 pub use annotated::{write_annotated, AnnotateInput};
 pub use atomic::{write_atomically, write_xlsx_atomically, AtomicFile};
+pub use early_flags::{write_flags_early, InputDone};
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
-pub use portfolio::write_portfolio;
+pub use portfolio::{write_portfolio, Portfolio, PortfolioEnd};
 pub use spool::{FlagRow, Spool};
 
 /// An output that could not be written.

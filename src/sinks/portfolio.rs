@@ -1,7 +1,8 @@
 //! The portfolio workbook: declared coverage against real capability across
 //! all providers. A provider x country matrix of tiers, the roll-up with a
 //! chart of countries claimed against countries ready, every flag, and what
-//! could not be read.
+//! could not be read. The Flags sheet can be filled while inputs are still
+//! being scored (see `early_flags`); the rest waits for every summary.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,33 +21,114 @@ use crate::scoring::{FlagCode, Profile, ProviderSummary, Tier};
 /// Excel's last row (zero-based); rows past it are summarised instead.
 const MAX_ROW: u32 = 1_048_575;
 
+/// What the portfolio's last sheets are made from, known once every input
+/// is done.
+pub struct PortfolioEnd<'a> {
+    /// The providers' summaries, in input order.
+    pub summaries: &'a [ProviderSummary],
+    /// The inputs that failed: (file, message).
+    pub errors: &'a [(String, String)],
+    /// The as-of date of the run.
+    pub as_of: NaiveDate,
+    /// The profile used.
+    pub profile: &'a Profile,
+    /// What moved since the previous run, when the run remembers.
+    pub changes: Option<&'a [Change]>,
+}
+
 /// Writes the portfolio workbook to `out`: from the providers' summaries,
-/// their Flags rows (streamed, in order) and the inputs that failed. The
-/// big sheets are written in constant-memory mode.
+/// their Flags rows (streamed, in order) and the inputs that failed.
 pub fn write_portfolio(
     out: &Path,
-    summaries: &[ProviderSummary],
     flag_rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>,
-    errors: &[(String, String)],
-    as_of: NaiveDate,
-    profile: &Profile,
-    changes: Option<&[Change]>,
+    end: &PortfolioEnd<'_>,
 ) -> Result<(), SinkError> {
-    let e = |source| SinkError::Xlsx {
-        path: out.to_owned(),
-        source,
-    };
-    let mut wb = Workbook::new();
-    wb.set_zip_compression_level(1);
-    matrix(wb.add_worksheet_with_constant_memory().map_err(e)?, summaries, as_of).map_err(e)?;
-    rollup(wb.add_worksheet(), summaries).map_err(e)?;
-    flags(wb.add_worksheet_with_constant_memory().map_err(e)?, flag_rows, out)?;
-    if let Some(changes) = changes {
-        changes_sheet(wb.add_worksheet(), changes).map_err(e)?;
+    let mut portfolio = Portfolio::start(out)?;
+    portfolio.add_flags(flag_rows)?;
+    portfolio.finish(end)
+}
+
+/// Where the sheets sit in the workbook.
+const MATRIX: usize = 0;
+const PROVIDERS: usize = 1;
+const FLAGS: usize = 2;
+
+/// A portfolio workbook being written. Its Flags sheet can be filled while
+/// inputs are still being scored (every flag row is known as soon as its
+/// input is done); the other sheets need every input's summary, so they are
+/// written by [`Portfolio::finish`]. The big sheets are in constant-memory
+/// mode: their rows go to temporary files as they are written.
+pub struct Portfolio {
+    out: std::path::PathBuf,
+    wb: Workbook,
+    /// The Flags sheet's last row written.
+    flags_row: u32,
+    formats: style::TierFormats,
+}
+
+impl Portfolio {
+    /// Starts the workbook that will be saved as `out`: its sheets in their
+    /// order, and the Flags sheet's header.
+    pub fn start(out: &Path) -> Result<Self, SinkError> {
+        let e = |source| SinkError::Xlsx {
+            path: out.to_owned(),
+            source,
+        };
+        let mut wb = Workbook::new();
+        wb.set_zip_compression_level(1);
+        wb.add_worksheet_with_constant_memory().map_err(e)?;
+        wb.add_worksheet();
+        flags_header(wb.add_worksheet_with_constant_memory().map_err(e)?).map_err(e)?;
+        Ok(Self {
+            out: out.to_owned(),
+            wb,
+            flags_row: 0,
+            formats: style::TierFormats::new(),
+        })
     }
-    problems(wb.add_worksheet(), summaries, errors).map_err(e)?;
-    legend(wb.add_worksheet(), profile).map_err(e)?;
-    write_xlsx_atomically(out, &mut wb)
+
+    /// Appends rows to the Flags sheet, after those already there.
+    pub fn add_flags(&mut self, rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>) -> Result<(), SinkError> {
+        let ws = self.wb.worksheet_from_index(FLAGS).map_err(|source| SinkError::Xlsx {
+            path: self.out.clone(),
+            source,
+        })?;
+        for f in rows {
+            let f = f.map_err(|source| SinkError::Io {
+                path: self.out.clone(),
+                source,
+            })?;
+            if self.flags_row >= MAX_ROW - 1 {
+                break;
+            }
+            self.flags_row += 1;
+            flag_row(ws, self.flags_row, &f, &self.formats).map_err(|source| SinkError::Xlsx {
+                path: self.out.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes the other sheets and saves the workbook atomically.
+    pub fn finish(mut self, end: &PortfolioEnd<'_>) -> Result<(), SinkError> {
+        let flags_row = self.flags_row;
+        let out = self.out.clone();
+        let e = |source| SinkError::Xlsx {
+            path: out.clone(),
+            source,
+        };
+        let wb = &mut self.wb;
+        flags_footer(wb.worksheet_from_index(FLAGS).map_err(e)?, flags_row).map_err(e)?;
+        matrix(wb.worksheet_from_index(MATRIX).map_err(e)?, end.summaries, end.as_of).map_err(e)?;
+        rollup(wb.worksheet_from_index(PROVIDERS).map_err(e)?, end.summaries).map_err(e)?;
+        if let Some(changes) = end.changes {
+            changes_sheet(wb.add_worksheet(), changes).map_err(e)?;
+        }
+        problems(wb.add_worksheet(), end.summaries, end.errors).map_err(e)?;
+        legend(wb.add_worksheet(), end.profile).map_err(e)?;
+        write_xlsx_atomically(&out, &mut self.wb)
+    }
 }
 
 fn matrix(ws: &mut Worksheet, summaries: &[ProviderSummary], as_of: NaiveDate) -> Result<(), XlsxError> {
@@ -180,16 +262,8 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
     Ok(())
 }
 
-fn flags(
-    ws: &mut Worksheet,
-    rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>,
-    out: &Path,
-) -> Result<(), SinkError> {
-    let e = |source| SinkError::Xlsx {
-        path: out.to_owned(),
-        source,
-    };
-    ws.set_name("Flags").map_err(e)?;
+fn flags_header(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    ws.set_name("Flags")?;
     style::print_wide(ws);
     let headers = [
         "Provider",
@@ -201,39 +275,34 @@ fn flags(
         "File",
     ];
     for (c, w) in [(0, 28.0), (3, 24.0), (4, 90.0), (5, 22.0), (6, 40.0)] {
-        ws.set_column_width(c, w).map_err(e)?;
+        ws.set_column_width(c, w)?;
     }
     let head = style::header();
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &head).map_err(e)?;
+        ws.write_string_with_format(0, c as u16, *h, &head)?;
     }
-    let formats = style::TierFormats::new();
-    let mut row = 0u32;
-    for f in rows {
-        let f = f.map_err(|source| SinkError::Io {
-            path: out.to_owned(),
-            source,
-        })?;
-        if row >= MAX_ROW - 1 {
-            break;
-        }
-        row += 1;
-        let country = if f.country.is_empty() {
-            "(provider)"
-        } else {
-            f.country.as_str()
-        };
-        ws.write_string(row, 0, cell_text(&f.provider)).map_err(e)?;
-        ws.write_string(row, 1, country).map_err(e)?;
-        ws.write_string_with_format(row, 2, f.severity.to_string(), formats.severity(f.severity))
-            .map_err(e)?;
-        ws.write_string(row, 3, &f.code).map_err(e)?;
-        ws.write_string(row, 4, cell_text(&f.message)).map_err(e)?;
-        ws.write_string(row, 5, &f.cells).map_err(e)?;
-        ws.write_string(row, 6, cell_text(&f.file)).map_err(e)?;
-    }
-    ws.set_freeze_panes(1, 0).map_err(e)?;
-    ws.autofilter(0, 0, row.max(1), 6).map_err(e)?;
+    Ok(())
+}
+
+fn flag_row(ws: &mut Worksheet, row: u32, f: &FlagRow, formats: &style::TierFormats) -> Result<(), XlsxError> {
+    let country = if f.country.is_empty() {
+        "(provider)"
+    } else {
+        f.country.as_str()
+    };
+    ws.write_string(row, 0, cell_text(&f.provider))?;
+    ws.write_string(row, 1, country)?;
+    ws.write_string_with_format(row, 2, f.severity.to_string(), formats.severity(f.severity))?;
+    ws.write_string(row, 3, &f.code)?;
+    ws.write_string(row, 4, cell_text(&f.message))?;
+    ws.write_string(row, 5, &f.cells)?;
+    ws.write_string(row, 6, cell_text(&f.file))?;
+    Ok(())
+}
+
+fn flags_footer(ws: &mut Worksheet, last_row: u32) -> Result<(), XlsxError> {
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, last_row.max(1), 6)?;
     Ok(())
 }
 
