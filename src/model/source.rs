@@ -63,29 +63,51 @@ impl fmt::Display for SourceRef {
         }
         let plain = self.sheet.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
         if plain {
-            write!(f, "{}!{}", self.sheet, self.a1())
+            f.write_str(&self.sheet)?;
         } else {
-            write!(f, "'{}'!{}", self.sheet.replace('\'', "''"), self.a1())
+            write!(f, "'{}'", self.sheet.replace('\'', "''"))?;
         }
+        f.write_str("!")?;
+        // Written in place: every flag row and JSON flag names its cells,
+        // and building the A1 text as strings first cost more than the rest.
+        write_a1(f, self.row, self.col)
     }
 }
 
 /// A zero-based (row, column) in A1 notation.
 pub fn a1(row: u32, col: u32) -> String {
-    format!("{}{}", column_letters(col), u64::from(row) + 1)
+    let mut out = String::with_capacity(8);
+    // Writing to a String cannot fail.
+    let _ = write_a1(&mut out, row, col);
+    out
+}
+
+/// Writes a zero-based (row, column) in A1 notation.
+fn write_a1(out: &mut impl fmt::Write, row: u32, col: u32) -> fmt::Result {
+    write_column_letters(out, col)?;
+    write!(out, "{}", u64::from(row) + 1)
 }
 
 /// Zero-based column index to letters (0 -> A, 26 -> AA).
 pub fn column_letters(col: u32) -> String {
+    let mut out = String::with_capacity(3);
+    // Writing to a String cannot fail.
+    let _ = write_column_letters(&mut out, col);
+    out
+}
+
+fn write_column_letters(out: &mut impl fmt::Write, col: u32) -> fmt::Result {
+    // 26^7 > u32::MAX + 1: seven letters hold any column.
+    let mut letters = [0u8; 7];
+    let mut start = letters.len();
     let mut n = u64::from(col) + 1;
-    let mut out = Vec::new();
-    while n > 0 {
-        let rem = ((n - 1) % 26) as u8;
-        out.push(b'A' + rem);
+    while n > 0 && start > 0 {
+        start -= 1;
+        letters[start] = b'A' + ((n - 1) % 26) as u8;
         n = (n - 1) / 26;
     }
-    out.reverse();
-    String::from_utf8_lossy(&out).into_owned()
+    // Only ASCII capitals were written.
+    out.write_str(std::str::from_utf8(&letters[start..]).unwrap_or_default())
 }
 
 /// Letters to a zero-based column index (A -> 0); `None` if not letters.
