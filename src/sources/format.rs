@@ -37,7 +37,11 @@ const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// Looks at the file's signature and, for zip files, at the entries that
 /// identify each format.
 pub fn sniff(path: &Path) -> std::io::Result<Sniffed> {
-    let mut file = File::open(path)?;
+    sniff_reader(File::open(path)?)
+}
+
+/// [`sniff`] on bytes already opened.
+pub fn sniff_reader<R: Read + Seek>(mut file: R) -> std::io::Result<Sniffed> {
     let mut head = [0u8; 8];
     let n = read_up_to(&mut file, &mut head)?;
     let head = &head[..n];
@@ -60,7 +64,7 @@ pub fn sniff(path: &Path) -> std::io::Result<Sniffed> {
     Ok(Sniffed::Unknown)
 }
 
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         let m = file.read(&mut buf[n..])?;
@@ -72,7 +76,7 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-fn sniff_zip(file: File) -> Sniffed {
+fn sniff_zip<R: Read + Seek>(file: R) -> Sniffed {
     let Ok(mut zip) = zip::ZipArchive::new(file) else {
         return Sniffed::OtherZip;
     };

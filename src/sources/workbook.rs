@@ -6,14 +6,13 @@
 //! read whole by calamine, whose own limits bound them.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use calamine::{Data, DataRef, Dimensions, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::format::{sniff, Format, Sniffed};
+use super::format::{sniff_reader, Format, Sniffed};
+use super::input::Input;
 use super::CellValue;
 
 /// The most non-empty cells read from one workbook. Questionnaires are a few
@@ -219,12 +218,13 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
         path: path.to_owned(),
         source,
     };
-    let format = match sniff(path).map_err(io)? {
+    let input = Input::open(path).map_err(io)?;
+    let format = match sniff_reader(input.reader().map_err(io)?).map_err(io)? {
         Sniffed::Spreadsheet(f) => f,
         Sniffed::EncryptedOoxml => return Err(ReadError::Encrypted { path: path.to_owned() }),
         Sniffed::OtherZip | Sniffed::Unknown => return Err(ReadError::NotSpreadsheet { path: path.to_owned() }),
     };
-    let file = || File::open(path).map(BufReader::new).map_err(io);
+    let file = || input.reader().map_err(io);
     let mut budget = MAX_CELLS;
     let mut sheets = Vec::new();
     let mut unreadable = Vec::new();
@@ -242,7 +242,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     match format {
         Format::Xlsx => {
             let mut wb = Xlsx::new(file()?).map_err(|e| refused(path, "xlsx", &e))?;
-            let mut scan = super::xlsx_merges::Merges::open(path);
+            let mut scan = super::xlsx_merges::Merges::open(&input);
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let read = read_streamed(&name, &mut budget, path, |push| {
                     drain!(wb.worksheet_cells_reader(&name), push)

@@ -10,11 +10,11 @@
 //! spent) gets `None`, and the caller asks calamine for that sheet instead.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufReader, Read};
-use std::path::Path;
+use std::io::Read;
 
 use quick_xml::events::Event;
+
+use super::input::{Input, InputReader};
 
 /// A merged area: first row, first column, last row, last column (0-based).
 pub type Area = (u32, u32, u32, u32);
@@ -27,7 +27,7 @@ const MAX_PART: u64 = 32 << 20;
 
 /// One xlsx workbook's sheet parts, scanned for merged areas on demand.
 pub struct Merges {
-    zip: zip::ZipArchive<BufReader<File>>,
+    zip: zip::ZipArchive<InputReader>,
     /// Sheet name to its part in the zip.
     parts: HashMap<String, String>,
     /// Bytes of sheet XML still to be inflated.
@@ -35,10 +35,10 @@ pub struct Merges {
 }
 
 impl Merges {
-    /// The sheet parts of the xlsx at `path`; `None` when the workbook's
-    /// own parts cannot be read.
-    pub fn open(path: &Path) -> Option<Merges> {
-        let mut zip = zip::ZipArchive::new(BufReader::new(File::open(path).ok()?)).ok()?;
+    /// The sheet parts of the xlsx `input`; `None` when the workbook's own
+    /// parts cannot be read.
+    pub fn open(input: &Input) -> Option<Merges> {
+        let mut zip = zip::ZipArchive::new(input.reader().ok()?).ok()?;
         // The package's main part must be where this module looks for it;
         // a workbook kept elsewhere is left to calamine.
         let package = read_part(&mut zip, "_rels/.rels")?;
@@ -80,7 +80,7 @@ impl Merges {
     }
 }
 
-fn read_part(zip: &mut zip::ZipArchive<BufReader<File>>, name: &str) -> Option<String> {
+fn read_part(zip: &mut zip::ZipArchive<InputReader>, name: &str) -> Option<String> {
     let entry = zip.by_name(name).ok()?;
     let mut text = String::new();
     entry.take(MAX_PART).read_to_string(&mut text).ok()?;
@@ -173,7 +173,7 @@ fn start_tag(bytes: &[u8], finder: &memchr::memmem::Finder<'_>) -> Option<usize>
 /// The merged areas of one sheet part, or `None` when it cannot be told:
 /// not read to its end within the budget, not UTF-8, or a `<mergeCells>`
 /// part that does not parse to its end.
-fn scan_sheet(zip: &mut zip::ZipArchive<BufReader<File>>, part: &str, budget: &mut u64) -> Option<Vec<Area>> {
+fn scan_sheet(zip: &mut zip::ZipArchive<InputReader>, part: &str, budget: &mut u64) -> Option<Vec<Area>> {
     let mut entry = zip.by_name(part).ok()?.take(*budget);
     let finder = memchr::memmem::Finder::new(b"mergeCells");
     let mut buf = vec![0u8; 1 << 16];
@@ -258,6 +258,8 @@ fn cell(reference: &str) -> Option<(u32, u32)> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -311,7 +313,7 @@ mod tests {
         ws.merge_range(0, 0, 1, 0, "Country", &f).unwrap();
         ws.merge_range(0, 1, 0, 3, "IOR", &f).unwrap();
         wb.save(&path).unwrap();
-        let mut got = Merges::open(&path).unwrap();
+        let mut got = Merges::open(&Input::open(&path).unwrap()).unwrap();
         assert_eq!(got.of("Plain"), Some(vec![]));
         let mut merged = got.of("Merged").unwrap();
         merged.sort();
@@ -332,7 +334,7 @@ mod tests {
             let Ok(mut wb) = calamine::open_workbook::<calamine::Xlsx<_>, _>(&path) else {
                 continue;
             };
-            let Some(mut scanned) = Merges::open(&path) else {
+            let Some(mut scanned) = Merges::open(&Input::open(&path).unwrap()) else {
                 continue;
             };
             for name in wb.sheet_names() {
