@@ -16,8 +16,8 @@ use crate::history::Change;
 use crate::mapping::{extract, extract_records, MappingSet, RecordsReader};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{
-    write_annotated, write_flags_early, write_json, write_portfolio, AnnotateInput, InputDone, Portfolio, PortfolioEnd,
-    SinkError, Spool,
+    with_flags_written_early, write_annotated, write_json, write_portfolio, AnnotateInput, EarlyFlags, InputDone,
+    Portfolio, PortfolioEnd, SinkError, Spool,
 };
 use crate::sources::{discover_inputs, for_each_record, is_json_name, read_json, read_workbook};
 
@@ -283,10 +283,14 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let passing = AtomicUsize::new(0);
     let portfolio = req.out_dir.join(PORTFOLIO_NAME);
     let next = AtomicUsize::new(0);
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let (outcomes, early) = std::thread::scope(|scope| {
-        let early = scope.spawn(|| write_flags_early(done_rx, &spool, &portfolio, inputs.len(), req.memory.is_none()));
-        let done = &done_tx;
+    let early = EarlyFlags {
+        spool: &spool,
+        out: &portfolio,
+        total: inputs.len(),
+        eager: req.memory.is_none(),
+        stop: req.stop.as_deref(),
+    };
+    let (outcomes, flags_early) = with_flags_written_early(early, |report| {
         let finished = pool.broadcast(|_| {
             let mut mine = Vec::new();
             loop {
@@ -294,6 +298,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                 let (Some(input), Some(output)) = (inputs.get(index), outputs.get(index)) else {
                     break;
                 };
+                // Fresh: scored this run, so the portfolio will change.
                 let (outcome, fresh) = if req.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
                     (None, false)
                 } else if canonical_inputs.contains(&canonical_target(output)) {
@@ -301,7 +306,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                         "{}: refusing to write the annotated copy over an input",
                         output.display()
                     );
-                    (Some(Err(Failed::alone(message))), true)
+                    (Some(Err(Failed::alone(message))), false)
                 } else if let Some(recalled) = req.memory.as_ref().and_then(|m| m.recall(input, output)) {
                     unchanged.fetch_add(1, Ordering::Relaxed);
                     (Some(reuse(recalled, index, input, &spool)), false)
@@ -315,26 +320,18 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                     progress.done();
                 }
                 let spooled = matches!(&outcome, Some(Ok(_)) | Some(Err(Failed { kept: Some(_), .. })));
-                // A writer that stopped on an error reports it when joined.
-                let _ = done.send(InputDone { index, spooled, fresh });
+                report(InputDone { index, spooled, fresh });
                 mine.push((index, outcome));
             }
             mine
         });
-        drop(done_tx);
         let mut outcomes: Vec<Option<Outcome>> = (0..inputs.len()).map(|_| None).collect();
         for (index, outcome) in finished.into_iter().flatten() {
             if let Some(slot) = outcomes.get_mut(index) {
                 *slot = outcome;
             }
         }
-        let early = early.join().unwrap_or_else(|_| {
-            Err(SinkError::Io {
-                path: portfolio.clone(),
-                source: std::io::Error::other("the Flags sheet's writer stopped unexpectedly"),
-            })
-        });
-        (outcomes, early)
+        outcomes
     });
     let left = outcomes.iter().filter(|o| o.is_none()).count();
     tracing::debug!(
@@ -397,6 +394,16 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         Some(memory) => (Some(memory.changes().map_err(RunError::Memory)?), true),
         None => (None, true),
     };
+    // A Flags sheet that could not be written alongside is written now,
+    // from the spool.
+    let flags_early = flags_early.unwrap_or_else(|e| {
+        if write {
+            tracing::warn!("the portfolio's Flags sheet is written after scoring: {e}");
+        } else {
+            tracing::debug!("the portfolio's early Flags sheet failed: {e}");
+        }
+        None
+    });
     if write {
         let outputs_started = std::time::Instant::now();
         let all_errors: Vec<(String, String)> = errors.iter().chain(&req.extra_errors).cloned().collect();
@@ -404,7 +411,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             req,
             &pool,
             &spool,
-            (&portfolio, early?),
+            (&portfolio, flags_early),
             &results,
             &spooled,
             &all_errors,

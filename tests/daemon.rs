@@ -163,6 +163,56 @@ fn a_new_workbook_is_scored_and_the_others_are_not() {
     assert_eq!(kinds, ["provider_added"]);
 }
 
+/// The Flags sheet's rows as text.
+fn flag_rows(portfolio: &Path) -> Vec<Vec<String>> {
+    sheet(portfolio, "Flags")
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn a_run_that_rescores_one_workbook_lists_every_flag_in_input_order_like_a_fresh_run() {
+    let setup = Setup::new("0 6 * * *", "");
+    for (file, name, model) in [
+        ("a.xlsx", "Alpha", "Partner network"),
+        ("b.xlsx", "Beta", "Own entity"),
+        ("c.xlsx", "Gamma", "Partner network"),
+    ] {
+        provider_workbook(&setup.path(&format!("inbox/{file}")), name, &["DE", "FR"], model);
+    }
+    setup.run();
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["DE", "FR"], "Forwarder only");
+    let second = stdout(&setup.run());
+    assert!(second.contains("1 scored, 2 unchanged"), "{second}");
+    let fresh = setup.path("fresh");
+    let out = iorready(&[
+        "score",
+        setup.path("inbox").to_str().unwrap(),
+        "--out",
+        fresh.to_str().unwrap(),
+        "--as-of",
+        "2026-11-24",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let remembered = flag_rows(&setup.path("out/portfolio.xlsx"));
+    let providers: Vec<&str> = remembered.iter().skip(1).map(|r| r[0].as_str()).collect();
+    assert!(
+        providers.contains(&"Alpha") && providers.contains(&"Gamma"),
+        "{providers:?}"
+    );
+    let mut order = providers.clone();
+    order.dedup();
+    assert_eq!(order, ["Alpha", "Beta", "Gamma"]);
+    // The file column names the input as each run was given it.
+    let without_file =
+        |rows: Vec<Vec<String>>| -> Vec<Vec<String>> { rows.into_iter().map(|r| r[..6].to_vec()).collect() };
+    assert_eq!(
+        without_file(remembered),
+        without_file(flag_rows(&fresh.join("portfolio.xlsx")))
+    );
+}
+
 #[test]
 fn a_downgrade_from_active_to_passive_is_listed_in_json_and_the_changes_sheet() {
     let setup = Setup::new("0 6 * * *", "");

@@ -212,7 +212,8 @@ struct ScoreArgs {
     /// there.
     #[arg(long)]
     dry_run: bool,
-    /// Worker threads; default one per core.
+    /// Worker threads; default one per core (one more thread writes the
+    /// portfolio's Flags sheet as workbooks finish).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
     /// No progress bar and no summary table.

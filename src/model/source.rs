@@ -138,6 +138,12 @@ mod tests {
     }
 
     #[test]
+    fn the_last_column_a_reference_can_hold_has_seven_letters() {
+        assert_eq!(column_letters(u32::MAX), "MWLQKWV");
+        assert_eq!(a1(u32::MAX, u32::MAX), "MWLQKWV4294967296");
+    }
+
+    #[test]
     fn sheet_names_with_spaces_are_quoted() {
         let r = SourceRef::new("f.xlsx".into(), "My Sheet".into(), 6, 4);
         assert_eq!(r.to_string(), "'My Sheet'!E7");

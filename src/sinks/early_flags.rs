@@ -5,7 +5,8 @@
 //! rows once the inputs before it are done.
 
 use std::path::Path;
-use std::sync::mpsc::Receiver;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
 
 use super::portfolio::Portfolio;
 use super::spool::Spool;
@@ -22,35 +23,93 @@ pub struct InputDone {
     pub fresh: bool,
 }
 
+/// Where the early Flags sheet goes and when it starts.
+pub struct EarlyFlags<'a> {
+    /// The spool the workers put each input's Flags rows in.
+    pub spool: &'a Spool,
+    /// The portfolio's final path.
+    pub out: &'a Path,
+    /// How many inputs the run has.
+    pub total: usize,
+    /// Start at once, rather than on the first input scored this run.
+    pub eager: bool,
+    /// The run's stop request: once set, the portfolio will not be kept.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// Runs `work`, which reports each input done through the function it is
+/// given, while a thread of its own writes the Flags rows (see
+/// [`write_flags_early`]). Returns what `work` returned and the portfolio
+/// started, if any; an error there only means the Flags rows must be
+/// written after all, from the spool, which still holds them.
+pub fn with_flags_written_early<R>(
+    early: EarlyFlags<'_>,
+    work: impl FnOnce(&(dyn Fn(InputDone) + Sync)) -> R,
+) -> (R, Result<Option<Portfolio>, SinkError>) {
+    let out = early.out;
+    let (tx, rx) = channel();
+    std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("portfolio-flags".into())
+            .spawn_scoped(scope, move || write_flags_early(rx, &early));
+        let result = {
+            // The sender lives only as long as `work`: once it returns, or
+            // unwinds, the writer hears no more inputs and finishes.
+            let report = move |done: InputDone| {
+                // A writer that stopped on an error reports it when joined.
+                let _ = tx.send(done);
+            };
+            work(&report)
+        };
+        let written = match writer {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(SinkError::Io {
+                    path: out.to_owned(),
+                    source: std::io::Error::other(format!("the Flags sheet's writer stopped: {why}")),
+                })
+            }),
+            Err(source) => Err(SinkError::Io {
+                path: out.to_owned(),
+                source,
+            }),
+        };
+        (result, written)
+    })
+}
+
 /// Hears inputs finish until every sender is gone, writing the Flags rows
 /// of each spooled input, in input order, into a portfolio started on the
 /// first input scored this run (at once when `eager`). Returns that
 /// portfolio with every spooled input's rows written, or `None` when no
-/// input was freshly scored: a run that changed nothing may not write a
-/// portfolio at all, and should not pay for one.
-pub fn write_flags_early(
-    done: Receiver<InputDone>,
-    spool: &Spool,
-    out: &Path,
-    total: usize,
-    eager: bool,
-) -> Result<Option<Portfolio>, SinkError> {
+/// input was freshly scored (a run that changed nothing may not write a
+/// portfolio at all, and should not pay for one) or the run was stopped.
+pub fn write_flags_early(done: Receiver<InputDone>, early: &EarlyFlags<'_>) -> Result<Option<Portfolio>, SinkError> {
     // Per input: not done yet, or done and whether spooled.
-    let mut finished: Vec<Option<bool>> = vec![None; total];
+    let mut finished: Vec<Option<bool>> = vec![None; early.total];
     let mut next = 0;
     let mut portfolio: Option<Portfolio> = None;
+    let stopped = || early.stop.is_some_and(|s| s.load(Ordering::SeqCst));
     for input in done {
+        if stopped() {
+            // A stopped run keeps the last complete run's portfolio.
+            return Ok(None);
+        }
         if let Some(slot) = finished.get_mut(input.index) {
             *slot = Some(input.spooled);
         }
-        if portfolio.is_none() && (eager || input.fresh) {
-            portfolio = Some(Portfolio::start(out)?);
+        if portfolio.is_none() && (early.eager || input.fresh) {
+            portfolio = Some(Portfolio::start(early.out)?);
         }
         let Some(p) = portfolio.as_mut() else { continue };
         while let Some(&Some(spooled)) = finished.get(next) {
             if spooled {
-                let mut rows = spool.flag_rows(next).map_err(|source| SinkError::Io {
-                    path: out.to_owned(),
+                let mut rows = early.spool.flag_rows(next).map_err(|source| SinkError::Io {
+                    path: early.out.to_owned(),
                     source,
                 })?;
                 p.add_flags(&mut rows)?;
@@ -91,6 +150,16 @@ mod tests {
         spool
     }
 
+    fn early<'a>(spool: &'a Spool, out: &'a Path, total: usize, eager: bool) -> EarlyFlags<'a> {
+        EarlyFlags {
+            spool,
+            out,
+            total,
+            eager,
+            stop: None,
+        }
+    }
+
     fn done(index: usize, spooled: bool, fresh: bool) -> InputDone {
         InputDone { index, spooled, fresh }
     }
@@ -125,7 +194,7 @@ mod tests {
             tx.send(d).unwrap();
         }
         drop(tx);
-        let portfolio = write_flags_early(rx, &spool, &out, 3, true).unwrap().unwrap();
+        let portfolio = write_flags_early(rx, &early(&spool, &out, 3, true)).unwrap().unwrap();
         finish(portfolio);
         assert_eq!(flag_providers(&out), ["A", "B", "C"]);
     }
@@ -140,7 +209,7 @@ mod tests {
             tx.send(d).unwrap();
         }
         drop(tx);
-        finish(write_flags_early(rx, &spool, &out, 2, true).unwrap().unwrap());
+        finish(write_flags_early(rx, &early(&spool, &out, 2, true)).unwrap().unwrap());
         assert_eq!(flag_providers(&out), ["B"]);
     }
 
@@ -154,7 +223,7 @@ mod tests {
         }
         drop(tx);
         let out = dir.path().join("portfolio.xlsx");
-        assert!(write_flags_early(rx, &spool, &out, 2, false).unwrap().is_none());
+        assert!(write_flags_early(rx, &early(&spool, &out, 2, false)).unwrap().is_none());
         assert!(!out.exists());
     }
 
@@ -168,7 +237,7 @@ mod tests {
             tx.send(d).unwrap();
         }
         drop(tx);
-        finish(write_flags_early(rx, &spool, &out, 3, false).unwrap().unwrap());
+        finish(write_flags_early(rx, &early(&spool, &out, 3, false)).unwrap().unwrap());
         assert_eq!(flag_providers(&out), ["A", "B", "C"]);
     }
 
@@ -178,10 +247,44 @@ mod tests {
         let spool = spool_with(dir.path(), &["A", "B"]);
         let out = dir.path().join("portfolio.xlsx");
         let (tx, rx) = channel();
-        // Input 0 never finishes (a stopped run): input 1's rows stay out.
+        // Input 0 is never reported (its worker failed): input 1's rows
+        // stay out rather than go first.
         tx.send(done(1, true, true)).unwrap();
         drop(tx);
-        finish(write_flags_early(rx, &spool, &out, 2, true).unwrap().unwrap());
+        finish(write_flags_early(rx, &early(&spool, &out, 2, true)).unwrap().unwrap());
         assert!(flag_providers(&out).is_empty());
+    }
+
+    #[test]
+    fn a_stopped_run_keeps_no_portfolio() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = spool_with(dir.path(), &["A"]);
+        let out = dir.path().join("portfolio.xlsx");
+        let stop = AtomicBool::new(true);
+        let (tx, rx) = channel();
+        tx.send(done(0, true, true)).unwrap();
+        drop(tx);
+        let early = EarlyFlags {
+            stop: Some(&stop),
+            ..early(&spool, &out, 1, true)
+        };
+        assert!(write_flags_early(rx, &early).unwrap().is_none());
+    }
+
+    #[test]
+    fn work_reports_inputs_from_several_threads_and_the_rows_come_out_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = spool_with(dir.path(), &["A", "B", "C", "D"]);
+        let out = dir.path().join("portfolio.xlsx");
+        let (answer, portfolio) = with_flags_written_early(early(&spool, &out, 4, true), |report| {
+            std::thread::scope(|s| {
+                s.spawn(|| [3, 1].map(|i| report(done(i, true, true))));
+                s.spawn(|| [2, 0].map(|i| report(done(i, true, true))));
+            });
+            42
+        });
+        assert_eq!(answer, 42);
+        finish(portfolio.unwrap().unwrap());
+        assert_eq!(flag_providers(&out), ["A", "B", "C", "D"]);
     }
 }

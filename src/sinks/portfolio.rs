@@ -48,9 +48,11 @@ pub fn write_portfolio(
     portfolio.finish(end)
 }
 
-/// Where the sheets sit in the workbook.
+/// The Matrix sheet's place in the workbook.
 const MATRIX: usize = 0;
+/// The Providers sheet's place.
 const PROVIDERS: usize = 1;
+/// The Flags sheet's place.
 const FLAGS: usize = 2;
 
 /// A portfolio workbook being written. Its Flags sheet can be filled while
