@@ -184,75 +184,54 @@ mod tests {
             .unwrap();
     }
 
-    #[test]
-    fn flag_rows_follow_input_order_whatever_order_inputs_finish_in() {
+    /// Reports `dones` to the writer, for inputs of these providers, and
+    /// returns the Provider column of the Flags sheet it wrote (`None`
+    /// when it started no portfolio).
+    fn flags_for(providers: &[&str], dones: &[InputDone], eager: bool) -> Option<Vec<String>> {
         let dir = tempfile::tempdir().unwrap();
-        let spool = spool_with(dir.path(), &["A", "B", "C"]);
+        let spool = spool_with(dir.path(), providers);
         let out = dir.path().join("portfolio.xlsx");
         let (tx, rx) = channel();
-        for d in [done(2, true, true), done(0, true, true), done(1, true, true)] {
-            tx.send(d).unwrap();
+        for d in dones {
+            tx.send(*d).unwrap();
         }
         drop(tx);
-        let portfolio = write_flags_early(rx, &early(&spool, &out, 3, true)).unwrap().unwrap();
-        finish(portfolio);
-        assert_eq!(flag_providers(&out), ["A", "B", "C"]);
+        let portfolio = write_flags_early(rx, &early(&spool, &out, providers.len(), eager)).unwrap();
+        portfolio.map(|p| {
+            finish(p);
+            flag_providers(&out)
+        })
+    }
+
+    #[test]
+    fn flag_rows_follow_input_order_whatever_order_inputs_finish_in() {
+        let dones = [done(2, true, true), done(0, true, true), done(1, true, true)];
+        assert_eq!(flags_for(&["A", "B", "C"], &dones, true).unwrap(), ["A", "B", "C"]);
     }
 
     #[test]
     fn an_input_with_nothing_spooled_adds_no_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = spool_with(dir.path(), &["A", "B"]);
-        let out = dir.path().join("portfolio.xlsx");
-        let (tx, rx) = channel();
-        for d in [done(0, false, true), done(1, true, true)] {
-            tx.send(d).unwrap();
-        }
-        drop(tx);
-        finish(write_flags_early(rx, &early(&spool, &out, 2, true)).unwrap().unwrap());
-        assert_eq!(flag_providers(&out), ["B"]);
+        let dones = [done(0, false, true), done(1, true, true)];
+        assert_eq!(flags_for(&["A", "B"], &dones, true).unwrap(), ["B"]);
     }
 
     #[test]
     fn a_run_that_scored_nothing_afresh_starts_no_portfolio() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = spool_with(dir.path(), &["A", "B"]);
-        let (tx, rx) = channel();
-        for d in [done(0, true, false), done(1, true, false)] {
-            tx.send(d).unwrap();
-        }
-        drop(tx);
-        let out = dir.path().join("portfolio.xlsx");
-        assert!(write_flags_early(rx, &early(&spool, &out, 2, false)).unwrap().is_none());
-        assert!(!out.exists());
+        let dones = [done(0, true, false), done(1, true, false)];
+        assert!(flags_for(&["A", "B"], &dones, false).is_none());
     }
 
     #[test]
     fn a_portfolio_started_late_still_holds_the_earlier_inputs_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = spool_with(dir.path(), &["A", "B", "C"]);
-        let out = dir.path().join("portfolio.xlsx");
-        let (tx, rx) = channel();
-        for d in [done(0, true, false), done(1, true, false), done(2, true, true)] {
-            tx.send(d).unwrap();
-        }
-        drop(tx);
-        finish(write_flags_early(rx, &early(&spool, &out, 3, false)).unwrap().unwrap());
-        assert_eq!(flag_providers(&out), ["A", "B", "C"]);
+        let dones = [done(0, true, false), done(1, true, false), done(2, true, true)];
+        assert_eq!(flags_for(&["A", "B", "C"], &dones, false).unwrap(), ["A", "B", "C"]);
     }
 
     #[test]
     fn rows_wait_for_the_inputs_before_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = spool_with(dir.path(), &["A", "B"]);
-        let out = dir.path().join("portfolio.xlsx");
-        let (tx, rx) = channel();
         // Input 0 is never reported (its worker failed): input 1's rows
         // stay out rather than go first.
-        tx.send(done(1, true, true)).unwrap();
-        drop(tx);
-        finish(write_flags_early(rx, &early(&spool, &out, 2, true)).unwrap().unwrap());
-        assert!(flag_providers(&out).is_empty());
+        assert!(flags_for(&["A", "B"], &[done(1, true, true)], true).unwrap().is_empty());
     }
 
     #[test]
