@@ -16,8 +16,8 @@ use crate::history::Change;
 use crate::mapping::{extract, extract_records, MappingSet, RecordsReader};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{
-    with_flags_written_early, write_annotated, write_json, write_portfolio, AnnotateInput, EarlyFlags, InputDone,
-    Portfolio, PortfolioEnd, SinkError, Spool,
+    with_flags_written_early, write_annotated, write_json, AnnotateInput, EarlyFlags, InputDone, Portfolio,
+    PortfolioEnd, SinkError, Spool,
 };
 use crate::sources::{discover_inputs, for_each_record, is_json_name, read_json, read_workbook};
 
@@ -463,16 +463,16 @@ fn write_run_outputs(
                 profile: &req.profile,
                 changes,
             };
-            let r = match started {
-                Some(portfolio) => portfolio.finish(&end),
-                None => {
-                    let mut rows = scored.iter().flat_map(|&i| match spool.flag_rows(i) {
-                        Ok(rows) => Box::new(rows) as Box<dyn Iterator<Item = std::io::Result<_>>>,
-                        Err(e) => Box::new(std::iter::once(Err(e))),
-                    });
-                    write_portfolio(path, &mut rows, &end)
-                }
+            let started = match started {
+                Some(portfolio) => Ok(portfolio),
+                None => Portfolio::start(path).and_then(|mut portfolio| {
+                    for &i in scored {
+                        portfolio.add_spooled_flags(spool, i)?;
+                    }
+                    Ok(portfolio)
+                }),
             };
+            let r = started.and_then(|portfolio| portfolio.finish(&end));
             tracing::debug!(seconds = t.elapsed().as_secs_f64(), "portfolio written");
             r
         },

@@ -108,11 +108,7 @@ pub fn write_flags_early(done: Receiver<InputDone>, early: &EarlyFlags<'_>) -> R
         let Some(p) = portfolio.as_mut() else { continue };
         while let Some(&Some(spooled)) = finished.get(next) {
             if spooled {
-                let mut rows = early.spool.flag_rows(next).map_err(|source| SinkError::Io {
-                    path: early.out.to_owned(),
-                    source,
-                })?;
-                p.add_flags(&mut rows)?;
+                p.add_spooled_flags(early.spool, next)?;
             }
             next += 1;
         }

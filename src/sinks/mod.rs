@@ -14,7 +14,7 @@ pub use annotated::{write_annotated, AnnotateInput};
 pub use atomic::{write_atomically, write_xlsx_atomically, AtomicFile};
 pub use early_flags::{with_flags_written_early, write_flags_early, EarlyFlags, InputDone};
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
-pub use portfolio::{write_portfolio, Portfolio, PortfolioEnd};
+pub use portfolio::{Portfolio, PortfolioEnd};
 pub use spool::{FlagRow, Spool};
 
 /// An output that could not be written.

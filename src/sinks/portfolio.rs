@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use rust_xlsxwriter::{Chart, ChartType, Color, Workbook, Worksheet, XlsxError};
 use strum::IntoEnumIterator;
 
-use super::spool::FlagRow;
+use super::spool::{FlagRow, Spool};
 use super::style::{self, cell_text};
 use super::{write_xlsx_atomically, SinkError};
 use crate::history::Change;
@@ -34,18 +34,6 @@ pub struct PortfolioEnd<'a> {
     pub profile: &'a Profile,
     /// What moved since the previous run, when the run remembers.
     pub changes: Option<&'a [Change]>,
-}
-
-/// Writes the portfolio workbook to `out`: from the providers' summaries,
-/// their Flags rows (streamed, in order) and the inputs that failed.
-pub fn write_portfolio(
-    out: &Path,
-    flag_rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>,
-    end: &PortfolioEnd<'_>,
-) -> Result<(), SinkError> {
-    let mut portfolio = Portfolio::start(out)?;
-    portfolio.add_flags(flag_rows)?;
-    portfolio.finish(end)
 }
 
 /// The Matrix sheet's place in the workbook.
@@ -89,17 +77,20 @@ impl Portfolio {
         })
     }
 
-    /// Appends rows to the Flags sheet, after those already there.
-    pub fn add_flags(&mut self, rows: &mut dyn Iterator<Item = std::io::Result<FlagRow>>) -> Result<(), SinkError> {
+    /// Appends the Flags rows the spool holds for input `index`, after
+    /// those already there.
+    pub fn add_spooled_flags(&mut self, spool: &Spool, index: usize) -> Result<(), SinkError> {
+        let io = |source| SinkError::Io {
+            path: self.out.clone(),
+            source,
+        };
+        let rows = spool.flag_rows(index).map_err(io)?;
         let ws = self.wb.worksheet_from_index(FLAGS).map_err(|source| SinkError::Xlsx {
             path: self.out.clone(),
             source,
         })?;
         for f in rows {
-            let f = f.map_err(|source| SinkError::Io {
-                path: self.out.clone(),
-                source,
-            })?;
+            let f = f.map_err(io)?;
             if self.flags_row >= MAX_ROW - 1 {
                 break;
             }
