@@ -1,9 +1,7 @@
 //! Which reader a file needs, decided from its bytes rather than its name,
 //! so that an `.xlsx` renamed `.xls` still opens.
 
-use std::fs::File;
 use std::io::{Read, Seek};
-use std::path::Path;
 
 /// A spreadsheet file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +34,7 @@ const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// Looks at the file's signature and, for zip files, at the entries that
 /// identify each format.
-pub fn sniff(path: &Path) -> std::io::Result<Sniffed> {
-    sniff_reader(File::open(path)?)
-}
-
-/// [`sniff`] on bytes already opened.
-pub fn sniff_reader<R: Read + Seek>(mut file: R) -> std::io::Result<Sniffed> {
+pub fn sniff<R: Read + Seek>(mut file: R) -> std::io::Result<Sniffed> {
     let mut head = [0u8; 8];
     let n = read_up_to(&mut file, &mut head)?;
     let head = &head[..n];

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, DataRef, Dimensions, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::format::{sniff_reader, Format, Sniffed};
+use super::format::{sniff, Format, Sniffed};
 use super::input::Input;
 use super::CellValue;
 
@@ -219,7 +219,7 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
         source,
     };
     let input = Input::open(path).map_err(io)?;
-    let format = match sniff_reader(input.reader().map_err(io)?).map_err(io)? {
+    let format = match sniff(input.reader().map_err(io)?).map_err(io)? {
         Sniffed::Spreadsheet(f) => f,
         Sniffed::EncryptedOoxml => return Err(ReadError::Encrypted { path: path.to_owned() }),
         Sniffed::OtherZip | Sniffed::Unknown => return Err(ReadError::NotSpreadsheet { path: path.to_owned() }),
