@@ -14,8 +14,19 @@ pub const IN_MEMORY_MAX: u64 = 16 << 20;
 
 /// An opened input: its bytes, or the way to its file.
 pub struct Input {
-    bytes: Option<Arc<[u8]>>,
+    bytes: Option<Shared>,
     path: std::path::PathBuf,
+}
+
+/// The bytes read, shared by every reader of the input. An `Arc<[u8]>`
+/// would copy the buffer once more on the way in.
+#[derive(Clone)]
+pub struct Shared(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl Input {
@@ -29,7 +40,7 @@ impl Input {
             // limit plus one byte, and read from disk if it went past.
             let mut buf = Vec::with_capacity(len as usize);
             (&mut file).take(IN_MEMORY_MAX + 1).read_to_end(&mut buf)?;
-            (buf.len() as u64 <= IN_MEMORY_MAX).then(|| Arc::from(buf))
+            (buf.len() as u64 <= IN_MEMORY_MAX).then(|| Shared(Arc::new(buf)))
         } else {
             None
         };
@@ -51,7 +62,7 @@ impl Input {
 /// A reader over an input's bytes, in memory or on disk.
 pub enum InputReader {
     /// The whole file, read once.
-    Memory(Cursor<Arc<[u8]>>),
+    Memory(Cursor<Shared>),
     /// A big file, read as it goes.
     File(BufReader<File>),
 }
