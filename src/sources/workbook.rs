@@ -248,14 +248,13 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
                     drain!(wb.worksheet_cells_reader(&name), push)
                 })?;
                 // Only a sheet that was read has its merged areas looked up.
-                let scanned = match (&read, scan.as_mut()) {
-                    (Ok(_), Some(scan)) => scan.of(&name),
-                    _ => None,
-                };
-                let merges = match scanned {
-                    Some(areas) => areas,
-                    None if read.is_ok() => merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default()),
-                    None => Vec::new(),
+                // calamine answers for a sheet the scan cannot tell.
+                let merges = if read.is_ok() {
+                    scan.as_mut()
+                        .and_then(|scan| scan.of(&name))
+                        .unwrap_or_else(|| merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default()))
+                } else {
+                    Vec::new()
                 };
                 keep(read, name, hidden, merges);
             }
