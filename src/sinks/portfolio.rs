@@ -84,21 +84,19 @@ impl Portfolio {
             path: self.out.clone(),
             source,
         };
-        let rows = spool.flag_rows(index).map_err(io)?;
-        let ws = self.wb.worksheet_from_index(FLAGS).map_err(|source| SinkError::Xlsx {
+        let xlsx = |source| SinkError::Xlsx {
             path: self.out.clone(),
             source,
-        })?;
+        };
+        let rows = spool.flag_rows(index).map_err(io)?;
+        let ws = self.wb.worksheet_from_index(FLAGS).map_err(xlsx)?;
         for f in rows {
             let f = f.map_err(io)?;
             if self.flags_row >= MAX_ROW - 1 {
                 break;
             }
             self.flags_row += 1;
-            flag_row(ws, self.flags_row, &f, &self.formats).map_err(|source| SinkError::Xlsx {
-                path: self.out.clone(),
-                source,
-            })?;
+            flag_row(ws, self.flags_row, &f, &self.formats).map_err(xlsx)?;
         }
         Ok(())
     }
