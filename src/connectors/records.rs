@@ -182,11 +182,7 @@ async fn save_streamed(
         path: path.to_owned(),
         source,
     };
-    let keys: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let keys: Vec<String> = crate::sources::pointer_keys(pointer).collect();
     let mut file = crate::sinks::AtomicFile::create(path).map_err(failed)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, file.file());
     for key in &keys {
@@ -229,8 +225,7 @@ fn record_key(record: &serde_json::Value) -> String {
 /// on the way (`/suppliers` makes `{"suppliers": value}`).
 fn place(doc: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
     let mut at = doc;
-    for token in pointer.split('/').skip(1) {
-        let key = token.replace("~1", "/").replace("~0", "~");
+    for key in crate::sources::pointer_keys(pointer) {
         if !at.is_object() {
             *at = serde_json::Value::Object(Default::default());
         }

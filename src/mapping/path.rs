@@ -14,6 +14,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::sources::unescape_pointer_key;
+
 /// A path that does not parse, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{path}' is not a record path: {reason}")]
@@ -37,11 +39,6 @@ enum Segment {
 pub struct RecordPath {
     text: String,
     segments: Vec<Segment>,
-}
-
-/// Undoes a JSON pointer's escapes (`~1` is `/`, `~0` is `~`).
-fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
 }
 
 /// Escapes a key for a JSON pointer.
@@ -71,7 +68,7 @@ impl RecordPath {
                         "segment '{raw}': write an index as its own segment (/items/0) or pick by key with /items/[key=value]"
                     )));
                 }
-                segments.push(Segment::Key(unescape(raw)));
+                segments.push(Segment::Key(unescape_pointer_key(raw)));
                 continue;
             }
             let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
@@ -84,8 +81,8 @@ impl RecordPath {
                 return Err(fail(format!("segment '{raw}': the key before = is empty")));
             }
             segments.push(Segment::Pick {
-                key: unescape(key),
-                value: unescape(value),
+                key: unescape_pointer_key(key),
+                value: unescape_pointer_key(value),
             });
         }
         Ok(RecordPath {

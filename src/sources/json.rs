@@ -20,6 +20,16 @@ pub struct JsonDocument {
     pub value: serde_json::Value,
 }
 
+/// The keys a JSON pointer walks (`/a~1b/c` walks `a/b`, then `c`).
+pub fn pointer_keys(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    pointer.split('/').skip(1).map(unescape_pointer_key)
+}
+
+/// Undoes a JSON pointer token's escapes (`~1` is `/`, `~0` is `~`).
+pub fn unescape_pointer_key(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 /// True for a file name that looks like a JSON document.
 pub fn is_json_name(path: &Path) -> bool {
     path.extension()
@@ -75,11 +85,7 @@ pub fn for_each_record(path: &Path, pointer: &str, each: impl FnMut(serde_json::
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let keys: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let keys: Vec<String> = pointer_keys(pointer).collect();
     let mut each = each;
     let mut found = false;
     let reader = std::io::BufReader::with_capacity(1 << 16, file);

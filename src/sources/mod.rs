@@ -14,5 +14,7 @@ pub use cell::CellValue;
 pub use discover::{discover_inputs, is_spreadsheet_name};
 pub use format::{sniff, Format};
 pub use input::{Input, InputReader, Shared, IN_MEMORY_MAX};
-pub use json::{for_each_record, is_json_name, read_json, JsonDocument, MAX_JSON_BYTES};
+pub use json::{
+    for_each_record, is_json_name, pointer_keys, read_json, unescape_pointer_key, JsonDocument, MAX_JSON_BYTES,
+};
 pub use workbook::{read_workbook, ReadError, Sheet, Workbook, MAX_CELLS};
