@@ -453,9 +453,7 @@ fn parent_and_children(addr: &str, concurrency: u32) -> Vec<u64> {
         .enable_all()
         .build()
         .unwrap();
-    let tree = rt
-        .block_on(iorready::connectors::read_tree(&client, &stream, None))
-        .unwrap();
+    let tree = rt.block_on(iorready::connectors::read_tree(&client, &stream)).unwrap();
     tree.iter().map(|(_, r)| r["id"].as_u64().unwrap()).collect()
 }
 

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use std::io::Write;
 
 use iorready::connectors::{
-    read_stream, read_stream_pages, read_tree, write_back_one, Client, Connector, Fetched, FetchedRecords, Redactor,
+    parent_records, read_stream, read_stream_pages, write_back_one, Client, Connector, Fetched, FetchedRecords,
+    Redactor,
 };
 use iorready::mapping::{MappingSet, RecordsReader};
 use iorready::pipeline::RunSummary;
@@ -148,15 +149,9 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
         };
         // A child stream: its parents first, then each parent's records
         // printed as they arrive, one parent after another.
-        let parent_stream = client.connector().stream(Some(parent_name)).cloned().with_context(|| {
-            format!(
-                "stream '{}' names a parent '{parent_name}' that is not defined",
-                stream.name
-            )
-        })?;
-        let parents = read_tree(&client, &parent_stream, None).await?;
+        let parents = parent_records(&client, &stream, parent_name).await?;
         let mut got = 0usize;
-        for (_, parent) in &parents {
+        for parent in &parents {
             let left = options.limit.map(|l| l.saturating_sub(got));
             if left == Some(0) {
                 break;

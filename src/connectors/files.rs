@@ -60,7 +60,7 @@ fn fill_record(template: &str, record: &Value) -> Result<String, String> {
 
 /// The records a child `stream` is read for: every record of its parent
 /// stream `parent_name`, itself read as a tree.
-async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> Result<Vec<Value>, ConnectorError> {
+pub async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> Result<Vec<Value>, ConnectorError> {
     let parent_stream = client
         .connector()
         .stream(Some(parent_name))
@@ -73,23 +73,19 @@ async fn parent_records(client: &Client, stream: &Stream, parent_name: &str) -> 
             message: format!("no parent stream '{parent_name}'"),
         })?;
     // Boxed: a parent may itself be a child stream.
-    let tree = Box::pin(read_tree(client, &parent_stream, None)).await?;
+    let tree = Box::pin(read_tree(client, &parent_stream)).await?;
     Ok(tree.into_iter().map(|(_, parent)| parent).collect())
 }
 
 /// Every record of `stream`, with the parent record it was read for (a
 /// child stream is read once per record of its parent).
-pub async fn read_tree(
-    client: &Client,
-    stream: &Stream,
-    limit: Option<usize>,
-) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
+pub async fn read_tree(client: &Client, stream: &Stream) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
     let Some(parent_name) = &stream.parent else {
-        let out = read_stream(client, stream, None, limit).await?;
+        let out = read_stream(client, stream, None, None).await?;
         return Ok(out.records.into_iter().map(|r| (None, r)).collect());
     };
     let parents = parent_records(client, stream, parent_name).await?;
-    read_for_parents(client, stream, parents, limit).await
+    read_for_parents(client, stream, &parents).await
 }
 
 /// Every record of the child `stream` read for each of `parents` (records
@@ -97,26 +93,14 @@ pub async fn read_tree(
 pub async fn read_for_parents(
     client: &Client,
     stream: &Stream,
-    parents: Vec<Value>,
-    limit: Option<usize>,
+    parents: &[Value],
 ) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
     let mut out = Vec::new();
-    if limit.is_some() || client.connector().limits.concurrency == 1 {
-        // One parent after another, stopping as soon as `limit` is met.
-        for parent in parents {
-            let left = limit.map(|l| l.saturating_sub(out.len()));
-            if left == Some(0) {
-                break;
-            }
-            let children = read_stream(client, stream, Some(&parent), left).await?;
-            out.extend(children.records.into_iter().map(|r| (Some(parent.clone()), r)));
-        }
-        return Ok(out);
-    }
-    // Several parents' children at once, up to the connector's concurrency,
-    // kept in the parents' order; the first failure ends the read.
-    let reads = futures_util::stream::iter(parents.into_iter().map(|parent| async move {
-        let children = read_stream(client, stream, Some(&parent), None).await?;
+    // Several parents' children at once, up to the connector's concurrency
+    // (one at a time when it is 1), kept in the parents' order; the first
+    // failure ends the read.
+    let reads = futures_util::stream::iter(parents.iter().map(|parent| async move {
+        let children = read_stream(client, stream, Some(parent), None).await?;
         Ok::<_, ConnectorError>((parent, children.records))
     }))
     .buffered(client.connector().limits.concurrency);

@@ -127,11 +127,7 @@ async fn nest_children(
     stream: &Stream,
     children: &[Stream],
 ) -> Result<Vec<serde_json::Value>, ExchangeError> {
-    let mut records: Vec<serde_json::Value> = read_tree(client, stream, None)
-        .await?
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect();
+    let mut records: Vec<serde_json::Value> = read_tree(client, stream).await?.into_iter().map(|(_, r)| r).collect();
     // Each child is read for the parent records as the parent stream gave
     // them, keyed before anything is nested in them (a second child stream
     // then neither carries the first's records in every parent it clones,
@@ -148,7 +144,7 @@ async fn nest_children(
         .collect();
     for child in children {
         let mut by_parent: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
-        for (parent, record) in read_for_parents(client, child, unique.clone(), None).await? {
+        for (parent, record) in read_for_parents(client, child, &unique).await? {
             let key = parent.as_ref().map(record_key).unwrap_or_default();
             by_parent.entry(key).or_default().push(record);
         }
