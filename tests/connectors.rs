@@ -506,6 +506,7 @@ fn graph_fetch(
         "microsoft-graph",
         mirror,
         resume,
+        false,
     ))
 }
 
@@ -1311,6 +1312,7 @@ fn a_record_id_shared_by_two_file_streams_leaves_the_other_streams_copy_alone() 
             "two",
             mirror.path(),
             resume,
+            false,
         ))
         .unwrap()
     };

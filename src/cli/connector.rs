@@ -206,7 +206,7 @@ pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Resul
     let rt = runtime()?;
     let mut fetched = Vec::new();
     for name in names {
-        let outcome = rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir, &[]))?;
+        let outcome = rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir, &[], false))?;
         for n in &outcome.not_fetched {
             eprintln!("not fetched: {} (connector '{}'): {}", n.file, n.connector, n.reason);
         }

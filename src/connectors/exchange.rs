@@ -45,9 +45,6 @@ pub struct FetchOutcome {
     pub complete: bool,
     /// The files that could not be fetched, to report as not scored.
     pub not_fetched: Vec<NotFetched>,
-    /// False for a connector without file streams (records only): it lists
-    /// no workbooks, and was not asked to.
-    pub lists_files: bool,
 }
 
 /// A fetch or write-back that failed.
@@ -121,12 +118,16 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExchangeError + 
 /// view or renamed to something not a workbook leave the mirror. A file
 /// that cannot be fetched is reported in [`FetchOutcome::not_fetched`] and
 /// its earlier copy kept; only a full listing none of whose files can be
-/// fetched fails (see [`ExchangeError::NothingFetched`]).
+/// fetched fails (see [`ExchangeError::NothingFetched`]). With
+/// `keep_when_empty`, a full listing that comes back empty where the mirror
+/// holds the connector's workbooks fails too, and leaves the mirror as it
+/// is ([`ExchangeError::EmptyListing`]).
 pub async fn fetch_workbooks(
     connectors: &Path,
     name: &str,
     dir: &Path,
     resume: &[(String, String)],
+    keep_when_empty: bool,
 ) -> Result<FetchOutcome, ExchangeError> {
     let connector = Connector::find(connectors, name)?;
     let folder = dir.join(crate::model::slug(name));
@@ -281,6 +282,13 @@ pub async fn fetch_workbooks(
             reason: first.reason.clone(),
         });
     }
+    if complete && keep_when_empty && files.is_empty() && not_fetched.is_empty() && !earlier.is_empty() {
+        return Err(ExchangeError::EmptyListing {
+            connector: name.to_owned(),
+            what: "workbooks",
+            earlier: earlier.len(),
+        });
+    }
     forget_moved_and_deleted(dir, name, &files, &gone);
     let cursors: Vec<(String, String)> = if not_fetched.is_empty() {
         let mut cursors: Vec<(String, String)> = incremental
@@ -300,7 +308,6 @@ pub async fn fetch_workbooks(
         cursors,
         complete,
         not_fetched,
-        lists_files: true,
     })
 }
 

@@ -200,24 +200,11 @@ fn run_begun(
         } else {
             saved_cursors(state, &job.name, name)?
         };
-        // What this connector brought before: a complete listing that
-        // comes back empty is refused unless --full-sync asked for it.
-        let mirrored_before = mirrored(&mirror, name).len();
+        // A complete listing that comes back empty, where the connector
+        // brought something before, is refused unless --full-sync asked
+        // for it.
         let fetch = async {
-            let files = fetch_workbooks(&job.connectors_dir, name, &mirror, &resume).await?;
-            if files.lists_files
-                && files.complete
-                && !full_sync
-                && mirrored_before > 0
-                && files.files.is_empty()
-                && files.not_fetched.is_empty()
-            {
-                return Err(crate::connectors::ExchangeError::EmptyListing {
-                    connector: name.clone(),
-                    what: "workbooks",
-                    earlier: mirrored_before,
-                });
-            }
+            let files = fetch_workbooks(&job.connectors_dir, name, &mirror, &resume, !full_sync).await?;
             let recs = fetch_records(&job.connectors_dir, name, &mirror, &mappings, !full_sync).await?;
             Ok::<_, crate::connectors::ExchangeError>((files, recs))
         };
