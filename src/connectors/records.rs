@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::exchange::{io, ExchangeError};
-use super::mirror::save;
 use super::{read_for_parents, read_stream_pages, read_tree, Client, Connector, Redactor, Stream};
 
 /// Records of a connector that names a records `mapping`, saved as one
@@ -99,16 +98,11 @@ pub async fn fetch_records(
         save_streamed(&client, &stream, pointer, &path, earlier).await?
     } else {
         let records = nest_children(&client, &stream, &children).await?;
-        let count = records.len();
-        earlier(count)?;
-        let mut doc = serde_json::Value::Null;
-        place(&mut doc, pointer, serde_json::Value::Array(records));
-        let bytes = serde_json::to_vec(&doc).map_err(|e| ExchangeError::Io {
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        save(&path, &bytes)?;
-        count
+        let mut doc = RecordsDocument::create(&path, pointer)?;
+        for record in &records {
+            doc.push(record)?;
+        }
+        doc.commit(earlier)?
     };
     tracing::info!(connector = %name, stream = %stream.name, records = count, "records fetched");
     Ok(Some(FetchedRecords {
@@ -170,42 +164,78 @@ async fn save_streamed(
     path: &Path,
     before_commit: impl FnOnce(usize) -> Result<(), ExchangeError>,
 ) -> Result<usize, ExchangeError> {
-    let failed = |e: crate::sinks::SinkError| ExchangeError::Io {
-        path: path.to_owned(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let written = |source: std::io::Error| ExchangeError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let keys: Vec<String> = crate::sources::pointer_keys(pointer).collect();
-    let mut file = crate::sinks::AtomicFile::create(path).map_err(failed)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, file.file());
-    for key in &keys {
-        write!(w, "{{{}:", serde_json::Value::String(key.clone())).map_err(written)?;
-    }
-    w.write_all(b"[").map_err(written)?;
-    let mut count = 0usize;
+    let mut doc = RecordsDocument::create(path, pointer)?;
     read_stream_pages(client, stream, None, None, |page| {
-        for record in page {
-            if count > 0 {
-                w.write_all(b",").map_err(written)?;
-            }
-            serde_json::to_writer(&mut w, &record).map_err(|e| written(std::io::Error::other(e)))?;
-            count += 1;
-        }
-        Ok::<_, ExchangeError>(())
+        page.iter().try_for_each(|record| doc.push(record))
     })
     .await?;
-    w.write_all(b"]").map_err(written)?;
-    for _ in &keys {
-        w.write_all(b"}").map_err(written)?;
+    doc.commit(before_commit)
+}
+
+/// The records document being written beside its final place: the records
+/// one at a time in an array at the JSON pointer (`/suppliers` makes
+/// `{"suppliers":[...]}`). Dropped without [`RecordsDocument::commit`], it
+/// leaves the earlier document as it was.
+struct RecordsDocument {
+    out: std::io::BufWriter<crate::sinks::AtomicFile>,
+    path: PathBuf,
+    /// The objects opened on the way to the array.
+    depth: usize,
+    count: usize,
+}
+
+impl RecordsDocument {
+    fn create(path: &Path, pointer: &str) -> Result<Self, ExchangeError> {
+        let file = crate::sinks::AtomicFile::create(path).map_err(|e| failed(path, e))?;
+        let mut doc = RecordsDocument {
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            path: path.to_owned(),
+            depth: 0,
+            count: 0,
+        };
+        for key in crate::sources::pointer_keys(pointer) {
+            write!(doc.out, "{{{}:", serde_json::Value::String(key)).map_err(io(path))?;
+            doc.depth += 1;
+        }
+        doc.out.write_all(b"[").map_err(io(path))?;
+        Ok(doc)
     }
-    w.flush().map_err(written)?;
-    drop(w);
-    before_commit(count)?;
-    file.commit().map_err(failed)?;
-    Ok(count)
+
+    fn push(&mut self, record: &serde_json::Value) -> Result<(), ExchangeError> {
+        if self.count > 0 {
+            self.out.write_all(b",").map_err(io(&self.path))?;
+        }
+        serde_json::to_writer(&mut self.out, record).map_err(|e| ExchangeError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Closes the document and, once `before_commit` agrees, renames it
+    /// into place. Returns how many records it holds.
+    fn commit(
+        mut self,
+        before_commit: impl FnOnce(usize) -> Result<(), ExchangeError>,
+    ) -> Result<usize, ExchangeError> {
+        let path = self.path;
+        self.out.write_all(b"]").map_err(io(&path))?;
+        for _ in 0..self.depth {
+            self.out.write_all(b"}").map_err(io(&path))?;
+        }
+        let file = self.out.into_inner().map_err(|e| io(&path)(e.into_error()))?;
+        before_commit(self.count)?;
+        file.commit().map_err(|e| failed(&path, e))?;
+        Ok(self.count)
+    }
+}
+
+fn failed(path: &Path, e: crate::sinks::SinkError) -> ExchangeError {
+    ExchangeError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
 /// What identifies a parent record: its `id` when it has one, else all of
@@ -215,18 +245,4 @@ fn record_key(record: &serde_json::Value) -> String {
         Some(id) => format!("id:{id}"),
         None => record.to_string(),
     }
-}
-
-/// Puts `value` at the JSON pointer `pointer` in `doc`, creating objects
-/// on the way (`/suppliers` makes `{"suppliers": value}`).
-fn place(doc: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
-    let mut at = doc;
-    for key in crate::sources::pointer_keys(pointer) {
-        if !at.is_object() {
-            *at = serde_json::Value::Object(Default::default());
-        }
-        let serde_json::Value::Object(map) = at else { return };
-        at = map.entry(key).or_insert(serde_json::Value::Null);
-    }
-    *at = value;
 }

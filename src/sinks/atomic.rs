@@ -51,11 +51,6 @@ impl AtomicFile {
         })
     }
 
-    /// The temporary file, to write to.
-    pub fn file(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
-    }
-
     /// Flushes the content to disk and renames it into place.
     pub fn commit(mut self) -> Result<(), SinkError> {
         let path = self.path;
@@ -67,6 +62,17 @@ impl AtomicFile {
         self.tmp.as_file().sync_all().map_err(io)?;
         self.tmp.persist(&path).map_err(|e| io(e.error))?;
         Ok(())
+    }
+}
+
+/// Writes go to the temporary file, so a buffered writer can own it.
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
     }
 }
 
