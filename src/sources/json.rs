@@ -37,8 +37,8 @@ pub fn is_json_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
-/// Opens a JSON document within the size limit.
-fn open(path: &Path) -> Result<std::fs::File, ReadError> {
+/// Reads and parses a JSON document, within the size limit.
+pub fn read_json(path: &Path) -> Result<JsonDocument, ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
@@ -51,23 +51,9 @@ fn open(path: &Path) -> Result<std::fs::File, ReadError> {
             detail: format!("larger than {} MiB", MAX_JSON_BYTES / (1024 * 1024)),
         });
     }
-    Ok(file)
-}
-
-/// Reads and parses a JSON document.
-pub fn read_json(path: &Path) -> Result<JsonDocument, ReadError> {
-    let io = |source| ReadError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = open(path)?;
     let mut text = String::new();
     file.take(MAX_JSON_BYTES).read_to_string(&mut text).map_err(io)?;
-    let value = serde_json::from_str(&text).map_err(|e| ReadError::Corrupt {
-        path: path.to_owned(),
-        format: "json",
-        detail: format!("line {}, column {}: {e}", e.line(), e.column()),
-    })?;
+    let value = serde_json::from_str(&text).map_err(|e| corrupt(path, &e))?;
     Ok(JsonDocument {
         path: path.to_owned(),
         value,
@@ -102,11 +88,16 @@ pub fn for_each_record(path: &Path, pointer: &str, each: impl FnMut(serde_json::
     match walked {
         Ok(()) => Ok(found),
         Err(e) if e.is_io() => Err(io(std::io::Error::from(e))),
-        Err(e) => Err(ReadError::Corrupt {
-            path: path.to_owned(),
-            format: "json",
-            detail: format!("line {}, column {}: {e}", e.line(), e.column()),
-        }),
+        Err(e) => Err(corrupt(path, &e)),
+    }
+}
+
+/// A document that does not parse, and where it stopped.
+fn corrupt(path: &Path, e: &serde_json::Error) -> ReadError {
+    ReadError::Corrupt {
+        path: path.to_owned(),
+        format: "json",
+        detail: format!("line {}, column {}: {e}", e.line(), e.column()),
     }
 }
 
