@@ -310,6 +310,30 @@ fn connector_check_and_read_work_from_the_command_line() {
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
 }
 
+#[test]
+fn the_read_command_reads_a_child_stream_for_several_parents_at_once_and_prints_them_in_order() {
+    let (addr, state) = api::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("local.toml"),
+        format!("[connector]\nname = \"local\"\nbase_url = \"http://{addr}\"\n[limits]\nconcurrency = 3\n[[streams]]\nname = \"suppliers\"\npath = \"/offset/suppliers\"\nrecords = \"/data/items\"\npagination = {{ type = \"offset\", page_size = 10 }}\n[[streams]]\nname = \"answers\"\nparent = \"suppliers\"\npath = \"/slowchild/{{parent:/id}}\"\n"),
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = common::iorready(&["connector", "--connectors", d, "read", "local", "--stream", "answers"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ids: Vec<u64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [0, 1, 10, 11, 20, 21, 30, 31, 40, 41]);
+    assert_eq!(state.lock().unwrap().max_in_flight, 3);
+}
+
 fn session(addr: &str, password_var: &str, password: &str, lifetime: u64) -> Connector {
     std::env::set_var(password_var, password);
     connector(

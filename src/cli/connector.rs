@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use futures_util::StreamExt;
 
 use std::io::Write;
 
@@ -147,9 +148,22 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
                 .await
                 .map(|_| ());
         };
-        // A child stream: its parents first, then each parent's records
-        // printed as they arrive, one parent after another.
+        // A child stream: its parents first, then their records.
         let parents = parent_records(&client, &stream, parent_name).await?;
+        if options.limit.is_none() {
+            // Several parents read at once, up to the connector's
+            // concurrency, each printed once it and those before it are in.
+            let reads =
+                futures_util::stream::iter(parents.iter().map(|p| read_stream(&client, &stream, Some(p), None)))
+                    .buffered(client.connector().limits.concurrency);
+            futures_util::pin_mut!(reads);
+            while let Some(read) = reads.next().await {
+                take(read?.records)?;
+            }
+            return Ok(());
+        }
+        // Under a limit, one parent after another, each printed as its
+        // pages arrive, until the limit is met.
         let mut got = 0usize;
         for parent in &parents {
             let left = options.limit.map(|l| l.saturating_sub(got));
