@@ -4,13 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use futures_util::StreamExt;
 
 use std::io::Write;
 
 use iorready::connectors::{
-    parent_records, read_stream, read_stream_pages, write_back_one, Client, Connector, Fetched, FetchedRecords,
-    Redactor,
+    for_each_parents_records, parent_records, read_stream, read_stream_pages, write_back_one, Client, Connector,
+    Fetched, FetchedRecords, Redactor,
 };
 use iorready::mapping::{MappingSet, RecordsReader};
 use iorready::pipeline::RunSummary;
@@ -151,16 +150,9 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
         // A child stream: its parents first, then their records.
         let parents = parent_records(&client, &stream, parent_name).await?;
         if options.limit.is_none() {
-            // Several parents read at once, up to the connector's
-            // concurrency, each printed once it and those before it are in.
-            let reads =
-                futures_util::stream::iter(parents.iter().map(|p| read_stream(&client, &stream, Some(p), None)))
-                    .buffered(client.connector().limits.concurrency);
-            futures_util::pin_mut!(reads);
-            while let Some(read) = reads.next().await {
-                take(read?.records)?;
-            }
-            return Ok(());
+            // Several parents read at once, each printed once it and those
+            // before it are in.
+            return for_each_parents_records(&client, &stream, &parents, |_, records| take(records)).await;
         }
         // Under a limit, one parent after another, each printed as its
         // pages arrive, until the limit is met.

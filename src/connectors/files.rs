@@ -96,9 +96,25 @@ pub async fn read_for_parents(
     parents: &[Value],
 ) -> Result<Vec<(Option<Value>, Value)>, ConnectorError> {
     let mut out = Vec::new();
-    // Several parents' children at once, up to the connector's concurrency
-    // (one at a time when it is 1), kept in the parents' order; the first
-    // failure ends the read.
+    for_each_parents_records(client, stream, parents, |parent, records| {
+        out.extend(records.into_iter().map(|r| (Some(parent.clone()), r)));
+        Ok::<_, ConnectorError>(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Reads the child `stream` for each of `parents`, several at once up to
+/// the connector's concurrency (one at a time when it is 1), and hands
+/// each parent's records to `each` in the parents' order, so memory holds
+/// the records of at most that many parents. The first failure ends the
+/// read.
+pub async fn for_each_parents_records<E: From<ConnectorError>>(
+    client: &Client,
+    stream: &Stream,
+    parents: &[Value],
+    mut each: impl FnMut(&Value, Vec<Value>) -> Result<(), E>,
+) -> Result<(), E> {
     let reads = futures_util::stream::iter(parents.iter().map(|parent| async move {
         let children = read_stream(client, stream, Some(parent), None).await?;
         Ok::<_, ConnectorError>((parent, children.records))
@@ -107,9 +123,9 @@ pub async fn read_for_parents(
     futures_util::pin_mut!(reads);
     while let Some(read) = reads.next().await {
         let (parent, records) = read?;
-        out.extend(records.into_iter().map(|r| (Some(parent.clone()), r)));
+        each(parent, records)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Fetches the files a file stream points at, all of them in memory; see

@@ -19,7 +19,9 @@ mod xml;
 pub use client::{Client, ConnectorError, Page};
 pub use config::{Auth, Connector, FileSpec, Limits, Pagination, Stream, Writeback, WritebackKind, WritebackMode};
 pub use exchange::{fetch_workbooks, ExchangeError, FetchOutcome, NotFetched};
-pub use files::{fetch_files, for_each_file, parent_records, read_for_parents, read_tree, ConnectorFile};
+pub use files::{
+    fetch_files, for_each_file, for_each_parents_records, parent_records, read_for_parents, read_tree, ConnectorFile,
+};
 pub use incremental::Incremental;
 pub use mirror::{mirrored, prune_mirror, Fetched};
 pub use paging::{delta_key, read_stream, read_stream_pages, PagedOutcome, ReadOutcome};
