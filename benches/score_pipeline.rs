@@ -102,20 +102,14 @@ fn child(phase: &str, dir: &Path, out: &Path) {
             .map(|f| baseline(f, &out.join(f.file_name().unwrap())))
             .reduce(|| (0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2)),
         _ => {
-            let req = ScoreRequest {
-                inputs: vec![dir.to_owned()],
-                out_dir: out.to_owned(),
-                json: Some(out.join("result.json")),
-                as_of: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-                profile: Profile::builtin().unwrap(),
-                mappings: MappingSet::builtin().unwrap(),
-                jobs: 0,
-                memory: None,
-                stop: None,
-                input_mappings: Vec::new(),
-                allow_empty: false,
-                extra_errors: Vec::new(),
-            };
+            let mut req = ScoreRequest::new(
+                vec![dir.to_owned()],
+                out.to_owned(),
+                NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                Profile::builtin().unwrap(),
+                MappingSet::builtin().unwrap(),
+            );
+            req.json = Some(out.join("result.json"));
             let s = run_score(&req, &()).unwrap();
             assert!(s.errors.is_empty(), "{:?}", s.errors.first());
             let cells = s.results.iter().map(|r| r.rollup.countries_assessed * 19).sum();
