@@ -25,6 +25,15 @@ use crate::sources::{discover_inputs, for_each_record, is_json_name, read_json, 
 pub const PORTFOLIO_NAME: &str = "portfolio.xlsx";
 /// What annotated copies' names end with.
 pub const ANNOTATED_SUFFIX: &str = ".annotated.xlsx";
+/// The name an xlsm input's annotated copy ends with: a macro-enabled
+/// workbook keeps its kind (and its macros, never run).
+pub const ANNOTATED_MACRO_SUFFIX: &str = ".annotated.xlsm";
+
+/// True for a name iorready gives annotated copies.
+pub fn is_annotated_name(name: &str) -> bool {
+    let name = name.to_lowercase();
+    name.ends_with(ANNOTATED_SUFFIX) || name.ends_with(ANNOTATED_MACRO_SUFFIX)
+}
 
 /// What to score and where the results go.
 pub struct ScoreRequest {
@@ -217,11 +226,11 @@ pub enum RunError {
 pub fn is_output_name(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n.to_lowercase().ends_with(ANNOTATED_SUFFIX) || n.eq_ignore_ascii_case(PORTFOLIO_NAME))
+        .is_some_and(|n| is_annotated_name(n) || n.eq_ignore_ascii_case(PORTFOLIO_NAME))
 }
 
-/// One output name per input: `<stem>.annotated.xlsx`, numbered when two
-/// inputs share a stem.
+/// One output name per input: `<stem>.annotated.xlsx` (`.xlsm` for an xlsm),
+/// numbered when two inputs share a stem.
 pub fn output_paths(inputs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
     let mut taken = HashSet::new();
     inputs
@@ -231,10 +240,16 @@ pub fn output_paths(inputs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "workbook".into());
-            let mut name = format!("{stem}{ANNOTATED_SUFFIX}");
+            let macros = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsm"));
+            let suffix = if macros {
+                ANNOTATED_MACRO_SUFFIX
+            } else {
+                ANNOTATED_SUFFIX
+            };
+            let mut name = format!("{stem}{suffix}");
             let mut n = 2;
             while !taken.insert(name.to_lowercase()) {
-                name = format!("{stem}-{n}{ANNOTATED_SUFFIX}");
+                name = format!("{stem}-{n}{suffix}");
                 n += 1;
             }
             out_dir.join(name)
@@ -723,6 +738,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
             as_of: req.as_of,
             profile: &req.profile,
         };
+        // How the copy was made is on its Readiness sheet and in the log.
         write_annotated(&annotate, output).map_err(Failure::of)?;
         for result in &results {
             tracing::info!(

@@ -152,7 +152,7 @@ fn the_annotated_copy_keeps_the_provider_sheets_and_adds_the_results() {
     let wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
     assert_eq!(
         wb.sheet_names(),
-        vec!["Provider", "Countries", "Instructions", "Readiness"]
+        vec!["Provider", "Countries", "Instructions", "Readiness", "Legend"]
     );
     let countries = sheet(&path, "Countries");
     // Header on row 3 (two title rows above), results after column S.

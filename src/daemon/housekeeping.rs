@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::pipeline::ANNOTATED_SUFFIX;
+use crate::pipeline::is_annotated_name;
 
 /// Removes what a killed run left in `dir`: entries whose name starts with
 /// `prefix` (temporary files, spool and fetch folders).
@@ -64,7 +64,7 @@ pub fn remove_unowned_copies(out: &Path, owned: &[PathBuf]) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         // A folder of that name is not a copy iorready wrote.
-        if !name.to_string_lossy().to_lowercase().ends_with(ANNOTATED_SUFFIX)
+        if !is_annotated_name(&name.to_string_lossy())
             || names.contains(&name)
             || !entry.file_type().is_ok_and(|t| t.is_file())
         {

@@ -14,5 +14,6 @@ pub use country::Country;
 pub use provider::{slug, Provider, ProviderField, ProviderResponse, RowIssue};
 pub use source::SourceRef;
 pub use values::{
-    DutiesFunding, Evidence, IorRole, Liability, OperatingModel, ProductCompliance, RegulatoryPathway, VatRecovery,
+    value_words, DutiesFunding, Evidence, IorRole, Liability, OperatingModel, ProductCompliance, RegulatoryPathway,
+    VatRecovery,
 };

@@ -24,6 +24,42 @@ macro_rules! model_enum {
     };
 }
 
+/// The words an analyst reads for a value identifier: the reference
+/// questionnaire's dropdown answers (`partner_is_ior` -> "Local partner is
+/// IOR"), so that explanations never show an internal identifier.
+pub fn value_words(id: &str) -> &str {
+    match id {
+        "own_entity" => "Own entity",
+        "contracted_partner" => "Contracted partner",
+        "on_demand_partner" => "Partner sourced on demand",
+        "forwarding_only" => "Forwarding only",
+        "not_offered" => "Not offered",
+        "provider_is_ior" => "Provider is IOR",
+        "partner_is_ior" => "Local partner is IOR",
+        "client_is_ior" => "Client is IOR",
+        "full" => "Full",
+        "capped" => "Capped",
+        "none" => "None",
+        "defined_repeatable" => "Defined and repeatable",
+        "case_by_case" => "Case by case",
+        "undefined" => "Undefined",
+        "not_permitted" => "Not permitted",
+        "provider_handles" => "Provider handles",
+        "client_must_hold" => "Client must hold",
+        "not_supported" => "Not supported",
+        "not_applicable" => "Not applicable",
+        "provider_prefunds" => "Provider prefunds",
+        "client_prepays" => "Client prepays",
+        "client_recovers" => "Client recovers",
+        "rebilled" => "Rebilled by provider",
+        "not_recoverable" => "Not recoverable",
+        "claimed" => "Self-declared",
+        "documented" => "Documented",
+        "verified" => "Verified",
+        other => other,
+    }
+}
+
 model_enum!(
     /// How the provider operates in the country.
     OperatingModel {

@@ -111,6 +111,17 @@ impl Tier {
         self.into()
     }
 
+    /// What the tier means, for the legend.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Tier::Ready => "Active coverage and a high score: the provider can import here in its own name, under known rules, and has done so.",
+            Tier::Conditional => "A fair score but not ready: capability to confirm before relying on it.",
+            Tier::CoverageOnly => "Claimed, but the answers do not show the capability.",
+            Tier::NotCapable => "Knocked out: forwarding only, no liability, IOR not permitted, or (when required) no product certification.",
+            Tier::NotOffered => "Not covered, or claimed without any mandatory answer.",
+        }
+    }
+
     /// The name shown to analysts.
     pub fn label(self) -> &'static str {
         match self {
@@ -124,9 +135,37 @@ impl Tier {
 }
 
 impl CoverageClass {
+    /// Every class, strongest first.
+    pub const ALL: [CoverageClass; 4] = [
+        CoverageClass::Active,
+        CoverageClass::Passive,
+        CoverageClass::ForwardingOnly,
+        CoverageClass::None,
+    ];
+
     /// The identifier (`forwarding_only`).
     pub fn id(self) -> &'static str {
         self.into()
+    }
+
+    /// The name shown to analysts.
+    pub fn label(self) -> &'static str {
+        match self {
+            CoverageClass::Active => "Active",
+            CoverageClass::Passive => "Passive",
+            CoverageClass::ForwardingOnly => "Forwarding only",
+            CoverageClass::None => "None",
+        }
+    }
+
+    /// What the class means, for the legend.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            CoverageClass::Active => "Established capability: own entity or contracted partner, recent IOR shipments, a defined and repeatable regulatory pathway, no knockout.",
+            CoverageClass::Passive => "Coverage claimed (or answers given) but capability not established: a partner found on demand, few shipments, or no defined pathway.",
+            CoverageClass::ForwardingOnly => "The provider only forwards freight or takes no liability: nobody acts as importer of record.",
+            CoverageClass::None => "Not covered: coverage not claimed, the country not offered, or no mandatory question answered.",
+        }
     }
 }
 
@@ -142,9 +181,30 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// Every level, highest first.
+    pub const ALL: [Confidence; 3] = [Confidence::High, Confidence::Medium, Confidence::Low];
+
     /// The identifier (`high`).
     pub fn id(self) -> &'static str {
         self.into()
+    }
+
+    /// The name shown to analysts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Confidence::High => "High",
+            Confidence::Medium => "Medium",
+            Confidence::Low => "Low",
+        }
+    }
+
+    /// What the level means, for the legend.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Confidence::High => "Evidence verified and every mandatory question answered.",
+            Confidence::Medium => "Evidence documented or verified, at most one mandatory answer missing.",
+            Confidence::Low => "Self-declared answers, or two or more mandatory answers missing.",
+        }
     }
 }
 
@@ -234,9 +294,9 @@ fn value_of<T: Copy>(
         Some(v) => {
             let id = id(*v);
             let x = Profile::value(table, id);
-            (x, format!("{id} {x}"))
+            (x, format!("{} {x}", crate::model::value_words(id)))
         }
-        None => (0.0, "unknown 0".to_owned()),
+        None => (0.0, "not answered 0".to_owned()),
     }
 }
 
@@ -260,7 +320,7 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
     let (liab, liab_why) = value_of(&a.liability, Liability::id, &v.liability);
     let legal = (
         (role + liab) / 2.0,
-        format!("mean of ior_role {role_why} and liability {liab_why}"),
+        format!("mean of importer of record {role_why} and liability {liab_why}"),
     );
 
     let (op, op_why) = value_of(&a.operating_model, OperatingModel::id, &v.operating_model);
@@ -277,15 +337,15 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
                 (
                     profile.execution_history.stale_cap,
                     format!(
-                        "{n} executions {band}, capped at {} as the last one is stale",
+                        "{n} IOR shipments {band}, capped at {} as the last one is stale",
                         profile.execution_history.stale_cap
                     ),
                 )
             } else {
-                (band, format!("{n} executions {band}"))
+                (band, format!("{n} IOR shipments {band}"))
             }
         }
-        None => (0.0, "executions unknown 0".to_owned()),
+        None => (0.0, "IOR shipments not answered 0".to_owned()),
     };
 
     let (path, path_why) = value_of(&a.regulatory_pathway, RegulatoryPathway::id, &v.regulatory_pathway);
@@ -302,7 +362,7 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
     let (vat, vat_why) = value_of(&a.vat_recovery, |d| d.id(), &v.vat_recovery);
     let duties = (
         (duty + vat) / 2.0,
-        format!("mean of duties_funding {duty_why} and vat_recovery {vat_why}"),
+        format!("mean of duties {duty_why} and import VAT {vat_why}"),
     );
 
     let lead = match a.lead_time_days.get() {
@@ -315,7 +375,7 @@ fn dimensions(a: &CountryAssessment, profile: &Profile, as_of: NaiveDate) -> Vec
                 .map_or(profile.lead_time.longer, |b| b.value);
             (x, format!("{days} days {x}"))
         }
-        None => (0.0, "unknown 0".to_owned()),
+        None => (0.0, "not answered 0".to_owned()),
     };
 
     vec![
@@ -463,73 +523,6 @@ fn assess(
         flags,
         reason: String::new(),
     };
-    assessed.reason = assessed.tier_reason(profile);
+    assessed.reason = super::why::tier_reason(&assessed, profile, as_of);
     assessed
-}
-
-impl Assessed {
-    /// Why the assessment got its tier, in one or two plain sentences.
-    fn tier_reason(&self, profile: &Profile) -> String {
-        let a = &self.assessment;
-        let t = &profile.tiers;
-        match self.tier {
-            Tier::NotOffered => {
-                let why = if a.coverage_claimed.is(&false) {
-                    "the provider does not claim coverage here"
-                } else if a.operating_model.is(&OperatingModel::NotOffered) {
-                    "the operating model is 'not offered'"
-                } else {
-                    "none of the mandatory questions is answered"
-                };
-                format!("Not offered: {why}.")
-            }
-            Tier::NotCapable => format!(
-                "Not capable: {}. (It would otherwise score {:.2}.)",
-                self.knockouts.join("; "),
-                self.score
-            ),
-            Tier::Ready => format!(
-                "Ready: active coverage (established operation, {} or more IOR shipments, defined pathway) and a score of {:.2} (at least {}).",
-                t.active_min_executions, self.score, t.ready_min_score
-            ),
-            Tier::Conditional | Tier::CoverageOnly => {
-                let head = if self.tier == Tier::Conditional {
-                    format!("Conditional: score {:.2} is at least {}", self.score, t.conditional_min_score)
-                } else {
-                    format!("Coverage only: score {:.2} is below {}", self.score, t.conditional_min_score)
-                };
-                if self.coverage_class == CoverageClass::Active {
-                    format!("{head}; coverage is active but the score is below {} for ready.", t.ready_min_score)
-                } else {
-                    format!("{head}; coverage is passive: {}.", self.passive_reasons(profile).join(", "))
-                }
-            }
-        }
-    }
-
-    /// What keeps the coverage from being active.
-    fn passive_reasons(&self, profile: &Profile) -> Vec<String> {
-        let a = &self.assessment;
-        let mut r = Vec::new();
-        match a.operating_model.get() {
-            Some(OperatingModel::OwnEntity | OperatingModel::ContractedPartner) => {}
-            Some(OperatingModel::OnDemandPartner) => r.push("the partner is sourced on demand".to_owned()),
-            _ => r.push("the operating model is not stated".to_owned()),
-        }
-        match a.executions_24m.get() {
-            Some(n) if *n >= profile.tiers.active_min_executions => {}
-            Some(n) => r.push(format!(
-                "{n} IOR shipments in 24 months (needs {})",
-                profile.tiers.active_min_executions
-            )),
-            None => r.push("no IOR shipment count".to_owned()),
-        }
-        if !a.regulatory_pathway.is(&RegulatoryPathway::DefinedRepeatable) {
-            r.push("the regulatory pathway is not defined and repeatable".to_owned());
-        }
-        if r.is_empty() {
-            r.push("capability is not established".to_owned());
-        }
-        r
-    }
 }

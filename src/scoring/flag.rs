@@ -56,6 +56,39 @@ impl FlagCode {
         self.into()
     }
 
+    /// The flag in a few words, for a cell or a heading
+    /// ("Liability capped"); the code goes beside it.
+    pub fn words(self) -> &'static str {
+        match self {
+            FlagCode::ForwardingOnly => "Forwarding only",
+            FlagCode::NoIorLiability => "No IOR liability",
+            FlagCode::LiabilityCapped => "Liability capped",
+            FlagCode::OnDemandPartner => "Partner sourced on demand",
+            FlagCode::CaseByCasePathway => "Case-by-case pathway",
+            FlagCode::IorNotPermitted => "IOR not permitted",
+            FlagCode::NoPriorExecution => "No prior IOR shipment",
+            FlagCode::StaleExecution => "Last shipment out of date",
+            FlagCode::SelfAttestedOnly => "Self-declared only",
+            FlagCode::StaleResponse => "Response out of date",
+            FlagCode::EntityNotIdentified => "Entity not identified",
+            FlagCode::LicenceExpired => "Licence expired",
+            FlagCode::LicenceExpiring => "Licence expiring",
+            FlagCode::CertHeldByClient => "Certification held by client",
+            FlagCode::CertNotSupported => "Certification not supported",
+            FlagCode::VatNotRecoverable => "VAT not recoverable",
+            FlagCode::UnansweredMandatory => "Mandatory answer missing",
+            FlagCode::AnswerUnrecognised => "Answer not recognised",
+            FlagCode::ConflictingSources => "Conflicting sources",
+            FlagCode::CoverageInflation => "Coverage inflation",
+        }
+    }
+
+    /// The words with the code beside them: "Liability capped
+    /// (LIABILITY_CAPPED)".
+    pub fn words_and_code(self) -> String {
+        format!("{} ({})", self.words(), self.code())
+    }
+
     /// What the flag means, in one line, for the legend.
     pub fn meaning(self) -> &'static str {
         match self {

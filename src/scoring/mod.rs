@@ -7,6 +7,7 @@ mod explain;
 mod flag;
 mod profile;
 mod rollup;
+mod why;
 
 pub use assess::{
     assess_response, Assessed, Confidence, CoverageClass, Dimension, DimensionScore, ProviderResult, Tier,

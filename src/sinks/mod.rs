@@ -3,14 +3,18 @@
 //! and renamed into place so a reader never sees half a file.
 
 mod annotated;
+mod annotation;
 mod atomic;
 mod early_flags;
 mod json;
+mod patch;
 mod portfolio;
+mod rebuild;
 mod spool;
 mod style;
 
-pub use annotated::{write_annotated, AnnotateInput};
+pub use annotated::{write_annotated, CopyKind};
+pub use annotation::AnnotateInput;
 pub use atomic::{write_atomically, write_xlsx_atomically, AtomicFile};
 pub use early_flags::{with_flags_written_early, write_flags_early, EarlyFlags, InputDone};
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};

@@ -122,22 +122,50 @@ impl Portfolio {
     }
 }
 
+/// Each summary's row label: its name, and its source file when the same
+/// name comes from several sources, so that rows can be told apart.
+fn row_labels(summaries: &[ProviderSummary]) -> Vec<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in summaries {
+        *count.entry(s.name.as_str()).or_default() += 1;
+    }
+    summaries
+        .iter()
+        .map(|s| match count[s.name.as_str()] {
+            1 => s.name.clone(),
+            _ => format!(
+                "{} ({})",
+                s.name,
+                s.source.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()
+            ),
+        })
+        .collect()
+}
+
+/// A column as wide as its longest text, within bounds.
+fn width_of<'a>(texts: impl Iterator<Item = &'a str>, min: f64, max: f64) -> f64 {
+    let longest = texts
+        .map(|t| t.lines().map(|l| l.chars().count()).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    (longest as f64 + 2.0).clamp(min, max)
+}
+
 fn matrix(ws: &mut Worksheet, summaries: &[ProviderSummary], as_of: NaiveDate) -> Result<(), XlsxError> {
     ws.set_name("Matrix")?;
-    style::print_wide(ws);
     let mut countries: BTreeMap<&str, Country> = BTreeMap::new();
     for s in summaries {
         for (c, _) in &s.tiers {
             countries.insert(c.name(), *c);
         }
     }
+    let labels = row_labels(summaries);
+    let ready_head = format!("Ready / claimed (as of {as_of})");
     // Constant-memory rows are flushed as they are written: size them first.
-    ws.set_column_width(0, 32)?;
+    let name_width = width_of(labels.iter().map(String::as_str).chain(["Provider"]), 20.0, 70.0);
+    ws.set_column_width(0, name_width)?;
     ws.set_column_width(1, 16)?;
     ws.set_row_height(0, 45)?;
-    let head = style::header();
-    ws.write_string_with_format(0, 0, "Provider", &head)?;
-    ws.write_string_with_format(0, 1, format!("Ready / claimed (as of {as_of})"), &head)?;
     // One column per country; beyond Excel's column limit the rest are left
     // to the Flags sheet and JSON.
     let cols: Vec<(u16, Country)> = countries
@@ -146,15 +174,22 @@ fn matrix(ws: &mut Worksheet, summaries: &[ProviderSummary], as_of: NaiveDate) -
         .enumerate()
         .map(|(i, c)| (i as u16 + 2, *c))
         .collect();
+    for (col, _) in &cols {
+        ws.set_column_width(*col, 14)?;
+    }
+    style::print_pages_wide(ws, name_width + 16.0 + 14.0 * cols.len() as f64);
+    ws.set_repeat_rows(0, 0)?;
+    let head = style::header();
+    ws.write_string_with_format(0, 0, "Provider", &head)?;
+    ws.write_string_with_format(0, 1, ready_head, &head)?;
     for (col, c) in &cols {
         ws.write_string_with_format(0, *col, format!("{} ({})", c.name(), c.alpha2()), &head)?;
-        ws.set_column_width(*col, 14)?;
     }
     let formats = style::TierFormats::new();
     let column: BTreeMap<Country, u16> = cols.iter().map(|(col, c)| (*c, *col)).collect();
-    for (i, s) in summaries.iter().enumerate().take(MAX_ROW as usize) {
+    for (i, (s, label)) in summaries.iter().zip(&labels).enumerate().take(MAX_ROW as usize) {
         let row = i as u32 + 1;
-        ws.write_string(row, 0, cell_text(&s.name))?;
+        ws.write_string(row, 0, cell_text(label))?;
         ws.write_string(row, 1, format!("{} / {}", s.rollup.ready, s.rollup.countries_claimed))?;
         // Constant-memory rows are written left to right.
         let mut cells: Vec<(u16, Tier)> = s
@@ -174,7 +209,16 @@ fn matrix(ws: &mut Worksheet, summaries: &[ProviderSummary], as_of: NaiveDate) -
 
 fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxError> {
     ws.set_name("Providers")?;
-    style::print_wide(ws);
+    let labels = row_labels(results);
+    let sources: Vec<String> = results.iter().map(|r| r.source.display().to_string()).collect();
+    let flag_words: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let mut codes: Vec<FlagCode> = r.flags.iter().map(|f| f.code).collect();
+            codes.dedup();
+            codes.iter().map(|c| c.words_and_code()).collect::<Vec<_>>().join("\n")
+        })
+        .collect();
     let headers = [
         "Provider",
         "Source",
@@ -195,11 +239,12 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
         ws.write_string_with_format(0, c as u16, *h, &head)?;
     }
     let ratio_fmt = rust_xlsxwriter::Format::new().set_num_format("0.00");
+    let wrap = style::wrap();
     for (i, r) in results.iter().enumerate().take(MAX_ROW as usize - 1) {
         let row = i as u32 + 1;
         let x = &r.rollup;
-        ws.write_string(row, 0, cell_text(&r.name))?;
-        ws.write_string(row, 1, cell_text(&r.source.display().to_string()))?;
+        ws.write_string(row, 0, cell_text(&labels[i]))?;
+        ws.write_string(row, 1, cell_text(&sources[i]))?;
         let counts = [
             f64::from(x.countries_claimed),
             x.countries_assessed as f64,
@@ -218,12 +263,25 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
             Some(v) => ws.write_number_with_format(row, 11, v, &ratio_fmt)?,
             None => ws.write_string(row, 11, "n/a")?,
         };
-        let codes: Vec<&str> = r.flags.iter().map(|f| f.code.code()).collect();
-        ws.write_string(row, 12, codes.join("; "))?;
+        ws.write_string_with_format(row, 12, cell_text(&flag_words[i]), &wrap)?;
+        let lines = flag_words[i].lines().count();
+        if lines > 1 {
+            ws.set_row_height(row, 15.0 * lines as f64 + 3.0)?;
+        }
     }
-    ws.set_column_width(0, 32)?;
-    ws.set_column_width(1, 40)?;
-    ws.set_column_width(12, 30)?;
+    let mut widths: Vec<f64> = headers.iter().map(|h| h.chars().count() as f64 + 3.0).collect();
+    widths[0] = width_of(labels.iter().map(String::as_str).chain(["Provider"]), 20.0, 70.0);
+    widths[1] = width_of(sources.iter().map(String::as_str).chain(["Source"]), 10.0, 80.0);
+    widths[12] = width_of(
+        flag_words.iter().map(String::as_str).chain(["Provider flags"]),
+        16.0,
+        60.0,
+    );
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    style::print_pages_wide(ws, widths.iter().sum());
+    ws.set_repeat_rows(0, 0)?;
     ws.set_freeze_panes(1, 1)?;
     let n = results.len().min(MAX_ROW as usize - 1) as u32;
     if n > 0 {
@@ -255,7 +313,8 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
 
 fn flags_header(ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.set_name("Flags")?;
-    style::print_wide(ws);
+    style::print_pages_wide(ws, 28.0 + 8.43 + 8.43 + 24.0 + 90.0 + 22.0 + 40.0);
+    ws.set_repeat_rows(0, 0)?;
     let headers = [
         "Provider",
         "Country",
@@ -301,7 +360,8 @@ fn flags_footer(ws: &mut Worksheet, last_row: u32) -> Result<(), XlsxError> {
 /// reading starts with what needs attention.
 fn changes_sheet(ws: &mut Worksheet, changes: &[Change]) -> Result<(), XlsxError> {
     ws.set_name("Changes")?;
-    style::print_wide(ws);
+    style::print_pages_wide(ws, 32.0 + 8.43 + 18.0 + 22.0 + 22.0 + 80.0);
+    ws.set_repeat_rows(0, 0)?;
     let head = style::header();
     let headers = ["Provider", "Country", "Change", "From", "To", "In words"];
     for (c, h) in headers.iter().enumerate() {
@@ -339,7 +399,8 @@ fn changes_sheet(ws: &mut Worksheet, changes: &[Change]) -> Result<(), XlsxError
 
 fn problems(ws: &mut Worksheet, results: &[ProviderSummary], errors: &[(String, String)]) -> Result<(), XlsxError> {
     ws.set_name("Not scored")?;
-    style::print_wide(ws);
+    style::print_pages_wide(ws, 160.0);
+    ws.set_repeat_rows(0, 0)?;
     let head = style::header();
     for (c, h) in ["File or cell", "Problem"].iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &head)?;
@@ -364,7 +425,7 @@ fn problems(ws: &mut Worksheet, results: &[ProviderSummary], errors: &[(String, 
 
 fn legend(ws: &mut Worksheet, profile: &Profile) -> Result<(), XlsxError> {
     ws.set_name("Legend")?;
-    style::print_wide(ws);
+    style::print_pages_wide(ws, 26.0 + 110.0 + 90.0);
     let head = style::header();
     ws.write_string_with_format(0, 0, "Tier", &head)?;
     ws.write_string_with_format(0, 1, "Meaning", &head)?;

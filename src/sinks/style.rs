@@ -1,6 +1,8 @@
 //! Shared formats, so that a tier looks the same in every workbook.
 
-use rust_xlsxwriter::{Color, Format, FormatBorder};
+use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder};
+
+use super::annotation::Look;
 
 use crate::scoring::{Severity, Tier};
 
@@ -113,13 +115,36 @@ pub fn bold() -> Format {
 
 /// Wrapped text.
 pub fn wrap() -> Format {
-    Format::new()
-        .set_text_wrap()
-        .set_align(rust_xlsxwriter::FormatAlign::Top)
+    Format::new().set_text_wrap().set_align(FormatAlign::Top)
 }
 
-/// Landscape, one page wide: wide tables print legibly.
-pub fn print_wide(ws: &mut rust_xlsxwriter::Worksheet) {
+/// Characters of column width that fit across a landscape A4 page printed
+/// at about 75%: smaller than that is hard to read.
+const CHARS_PER_PAGE: f64 = 170.0;
+
+/// How many landscape pages a sheet `total_width` characters wide is
+/// printed across, so that it is shrunk to fit but stays readable.
+pub fn pages_wide(total_width: f64) -> u16 {
+    (total_width / CHARS_PER_PAGE).ceil().clamp(1.0, 20.0) as u16
+}
+
+/// Landscape, fitted to width over as many pages as keep the text
+/// readable (see [`pages_wide`]).
+pub fn print_pages_wide(ws: &mut rust_xlsxwriter::Worksheet, total_width: f64) {
     ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
+    ws.set_print_fit_to_pages(pages_wide(total_width), 0);
+}
+
+/// The format of an annotated copy's [`Look`].
+pub fn look(look: Look) -> Format {
+    match look {
+        Look::Plain => Format::new(),
+        Look::AddedHeader => added_header(),
+        Look::Header => header(),
+        Look::Bold => bold(),
+        Look::Score => score(),
+        Look::Wrap => Format::new().set_text_wrap(),
+        Look::Tier(t) => tier_format(t),
+        Look::Severity(s) => severity_format(s),
+    }
 }

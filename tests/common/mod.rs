@@ -132,8 +132,8 @@ pub fn notes(path: &Path) -> BTreeMap<(String, String), String> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
     let workbook = zip_text(&mut zip, "xl/workbook.xml").unwrap();
     let rels = zip_text(&mut zip, "xl/_rels/workbook.xml.rels").unwrap();
-    let sheet_re = regex::Regex::new(r#"<sheet name="([^"]*)" sheetId="\d+" r:id="(rId\d+)""#).unwrap();
-    let rel_re = regex::Regex::new(r#"<Relationship Id="(rId\d+)" Type="[^"]*" Target="([^"]*)""#).unwrap();
+    let sheet_re = regex::Regex::new(r#"<sheet name="([^"]*)" sheetId="\d+" r:id="(rId\w+)""#).unwrap();
+    let rel_re = regex::Regex::new(r#"<Relationship Id="(rId\w+)" Type="[^"]*" Target="([^"]*)""#).unwrap();
     let comment_re = regex::Regex::new(r#"(?s)<comment ref="([A-Z]+\d+)"[^>]*>(.*?)</comment>"#).unwrap();
     let text_re = regex::Regex::new(r"(?s)<t[^>]*>(.*?)</t>").unwrap();
     let targets: BTreeMap<String, String> = rel_re
