@@ -82,6 +82,12 @@ pub fn a1(row: u32, col: u32) -> String {
     out
 }
 
+/// Appends a zero-based (row, column) in A1 notation to `out`.
+pub fn push_a1(out: &mut String, row: u32, col: u32) {
+    // Writing to a String cannot fail.
+    let _ = write_a1(out, row, col);
+}
+
 /// Writes a zero-based (row, column) in A1 notation.
 fn write_a1(out: &mut impl fmt::Write, row: u32, col: u32) -> fmt::Result {
     write_column_letters(out, col)?;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Rows;
+use super::{Rows, Value};
 
 /// The height of one line of 11-point text, in points (Excel's default row).
 pub const LINE_HEIGHT: f64 = 15.0;
@@ -32,7 +32,12 @@ pub struct Fitted {
 pub fn fit(rows: &Rows, caps: &BTreeMap<u32, f64>, fixed: &dyn Fn(u32) -> Option<f64>) -> Fitted {
     let mut widths: BTreeMap<u32, f64> = BTreeMap::new();
     for (col, cell) in rows.values().flatten() {
-        let text = cell.shown();
+        let Value::Text(text) = &cell.value else {
+            // A score shows as "100.00"; other numbers are counts.
+            let w = widths.entry(*col).or_insert(0.0);
+            *w = w.max(8.0);
+            continue;
+        };
         let longest_line = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
         let natural = if cell.wraps() {
             let longest_word = text.split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0) as f64;

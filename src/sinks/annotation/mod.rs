@@ -83,11 +83,11 @@ impl Cell {
     }
 
     /// The text the cell shows, for sizing its column.
-    pub fn shown(&self) -> String {
+    pub fn shown(&self) -> std::borrow::Cow<'_, str> {
         match &self.value {
-            Value::Text(s) => s.clone(),
-            Value::Number(n) if self.look == Look::Score => format!("{n:.2}"),
-            Value::Number(n) => n.to_string(),
+            Value::Text(s) => std::borrow::Cow::Borrowed(s),
+            Value::Number(n) if self.look == Look::Score => format!("{n:.2}").into(),
+            Value::Number(n) => n.to_string().into(),
         }
     }
 

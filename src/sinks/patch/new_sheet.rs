@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::styles::StyleIds;
-use super::worksheet::cell_xml;
+use super::worksheet::push_cell;
 use crate::model::source::a1;
 use crate::sinks::annotation::{fit, NewSheet};
 use crate::sinks::style::pages_wide;
@@ -40,7 +40,7 @@ pub fn sheet_xml(sheet: &NewSheet, ids: &StyleIds) -> String {
             .unwrap_or_default();
         let _ = write!(xml, "<row r=\"{}\"{height}>", r + 1);
         for (c, cell) in cells {
-            xml.push_str(&cell_xml("", *r, *c, cell, ids));
+            push_cell(&mut xml, "", *r, *c, cell, ids);
         }
         xml.push_str("</row>");
     }

@@ -255,8 +255,30 @@ pub fn unescape(raw: &str) -> String {
 
 /// Text escaped for XML content or attributes, with the control characters
 /// XML 1.0 cannot hold written as Excel's `_xHHHH_`.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    push_escaped(&mut out, text);
+    std::borrow::Cow::Owned(out)
+}
+
+/// True when `text` needs no escaping: most of what iorready writes.
+fn is_plain(text: &str) -> bool {
+    // 0xEF starts U+FFFE and U+FFFF (and other characters, which then take
+    // the slow path harmlessly).
+    let plain =
+        |b: &u8| !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\r' | 0xEF) && (*b >= 0x20 || *b == b'\t' || *b == b'\n');
+    text.as_bytes().iter().all(plain)
+}
+
+/// Appends `text` escaped (see [`escape`]) to `out`.
+pub fn push_escaped(out: &mut String, text: &str) {
+    if is_plain(text) {
+        out.push_str(text);
+        return;
+    }
     for ch in text.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -266,12 +288,12 @@ pub fn escape(text: &str) -> String {
             '\t' | '\n' => out.push(ch),
             '\r' => out.push_str("&#13;"),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                out.push_str(&format!("_x{:04X}_", c as u32));
+                use std::fmt::Write;
+                let _ = write!(out, "_x{:04X}_", c as u32);
             }
             c => out.push(c),
         }
     }
-    out
 }
 
 /// A workbook relationship id not used yet.

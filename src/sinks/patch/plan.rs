@@ -3,7 +3,7 @@
 //! (iorready's sheets, note parts, relationships).
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufReader, Read, Seek};
+use std::io::{Read, Seek};
 
 use super::new_sheet::sheet_xml;
 use super::notes::{extend_comments, extend_vml, new_comments, new_vml, vml_ids};
@@ -112,7 +112,7 @@ impl<'a> Plan<'a> {
             .zip
             .by_name(part)
             .map_err(|e| Refused::new(format!("cannot read {part}: {e}")))?;
-        let survey = survey(BufReader::new(entry), &additions.rows)?;
+        let survey = survey(entry, &additions.rows)?;
         let fixed = |r: u32| survey.custom_heights.get(&r).copied();
         let (fitted, pages) = match additions.columns {
             Some(cols) => {

@@ -3,6 +3,7 @@
 //! print titles), `[Content_Types].xml` and relationship parts.
 
 use std::fmt::Write;
+use std::sync::LazyLock;
 
 use quick_xml::events::{BytesStart, Event};
 
@@ -231,9 +232,12 @@ pub fn patch_rels(xml: Option<&str>, rels: &[Rel]) -> Result<String, Refused> {
 /// `None` when it is not laid out as Excel writes it (it is only a summary:
 /// it is then left as it was).
 pub fn patch_app(xml: &str, sheets: &[String]) -> Option<String> {
-    let pairs =
-        regex::Regex::new(r"<vt:lpstr>([^<]*)</vt:lpstr>\s*</vt:variant>\s*<vt:variant>\s*<vt:i4>(\d+)</vt:i4>")
-            .ok()?;
+    static PAIRS: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+        regex::Regex::new(r"<vt:lpstr>([^<]*)</vt:lpstr>\s*</vt:variant>\s*<vt:variant>\s*<vt:i4>(\d+)</vt:i4>").ok()
+    });
+    static SIZE: LazyLock<Option<regex::Regex>> =
+        LazyLock::new(|| regex::Regex::new(r#"<vt:vector size="(\d+)""#).ok());
+    let (pairs, size) = (PAIRS.as_ref()?, SIZE.as_ref()?);
     let heading = xml.find("<HeadingPairs>")?..xml.find("</HeadingPairs>")?;
     let mut offset = 0usize;
     let mut found = None;
@@ -248,7 +252,6 @@ pub fn patch_app(xml: &str, sheets: &[String]) -> Option<String> {
     }
     let (count_at, n) = found?;
     let titles = xml.find("<TitlesOfParts>")?;
-    let size = regex::Regex::new(r#"<vt:vector size="(\d+)""#).ok()?;
     let size_cap = size.captures(&xml[titles..])?;
     let size_at = size_cap.get(1)?;
     let total: usize = size_at.as_str().parse().ok()?;

@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::package::{attr, escape, retag, MAIN_NS, REL_NS};
+use super::package::{attr, push_escaped, retag, MAIN_NS, REL_NS};
 use super::styles::{write_raw, StyleIds};
 use super::Refused;
 use crate::model::source::{a1, column_index};
@@ -116,58 +116,104 @@ fn io_error(e: std::io::Error) -> Refused {
     Refused::new(format!("cannot write the sheet: {e}"))
 }
 
-/// Reads the sheet up to the end of its cells for the custom row heights
-/// (of `rows` only) and the column widths.
-pub fn survey(input: impl BufRead, rows: &BTreeMap<u32, Vec<(u32, Cell)>>) -> Result<Survey, Refused> {
-    let mut reader = quick_xml::Reader::from_reader(input);
-    let mut buf = Vec::new();
+/// The most bytes one tag may take before the survey gives up on a sheet.
+const MAX_TAG: usize = 1 << 20;
+
+/// Looks through the sheet for the custom row heights (of `rows` only), the
+/// column widths and the note drawing. A lexical scan, not a parse: it
+/// jumps from `<` to `<` and reads only the few tags it needs, as this pass
+/// comes on top of the rewrite and must cost little.
+pub fn survey(mut input: impl std::io::Read, rows: &BTreeMap<u32, Vec<(u32, Cell)>>) -> Result<Survey, Refused> {
     let mut out = Survey {
         default_width: 8.43,
         ..Survey::default()
     };
-    let mut row = 0u32;
+    let mut window: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut last_row = 0u32;
     loop {
-        match reader.read_event_into(&mut buf).map_err(xml_error)? {
-            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
-                "row" => {
-                    row = attr(&e, "r").and_then(|r| r.parse::<u32>().ok()).map_or(row + 1, |r| r);
-                    let custom = attr(&e, "customHt").is_some_and(|v| v == "1" || v == "true");
-                    let ht = attr(&e, "ht").and_then(|h| h.parse::<f64>().ok());
-                    if let (true, Some(ht), Some(r0)) = (custom, ht, row.checked_sub(1)) {
-                        if rows.contains_key(&r0) {
-                            out.custom_heights.insert(r0, ht);
-                        }
-                    }
-                }
-                "col" => {
-                    let n = |k| attr(&e, k).and_then(|v| v.parse::<u32>().ok());
-                    let w = attr(&e, "width").and_then(|v| v.parse::<f64>().ok());
-                    if let (Some(min), Some(max), Some(w)) = (n("min"), n("max"), w) {
-                        for c in min.max(1)..=max.min(16_384).min(min.saturating_add(1024)) {
-                            out.widths.insert(c - 1, w);
-                        }
-                    }
-                }
-                "legacyDrawing" => {
-                    out.legacy_drawing = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.local_name().as_ref() == "id")
-                        .map(|a| a.value.into_owned());
-                }
-                "sheetFormatPr" => {
-                    if let Some(w) = attr(&e, "defaultColWidth").and_then(|v| v.parse().ok()) {
-                        out.default_width = w;
-                    }
-                }
-                _ => {}
-            },
-            Event::Eof => break,
-            _ => {}
+        let n = input
+            .read(&mut chunk)
+            .map_err(|e| Refused::new(format!("cannot read the sheet: {e}")))?;
+        window.extend_from_slice(&chunk[..n]);
+        let done = scan_tags(&window, &mut |tag| note_tag(tag, rows, &mut out, &mut last_row));
+        window.drain(..done);
+        if n == 0 {
+            return Ok(out);
         }
-        buf.clear();
+        if window.len() > MAX_TAG {
+            return Err(Refused::new("the sheet has a tag larger than 1 MiB"));
+        }
     }
-    Ok(out)
+}
+
+/// Calls `each` with every complete start tag in `bytes` (from `<` to
+/// `>`); returns how many bytes were used up.
+fn scan_tags(bytes: &[u8], each: &mut dyn FnMut(&[u8])) -> usize {
+    let mut at = 0;
+    while let Some(lt) = memchr::memchr(b'<', &bytes[at..]).map(|i| at + i) {
+        let Some(gt) = memchr::memchr(b'>', &bytes[lt..]).map(|i| lt + i) else {
+            return lt;
+        };
+        if !matches!(bytes.get(lt + 1), Some(b'/' | b'?' | b'!')) {
+            each(&bytes[lt..=gt]);
+        }
+        at = gt + 1;
+    }
+    bytes.len()
+}
+
+/// Takes what the survey needs from one start tag.
+fn note_tag(tag: &[u8], rows: &BTreeMap<u32, Vec<(u32, Cell)>>, out: &mut Survey, last_row: &mut u32) {
+    let name_end = tag
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+        .unwrap_or(tag.len());
+    let name = &tag[1..name_end];
+    let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+    if !matches!(local, b"row" | b"col" | b"legacyDrawing" | b"sheetFormatPr") {
+        return;
+    }
+    let Ok(text) = std::str::from_utf8(tag) else { return };
+    let mut reader = quick_xml::Reader::from_str(text);
+    let Ok(Event::Start(e) | Event::Empty(e)) = reader.read_event() else {
+        return;
+    };
+    match local {
+        b"row" => {
+            *last_row = attr(&e, "r")
+                .and_then(|r| r.parse::<u32>().ok())
+                .unwrap_or(*last_row + 1);
+            let custom = attr(&e, "customHt").is_some_and(|v| v == "1" || v == "true");
+            let ht = attr(&e, "ht").and_then(|h| h.parse::<f64>().ok());
+            if let (true, Some(ht), Some(r0)) = (custom, ht, last_row.checked_sub(1)) {
+                if rows.contains_key(&r0) {
+                    out.custom_heights.insert(r0, ht);
+                }
+            }
+        }
+        b"col" => {
+            let n = |k| attr(&e, k).and_then(|v| v.parse::<u32>().ok());
+            let w = attr(&e, "width").and_then(|v| v.parse::<f64>().ok());
+            if let (Some(min), Some(max), Some(w)) = (n("min"), n("max"), w) {
+                for c in min.max(1)..=max.min(16_384).min(min.saturating_add(1024)) {
+                    out.widths.insert(c - 1, w);
+                }
+            }
+        }
+        b"legacyDrawing" => {
+            out.legacy_drawing = e
+                .attributes()
+                .flatten()
+                .find(|a| a.key.local_name().as_ref() == "id")
+                .map(|a| a.value.into_owned());
+        }
+        _ => {
+            if let Some(w) = attr(&e, "defaultColWidth").and_then(|v| v.parse().ok()) {
+                out.default_width = w;
+            }
+        }
+    }
 }
 
 /// Where the rewrite is inside `<sheetData>`.
@@ -610,7 +656,7 @@ impl<W: Write> Rewrite<'_, W> {
         let mut next = t.next;
         let mut xml = String::new();
         while let Some((c, cell)) = cells.get(next).filter(|(c, _)| *c < before) {
-            xml.push_str(&cell_xml(&self.p, t.row, *c, cell, self.patch.ids));
+            push_cell(&mut xml, &self.p, t.row, *c, cell, self.patch.ids);
             next += 1;
         }
         if let Some(t) = &mut self.state.touched {
@@ -632,7 +678,7 @@ impl<W: Write> Rewrite<'_, W> {
                 .unwrap_or_default();
             xml.push_str(&format!("<{}row r=\"{}\"{height}>", self.p, row + 1));
             for (c, cell) in cells {
-                xml.push_str(&cell_xml(&self.p, *row, *c, cell, self.patch.ids));
+                push_cell(&mut xml, &self.p, *row, *c, cell, self.patch.ids);
             }
             xml.push_str(&format!("</{}row>", self.p));
             self.next_row = self.rows_left.next();
@@ -641,25 +687,29 @@ impl<W: Write> Rewrite<'_, W> {
     }
 }
 
-/// One added cell's markup: numbers as values, text inline (the shared
-/// strings part is left as it is).
-pub fn cell_xml(p: &str, row: u32, col: u32, cell: &Cell, ids: &StyleIds) -> String {
-    let r = a1(row, col);
+/// Appends one added cell's markup to `out`: a run's copies write tens of
+/// thousands of cells, so nothing is built apart.
+pub fn push_cell(out: &mut String, p: &str, row: u32, col: u32, cell: &Cell, ids: &StyleIds) {
+    use std::fmt::Write;
     let s = ids.of(cell.look);
+    let _ = write!(out, "<{p}c r=\"");
+    crate::model::source::push_a1(out, row, col);
     match &cell.value {
-        Value::Number(n) if n.is_finite() => format!("<{p}c r=\"{r}\" s=\"{s}\"><{p}v>{n}</{p}v></{p}c>"),
-        Value::Number(n) => inline(p, &r, s, &n.to_string()),
-        Value::Text(t) => inline(p, &r, s, t),
+        Value::Number(n) if n.is_finite() => {
+            let _ = write!(out, "\" s=\"{s}\"><{p}v>{n}</{p}v></{p}c>");
+        }
+        Value::Number(n) => push_inline(out, p, s, &n.to_string()),
+        Value::Text(t) => push_inline(out, p, s, t),
     }
 }
 
-fn inline(p: &str, r: &str, s: u32, text: &str) -> String {
+fn push_inline(out: &mut String, p: &str, s: u32, text: &str) {
+    use std::fmt::Write;
     let text = crate::sinks::style::cell_text(text);
     debug_assert!(text.len() <= MAX_CELL_CHARS);
-    format!(
-        "<{p}c r=\"{r}\" s=\"{s}\" t=\"inlineStr\"><{p}is><{p}t xml:space=\"preserve\">{}</{p}t></{p}is></{p}c>",
-        escape(text)
-    )
+    let _ = write!(out, "\" s=\"{s}\" t=\"inlineStr\"><{p}is><{p}t xml:space=\"preserve\">");
+    push_escaped(out, text);
+    let _ = write!(out, "</{p}t></{p}is></{p}c>");
 }
 
 /// A start tag as text, as written.
@@ -799,6 +849,31 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(r#"<c r="C1" s="4"></c>"#), "{out}");
+    }
+
+    #[test]
+    fn the_survey_finds_custom_heights_widths_and_the_note_drawing_across_reads() {
+        let rows = one_cell(1, 3);
+        let xml = format!(
+            r#"<x:worksheet {NS}><x:cols><x:col min="1" max="2" width="30"/></x:cols><x:sheetData><x:row r="1"/><x:row r="2" ht="45" customHt="1"><x:c r="A2"><x:v>1</x:v></x:c></x:row></x:sheetData><x:legacyDrawing r:id="rId7"/></x:worksheet>"#
+        );
+        // One byte a read: tags cut anywhere still count.
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((first, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                buf[0] = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let s = survey(Trickle(xml.as_bytes()), &rows).unwrap();
+        assert_eq!(s.custom_heights, BTreeMap::from([(1, 45.0)]));
+        assert_eq!(s.width(1), 30.0);
+        assert_eq!(s.width(2), 8.43);
+        assert_eq!(s.legacy_drawing.as_deref(), Some("rId7"));
     }
 
     #[test]
