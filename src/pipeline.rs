@@ -16,7 +16,7 @@ use crate::history::Change;
 use crate::mapping::{extract, extract_records, MappingSet, RecordsReader};
 use crate::scoring::{assess_response, Profile, ProviderResult, ProviderSummary};
 use crate::sinks::{
-    with_flags_written_early, write_annotated, write_json, AnnotateInput, EarlyFlags, InputDone, Portfolio,
+    with_flags_written_early, write_annotated, write_json, AnnotateInput, CopyKind, EarlyFlags, InputDone, Portfolio,
     PortfolioEnd, SinkError, Spool,
 };
 use crate::sources::{discover_inputs, for_each_record, is_json_name, read_json, read_workbook};
@@ -191,6 +191,9 @@ pub struct RunSummary {
     /// Inputs that failed on a passing fault (not remembered, tried again
     /// next run).
     pub passing_failures: usize,
+    /// Annotated copies rebuilt rather than patched: (input, why), so the
+    /// provider's formatting is not in them.
+    pub rebuilt: Vec<(String, String)>,
 }
 
 /// A run that could not start or finish.
@@ -296,6 +299,7 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     // the portfolio's Flags sheet is written alongside, not after.
     let unchanged = AtomicUsize::new(0);
     let passing = AtomicUsize::new(0);
+    let rebuilt = std::sync::Mutex::new(Vec::new());
     let portfolio = req.out_dir.join(PORTFOLIO_NAME);
     let next = AtomicUsize::new(0);
     let early = EarlyFlags {
@@ -327,7 +331,14 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
                     (Some(reuse(recalled, index, input, &spool)), false)
                 } else {
                     (
-                        Some(score_and_remember(index, input, output, req, &spool, &passing)),
+                        Some(score_and_remember(
+                            index,
+                            input,
+                            output,
+                            req,
+                            &spool,
+                            (&passing, &rebuilt),
+                        )),
                         true,
                     )
                 };
@@ -451,6 +462,11 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
         outputs_written: write,
         changes,
         passing_failures: passing.load(Ordering::Relaxed),
+        rebuilt: {
+            let mut v = rebuilt.into_inner().unwrap_or_else(|e| e.into_inner());
+            v.sort();
+            v
+        },
     })
 }
 
@@ -575,20 +591,30 @@ impl From<String> for Failure {
     }
 }
 
+/// The input's copies rebuilt rather than patched, with the reason.
+type Rebuilt = std::sync::Mutex<Vec<(String, String)>>;
+
 /// Scores an input, spools its pieces and, when the run remembers, keeps
-/// them for the next run. Counts in `passing` the failures not kept.
+/// them for the next run. Counts in `passing` the failures not kept, and
+/// notes in `rebuilt` a copy that could not be patched.
 fn score_and_remember(
     index: usize,
     input: &Path,
     output: &Path,
     req: &ScoreRequest,
     spool: &Spool,
-    passing: &AtomicUsize,
+    (passing, rebuilt): (&AtomicUsize, &Rebuilt),
 ) -> Outcome {
     // A run that remembers always keeps the JSON entries: a later run may
     // want a JSON result this one did not.
     let want_json = req.json.is_some() || req.memory.is_some();
-    let scored = score_input(input, output, req).and_then(|(results, annotated)| {
+    let scored = score_input(input, output, req).and_then(|(results, copy)| {
+        if let Some(CopyKind::Rebuilt(reason)) = &copy {
+            if let Ok(mut list) = rebuilt.lock() {
+                list.push((input.display().to_string(), reason.clone()));
+            }
+        }
+        let annotated = copy.is_some();
         spool.put(index, &results, want_json).map_err(|e| Failure {
             message: format!("{}: cannot spool the results: {e}", input.display()),
             // The spool is this run's own temporary file.
@@ -669,14 +695,19 @@ pub(crate) fn canonical_target(path: &Path) -> PathBuf {
 
 /// Reads, maps and scores one input: a workbook (annotated too, with as
 /// many providers as it holds) or a JSON document of records (no annotated
-/// copy). Returns the results and whether an annotated copy was written.
+/// copy). Returns the results and how the annotated copy was made, if one
+/// was.
 /// Any failure, including a panic inside a reader, becomes a message naming
 /// the file.
-fn score_input(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, bool), Failure> {
+fn score_input(
+    input: &Path,
+    output: &Path,
+    req: &ScoreRequest,
+) -> Result<(Vec<ProviderResult>, Option<CopyKind>), Failure> {
     if is_json_name(input) {
-        return score_records(input, req).map(|r| (r, false));
+        return score_records(input, req).map(|r| (r, None));
     }
-    score_file(input, output, req).map(|r| (r, true))
+    score_file(input, output, req).map(|(r, copy)| (r, Some(copy)))
 }
 
 fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
@@ -721,8 +752,8 @@ fn score_records(input: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>
 }
 
 /// Reads, maps, scores and annotates one workbook.
-fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<ProviderResult>, Failure> {
-    let run = || -> Result<Vec<ProviderResult>, Failure> {
+fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<(Vec<ProviderResult>, CopyKind), Failure> {
+    let run = || -> Result<(Vec<ProviderResult>, CopyKind), Failure> {
         let wb = read_workbook(input).map_err(Failure::of)?;
         let mapping = req.mappings.choose(&wb)?;
         let extracted = extract(&wb, mapping).map_err(|e| e.to_string())?;
@@ -738,8 +769,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
             as_of: req.as_of,
             profile: &req.profile,
         };
-        // How the copy was made is on its Readiness sheet and in the log.
-        write_annotated(&annotate, output).map_err(Failure::of)?;
+        let copy = write_annotated(&annotate, output).map_err(Failure::of)?;
         for result in &results {
             tracing::info!(
                 file = %input.display(),
@@ -750,7 +780,7 @@ fn score_file(input: &Path, output: &Path, req: &ScoreRequest) -> Result<Vec<Pro
                 "scored"
             );
         }
-        Ok(results)
+        Ok((results, copy))
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r,

@@ -254,3 +254,96 @@ fn a_package_the_patcher_does_not_understand_gets_a_rebuilt_copy_that_says_why()
         "{said:?}"
     );
 }
+
+/// Additions of the patched copy's kind for any workbook: a header and a
+/// wrapped cell right of the first worksheet's cells, a note on A1 and on
+/// A2, and iorready's two sheets.
+fn additions_for(input: &Path) -> Option<iorready::sinks::Annotation> {
+    use iorready::sinks::{Annotation, Cell, Look, NewSheet, SheetAdditions};
+    let wb = iorready::sources::read_workbook(input).ok()?;
+    let sheet = wb.sheets.first()?;
+    let last_col = sheet.cells.keys().map(|(_, c)| *c).max().unwrap_or(0);
+    let mut added = SheetAdditions::default();
+    added
+        .rows
+        .insert(0, vec![(last_col + 1, Cell::text("Tier", Look::AddedHeader))]);
+    added.rows.insert(
+        1,
+        vec![(last_col + 1, Cell::text("Ready; a wrapped why ".repeat(6), Look::Wrap))],
+    );
+    added.notes.insert((0, 0), "Liability capped (LIABILITY_CAPPED)".into());
+    added.notes.insert((1, 0), "A second note".into());
+    let mut readiness = NewSheet {
+        name: "Readiness",
+        ..NewSheet::default()
+    };
+    readiness.rows.insert(
+        0,
+        vec![
+            (0, Cell::text("Readiness", Look::Header)),
+            (1, Cell::number(74.16, Look::Score)),
+        ],
+    );
+    let mut annotation = Annotation {
+        readiness,
+        legend: NewSheet {
+            name: "Legend",
+            ..NewSheet::default()
+        },
+        ..Annotation::default()
+    };
+    annotation.legend.rows.insert(
+        0,
+        vec![(0, Cell::text("Tier", Look::Tier(iorready::scoring::Tier::Ready)))],
+    );
+    annotation.sheets.insert(sheet.name.clone(), added);
+    Some(annotation)
+}
+
+#[test]
+fn workbooks_made_by_other_tools_are_patched_whole_or_refused_with_a_reason() {
+    if !checker_ready() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let (mut patched, mut refused, mut broken) = (Vec::new(), Vec::new(), Vec::new());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(common::corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx" || e == "xlsm"))
+        .collect();
+    files.sort();
+    for input in &files {
+        let Some(annotation) = additions_for(input) else {
+            continue;
+        };
+        let copy = out.path().join(input.file_name().unwrap());
+        match iorready::sinks::write_patched(input, &annotation, &copy) {
+            Ok(()) => {
+                let o = Command::new("python3")
+                    .arg(root().join("tests/tools/check_annotated.py"))
+                    .args([input.as_os_str(), copy.as_os_str(), "--no-libreoffice".as_ref()])
+                    .output()
+                    .unwrap();
+                if !o.status.success() {
+                    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+                    let problems: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+                    broken.push(format!("{}: {problems:#?}", input.display()));
+                }
+                patched.push(input.file_name().unwrap().to_string_lossy().into_owned());
+            }
+            Err(iorready::sinks::PatchError::Refused(reason)) => {
+                assert!(!copy.exists(), "{}: a refused patch left a file", input.display());
+                refused.push(format!("{}: {reason}", input.display()));
+            }
+            Err(e) => panic!("{}: {e}", input.display()),
+        }
+    }
+    eprintln!("patched {}, refused {}: {refused:#?}", patched.len(), refused.len());
+    assert!(
+        broken.is_empty(),
+        "{} copies fail the checks: {broken:#?}",
+        broken.len()
+    );
+    assert!(patched.len() >= 40, "only {} patched: {refused:#?}", patched.len());
+}

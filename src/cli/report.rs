@@ -60,6 +60,12 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
             writeln!(out, "  {message}")?;
         }
     }
+    if !s.rebuilt.is_empty() {
+        writeln!(out, "\nAnnotated copies rebuilt, without the provider's formatting:")?;
+        for (file, why) in &s.rebuilt {
+            writeln!(out, "  {file}: {why}")?;
+        }
+    }
     let warnings: usize = s.results.iter().map(|r| r.row_issues.len()).sum();
     if warnings > 0 {
         writeln!(

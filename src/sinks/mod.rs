@@ -14,10 +14,11 @@ mod spool;
 mod style;
 
 pub use annotated::{write_annotated, CopyKind};
-pub use annotation::AnnotateInput;
+pub use annotation::{AddedColumns, AnnotateInput, Annotation, Cell, Look, NewSheet, Rows, SheetAdditions, Value};
 pub use atomic::{write_atomically, write_xlsx_atomically, AtomicFile};
 pub use early_flags::{with_flags_written_early, write_flags_early, EarlyFlags, InputDone};
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
+pub use patch::{write_patched, PatchError, Refused};
 pub use portfolio::{Portfolio, PortfolioEnd};
 pub use spool::{FlagRow, Spool};
 

@@ -36,7 +36,7 @@ pub fn sheet_xml(sheet: &NewSheet, ids: &StyleIds) -> String {
         let height = fitted
             .heights
             .get(r)
-            .map(|h| format!(" ht=\"{h:.2}\" customHt=\"1\""))
+            .map(|h| format!(" ht=\"{h:.2}\" customHeight=\"1\""))
             .unwrap_or_default();
         let _ = write!(xml, "<row r=\"{}\"{height}>", r + 1);
         for (c, cell) in cells {

@@ -269,7 +269,7 @@ impl<'a> Plan<'a> {
         }
         if package.has("docProps/app.xml") {
             let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
-            if let Some(app) = patch_app(&package.read("docProps/app.xml")?, &names) {
+            if let Some(app) = patch_app(&package.read("docProps/app.xml")?, &names, package.sheets.len()) {
                 self.change(package, "docProps/app.xml", app);
             }
         }

@@ -231,7 +231,7 @@ pub fn patch_rels(xml: Option<&str>, rels: &[Rel]) -> Result<String, Refused> {
 /// worksheets (the count in HeadingPairs, the names in TitlesOfParts), or
 /// `None` when it is not laid out as Excel writes it (it is only a summary:
 /// it is then left as it was).
-pub fn patch_app(xml: &str, sheets: &[String]) -> Option<String> {
+pub fn patch_app(xml: &str, sheets: &[String], worksheets: usize) -> Option<String> {
     static PAIRS: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
         regex::Regex::new(r"<vt:lpstr>([^<]*)</vt:lpstr>\s*</vt:variant>\s*<vt:variant>\s*<vt:i4>(\d+)</vt:i4>").ok()
     });
@@ -241,11 +241,26 @@ pub fn patch_app(xml: &str, sheets: &[String]) -> Option<String> {
     let heading = xml.find("<HeadingPairs>")?..xml.find("</HeadingPairs>")?;
     let mut offset = 0usize;
     let mut found = None;
-    for c in pairs.captures_iter(&xml[heading.clone()]) {
-        let n: usize = c[2].parse().ok()?;
-        if &c[1] == "Worksheets" {
+    // The worksheets' heading is "Worksheets" in English and translated
+    // elsewhere ("Feuilles de calcul"): else it is the first heading that
+    // counts as many parts as the workbook has worksheets, else the first
+    // (Excel lists worksheets first; a very hidden sheet is not counted).
+    let headings: Vec<(String, usize, std::ops::Range<usize>)> = pairs
+        .captures_iter(&xml[heading.clone()])
+        .filter_map(|c| {
             let count = c.get(2)?;
-            found = Some((heading.start + count.start()..heading.start + count.end(), n));
+            let range = heading.start + count.start()..heading.start + count.end();
+            Some((c[1].to_owned(), count.as_str().parse().ok()?, range))
+        })
+        .collect();
+    let at = headings
+        .iter()
+        .position(|(name, _, _)| name == "Worksheets")
+        .or_else(|| headings.iter().position(|(_, n, _)| *n == worksheets))
+        .or_else(|| (!headings.is_empty()).then_some(0))?;
+    for (i, (_, n, range)) in headings.iter().enumerate() {
+        if i == at {
+            found = Some((range.clone(), *n));
             break;
         }
         offset += n;
@@ -291,9 +306,20 @@ mod tests {
     #[test]
     fn the_document_summary_lists_the_new_sheets_after_the_worksheets() {
         let app = r#"<Properties><HeadingPairs><vt:vector size="4" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>2</vt:i4></vt:variant><vt:variant><vt:lpstr>Named Ranges</vt:lpstr></vt:variant><vt:variant><vt:i4>1</vt:i4></vt:variant></vt:vector></HeadingPairs><TitlesOfParts><vt:vector size="3" baseType="lpstr"><vt:lpstr>A</vt:lpstr><vt:lpstr>B</vt:lpstr><vt:lpstr>A!Print_Area</vt:lpstr></vt:vector></TitlesOfParts></Properties>"#;
-        let out = patch_app(app, &["Readiness".into(), "Legend".into()]).unwrap();
+        let out = patch_app(app, &["Readiness".into(), "Legend".into()], 2).unwrap();
         assert!(out.contains("<vt:i4>4</vt:i4>"), "{out}");
         assert!(out.contains(r#"<vt:vector size="5" baseType="lpstr"><vt:lpstr>A</vt:lpstr><vt:lpstr>B</vt:lpstr><vt:lpstr>Readiness</vt:lpstr><vt:lpstr>Legend</vt:lpstr><vt:lpstr>A!Print_Area"#), "{out}");
+    }
+
+    #[test]
+    fn a_translated_worksheets_heading_is_found_by_its_count() {
+        let app = r#"<Properties><HeadingPairs><vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>Feuilles de calcul</vt:lpstr></vt:variant><vt:variant><vt:i4>1</vt:i4></vt:variant></vt:vector></HeadingPairs><TitlesOfParts><vt:vector size="1" baseType="lpstr"><vt:lpstr>Feuil1</vt:lpstr></vt:vector></TitlesOfParts></Properties>"#;
+        let out = patch_app(app, &["Readiness".into()], 1).unwrap();
+        assert!(out.contains("<vt:i4>2</vt:i4>"), "{out}");
+        assert!(
+            out.contains("<vt:lpstr>Feuil1</vt:lpstr><vt:lpstr>Readiness</vt:lpstr>"),
+            "{out}"
+        );
     }
 
     #[test]

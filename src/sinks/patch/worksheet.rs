@@ -91,7 +91,7 @@ pub struct SheetPatch<'a> {
 /// the widths of its columns.
 #[derive(Debug, Clone, Default)]
 pub struct Survey {
-    /// Rows with a height of the provider's own (`customHt`), in points.
+    /// Rows with a height of the provider's own (`customHeight`), in points.
     pub custom_heights: BTreeMap<u32, f64>,
     /// Column widths from `<cols>`, by zero-based column.
     pub widths: BTreeMap<u32, f64>,
@@ -184,7 +184,7 @@ fn note_tag(tag: &[u8], rows: &BTreeMap<u32, Vec<(u32, Cell)>>, out: &mut Survey
             *last_row = attr(&e, "r")
                 .and_then(|r| r.parse::<u32>().ok())
                 .unwrap_or(*last_row + 1);
-            let custom = attr(&e, "customHt").is_some_and(|v| v == "1" || v == "true");
+            let custom = attr(&e, "customHeight").is_some_and(|v| v == "1" || v == "true");
             let ht = attr(&e, "ht").and_then(|h| h.parse::<f64>().ok());
             if let (true, Some(ht), Some(r0)) = (custom, ht, last_row.checked_sub(1)) {
                 if rows.contains_key(&r0) {
@@ -583,7 +583,7 @@ impl<W: Write> Rewrite<'_, W> {
         if touched {
             if let Some(h) = self.patch.heights.get(&zero) {
                 set.push(("ht", format!("{h:.2}")));
-                set.push(("customHt", "1".into()));
+                set.push(("customHeight", "1".into()));
             }
             set.push(("spans", format!("1:{}", self.last_added_col(zero) + 1)));
         }
@@ -674,7 +674,7 @@ impl<W: Write> Rewrite<'_, W> {
                 .patch
                 .heights
                 .get(row)
-                .map(|h| format!(" ht=\"{h:.2}\" customHt=\"1\""))
+                .map(|h| format!(" ht=\"{h:.2}\" customHeight=\"1\""))
                 .unwrap_or_default();
             xml.push_str(&format!("<{}row r=\"{}\"{height}>", self.p, row + 1));
             for (c, cell) in cells {
@@ -855,7 +855,7 @@ mod tests {
     fn the_survey_finds_custom_heights_widths_and_the_note_drawing_across_reads() {
         let rows = one_cell(1, 3);
         let xml = format!(
-            r#"<x:worksheet {NS}><x:cols><x:col min="1" max="2" width="30"/></x:cols><x:sheetData><x:row r="1"/><x:row r="2" ht="45" customHt="1"><x:c r="A2"><x:v>1</x:v></x:c></x:row></x:sheetData><x:legacyDrawing r:id="rId7"/></x:worksheet>"#
+            r#"<x:worksheet {NS}><x:cols><x:col min="1" max="2" width="30"/></x:cols><x:sheetData><x:row r="1"/><x:row r="2" ht="45" customHeight="1"><x:c r="A2"><x:v>1</x:v></x:c></x:row></x:sheetData><x:legacyDrawing r:id="rId7"/></x:worksheet>"#
         );
         // One byte a read: tags cut anywhere still count.
         struct Trickle<'a>(&'a [u8]);
