@@ -179,6 +179,7 @@ fn matrix(ws: &mut Worksheet, summaries: &[ProviderSummary], as_of: NaiveDate) -
     }
     style::print_pages_wide(ws, name_width + 16.0 + 14.0 * cols.len() as f64);
     ws.set_repeat_rows(0, 0)?;
+    ws.set_repeat_columns(0, 1)?;
     let head = style::header();
     ws.write_string_with_format(0, 0, "Provider", &head)?;
     ws.write_string_with_format(0, 1, ready_head, &head)?;
@@ -282,6 +283,7 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
     }
     style::print_pages_wide(ws, widths.iter().sum());
     ws.set_repeat_rows(0, 0)?;
+    ws.set_repeat_columns(0, 0)?;
     ws.set_freeze_panes(1, 1)?;
     let n = results.len().min(MAX_ROW as usize - 1) as u32;
     if n > 0 {

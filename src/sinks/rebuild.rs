@@ -32,7 +32,7 @@ fn xlsx(path: &Path) -> impl Fn(XlsxError) -> SinkError + '_ {
 /// than writing the cell.
 struct Looks {
     date: Format,
-    by_look: HashMap<Look, Format>,
+    by_look: HashMap<(Look, bool), Format>,
 }
 
 impl Looks {
@@ -43,8 +43,16 @@ impl Looks {
         }
     }
 
-    fn get(&mut self, look: Look) -> &Format {
-        self.by_look.entry(look).or_insert_with(|| style::look(look))
+    /// The format of a look, top aligned on iorready's own sheets.
+    fn get(&mut self, look: Look, top: bool) -> &Format {
+        self.by_look.entry((look, top)).or_insert_with(|| {
+            let format = style::look(look);
+            if top {
+                format.set_align(rust_xlsxwriter::FormatAlign::Top)
+            } else {
+                format
+            }
+        })
     }
 }
 
@@ -159,8 +167,13 @@ fn write_value(ws: &mut Worksheet, r: u32, c: u16, v: &CellValue, looks: &Looks)
     }
 }
 
-fn write_added(ws: &mut Worksheet, r: u32, c: u32, cell: &Cell, looks: &mut Looks) -> Result<(), XlsxError> {
-    let format = looks.get(cell.look);
+fn write_added(
+    ws: &mut Worksheet,
+    (r, c): (u32, u32),
+    cell: &Cell,
+    (looks, top): (&mut Looks, bool),
+) -> Result<(), XlsxError> {
+    let format = looks.get(cell.look, top);
     match &cell.value {
         Value::Number(n) => ws.write_number_with_format(r, c as u16, *n, format).map(|_| ()),
         Value::Text(s) => ws
@@ -192,7 +205,7 @@ fn copy_cells(ws: &mut Worksheet, sheet: &Sheet, added: &SheetAdditions, looks: 
             }
         }
         for (c, cell) in extra {
-            write_added(ws, r, *c, cell, looks)?;
+            write_added(ws, (r, *c), cell, (looks, false))?;
         }
     }
     Ok(())
@@ -223,7 +236,7 @@ fn write_new_sheet(ws: &mut Worksheet, sheet: &NewSheet, looks: &mut Looks) -> R
     style::print_pages_wide(ws, fitted.widths.values().sum());
     for (r, cells) in &sheet.rows {
         for (c, cell) in cells {
-            write_added(ws, *r, *c, cell, looks)?;
+            write_added(ws, (*r, *c), cell, (looks, true))?;
         }
     }
     Ok(())

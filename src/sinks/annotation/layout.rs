@@ -12,6 +12,9 @@ pub const LINE_HEIGHT: f64 = 15.0;
 /// The widest a wrapped column grows to fit its text without a cap of its
 /// own, in characters.
 const WRAP_WIDTH: f64 = 60.0;
+/// Characters of ordinary text per unit of column width: a width unit is
+/// one '0' of the default font, and text averages a little narrower.
+const TEXT_PER_WIDTH: f64 = 1.08;
 /// Excel's widest column and tallest row.
 const MAX_WIDTH: f64 = 255.0;
 const MAX_HEIGHT: f64 = 409.0;
@@ -101,10 +104,10 @@ pub fn fit_in(rows: &Rows, widths: &dyn Fn(u32) -> f64, fixed: &dyn Fn(u32) -> O
 }
 
 /// The lines `text` takes in a column `width` characters wide, wrapped at
-/// spaces as Excel and LibreOffice wrap it. A character less than the width
-/// per line, as proportional fonts and cell padding vary.
+/// spaces as Excel and LibreOffice wrap it: a character of cell padding
+/// less than the width, times what ordinary text fits in a width unit.
 pub fn wrapped_lines(text: &str, width: f64) -> usize {
-    let per_line = (width - 1.0).floor().max(1.0) as usize;
+    let per_line = ((width - 1.0) * TEXT_PER_WIDTH).floor().max(1.0) as usize;
     text.split('\n')
         .map(|paragraph| {
             let mut lines = 1;

@@ -91,9 +91,11 @@ impl Cell {
         }
     }
 
-    /// Whether the cell's text wraps inside its column.
+    /// Whether the cell's text wraps inside its column: wrapped text, and
+    /// the headers of iorready's own sheets (a long header over a column of
+    /// figures takes more lines, not more width).
     pub fn wraps(&self) -> bool {
-        self.look == Look::Wrap
+        matches!(self.look, Look::Wrap | Look::Header)
     }
 }
 

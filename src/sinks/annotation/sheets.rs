@@ -127,7 +127,7 @@ fn breakdown_headers(input: &AnnotateInput<'_>) -> Vec<String> {
     let mut headers: Vec<String> = [
         "Provider",
         "Country",
-        "Name",
+        "Code",
         "Tier",
         "Score",
         "Coverage class",
@@ -150,13 +150,13 @@ fn breakdown_row(res: &ProviderResult, a: &crate::scoring::Assessed) -> Vec<(u32
     let country = a.assessment.country;
     let mut cells = vec![
         Cell::text(res.display_name(), Look::Plain),
-        Cell::text(country.map(|c| c.alpha2()).unwrap_or(""), Look::Plain),
         Cell::text(country.map(|c| c.name()).unwrap_or(""), Look::Plain),
+        Cell::text(country.map(|c| c.alpha2()).unwrap_or(""), Look::Plain),
         Cell::text(a.tier.label(), Look::Tier(a.tier)),
         Cell::number(a.score, Look::Score),
         Cell::text(a.coverage_class.label(), Look::Plain),
         Cell::text(a.confidence.label(), Look::Plain),
-        Cell::text(a.evidence_level.id(), Look::Plain),
+        Cell::text(crate::model::value_words(a.evidence_level.id()), Look::Plain),
         Cell::number(a.evidence_multiplier, Look::Score),
     ];
     cells.extend(a.dimensions.iter().map(|d| Cell::number(d.points, Look::Score)));

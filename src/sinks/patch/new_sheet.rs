@@ -40,7 +40,7 @@ pub fn sheet_xml(sheet: &NewSheet, ids: &StyleIds) -> String {
             .unwrap_or_default();
         let _ = write!(xml, "<row r=\"{}\"{height}>", r + 1);
         for (c, cell) in cells {
-            push_cell(&mut xml, "", *r, *c, cell, ids);
+            push_cell(&mut xml, "", (*r, *c), cell, (ids, true));
         }
         xml.push_str("</row>");
     }

@@ -13,18 +13,20 @@ use crate::scoring::{Severity, Tier};
 use crate::sinks::annotation::Look;
 use crate::sinks::style::tier_colors;
 
-/// The cell format index of each look, in the patched styles.
+/// The cell format index of each look, in the patched styles: bottom
+/// aligned like the provider's cells beside them, or top aligned on
+/// iorready's own sheets, whose rows are tall with wrapped text.
 #[derive(Debug, Clone, Default)]
-pub struct StyleIds(HashMap<Look, u32>);
+pub struct StyleIds(HashMap<(Look, bool), u32>);
 
 impl StyleIds {
-    /// The `s` attribute of a cell with this look.
-    pub fn of(&self, look: Look) -> u32 {
+    /// The `s` attribute of a cell with this look, top aligned or not.
+    pub fn of(&self, look: Look, top: bool) -> u32 {
         let look = match look {
             Look::Severity(s) => Look::Tier(severity_tier(s)),
             other => other,
         };
-        self.0.get(&look).copied().unwrap_or(0)
+        self.0.get(&(look, top)).copied().unwrap_or(0)
     }
 }
 
@@ -94,12 +96,17 @@ fn specs() -> Vec<Spec> {
     v
 }
 
-fn xf(spec: &Spec, base: Counts) -> String {
+fn xf(spec: &Spec, base: Counts, top: bool) -> String {
     let font = spec.font.map_or(0, |f| base.fonts + f);
     let fill = spec.fill.map_or(0, |f| base.fills + f);
     let border = if spec.border { base.borders } else { 0 };
     let num = if spec.score { 2 } else { 0 };
-    let alignment = if spec.wrap { "<alignment wrapText=\"1\"/>" } else { "" };
+    let alignment = match (spec.wrap, top) {
+        (true, true) => "<alignment vertical=\"top\" wrapText=\"1\"/>",
+        (true, false) => "<alignment wrapText=\"1\"/>",
+        (false, true) => "<alignment vertical=\"top\"/>",
+        (false, false) => "",
+    };
     format!(
         "<xf numFmtId=\"{num}\" fontId=\"{font}\" fillId=\"{fill}\" borderId=\"{border}\" xfId=\"0\" applyNumberFormat=\"1\" applyFont=\"1\" applyFill=\"1\" applyBorder=\"1\" applyAlignment=\"1\">{alignment}</xf>"
     )
@@ -187,19 +194,26 @@ pub fn patch_styles(xml: &str) -> Result<(String, StyleIds), Refused> {
         ("fonts", fonts),
         ("fills", fills),
         ("borders", vec![BORDER.to_owned()]),
-        ("cellXfs", specs.iter().map(|s| xf(s, base)).collect()),
+        (
+            "cellXfs",
+            [false, true]
+                .iter()
+                .flat_map(|top| specs.iter().map(move |s| xf(s, base, *top)))
+                .collect(),
+        ),
     ];
     let totals = [
         base.fonts + added[0].1.len(),
         base.fills + added[1].1.len(),
         base.borders + 1,
-        base.xfs + specs.len(),
+        base.xfs + 2 * specs.len(),
     ];
     let out = rewrite(xml, &added, &totals)?;
-    let ids = specs
+    let ids = [false, true]
         .iter()
+        .flat_map(|top| specs.iter().map(move |s| (s.look, *top)))
         .enumerate()
-        .map(|(i, s)| (s.look, (base.xfs + i) as u32))
+        .map(|(i, key)| (key, (base.xfs + i) as u32))
         .collect();
     Ok((out, StyleIds(ids)))
 }
@@ -271,10 +285,11 @@ mod tests {
     #[test]
     fn existing_styles_keep_their_places_and_iorready_s_follow() {
         let (xml, ids) = patch_styles(STYLES).unwrap();
-        assert!(xml.contains(r#"<cellXfs count="13"><xf fontId="0"/><xf fontId="0" numFmtId="14"/><xf "#));
-        assert_eq!(ids.of(Look::Plain), 2);
-        assert_eq!(ids.of(Look::Tier(Tier::NotOffered)), 12);
-        assert_eq!(ids.of(Look::Severity(Severity::Info)), 12);
+        assert!(xml.contains(r#"<cellXfs count="24"><xf fontId="0"/><xf fontId="0" numFmtId="14"/><xf "#));
+        assert_eq!(ids.of(Look::Plain, false), 2);
+        assert_eq!(ids.of(Look::Tier(Tier::NotOffered), false), 12);
+        assert_eq!(ids.of(Look::Severity(Severity::Info), false), 12);
+        assert_eq!(ids.of(Look::Plain, true), 13);
         assert!(xml.contains(r#"<fonts count="8"><font><sz val="10"/><name val="Arial"/></font><font><b/><sz val="10"/><name val="Arial"/></font>"#));
     }
 

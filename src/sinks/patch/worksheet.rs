@@ -656,7 +656,7 @@ impl<W: Write> Rewrite<'_, W> {
         let mut next = t.next;
         let mut xml = String::new();
         while let Some((c, cell)) = cells.get(next).filter(|(c, _)| *c < before) {
-            push_cell(&mut xml, &self.p, t.row, *c, cell, self.patch.ids);
+            push_cell(&mut xml, &self.p, (t.row, *c), cell, (self.patch.ids, false));
             next += 1;
         }
         if let Some(t) = &mut self.state.touched {
@@ -678,7 +678,7 @@ impl<W: Write> Rewrite<'_, W> {
                 .unwrap_or_default();
             xml.push_str(&format!("<{}row r=\"{}\"{height}>", self.p, row + 1));
             for (c, cell) in cells {
-                push_cell(&mut xml, &self.p, *row, *c, cell, self.patch.ids);
+                push_cell(&mut xml, &self.p, (*row, *c), cell, (self.patch.ids, false));
             }
             xml.push_str(&format!("</{}row>", self.p));
             self.next_row = self.rows_left.next();
@@ -689,9 +689,9 @@ impl<W: Write> Rewrite<'_, W> {
 
 /// Appends one added cell's markup to `out`: a run's copies write tens of
 /// thousands of cells, so nothing is built apart.
-pub fn push_cell(out: &mut String, p: &str, row: u32, col: u32, cell: &Cell, ids: &StyleIds) {
+pub fn push_cell(out: &mut String, p: &str, (row, col): (u32, u32), cell: &Cell, (ids, top): (&StyleIds, bool)) {
     use std::fmt::Write;
-    let s = ids.of(cell.look);
+    let s = ids.of(cell.look, top);
     let _ = write!(out, "<{p}c r=\"");
     crate::model::source::push_a1(out, row, col);
     match &cell.value {
