@@ -220,16 +220,14 @@ fn an_xls_input_gets_a_rebuilt_copy_that_says_why() {
     );
 }
 
-#[test]
-fn a_package_the_patcher_does_not_understand_gets_a_rebuilt_copy_that_says_why() {
-    // The demo workbook without its styles relationship: the patcher cannot
-    // append styles, so it refuses rather than write a broken file.
-    let src = examples().join("meridian-trade-compliance.xlsx");
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("odd.xlsx");
+/// `src` rewritten as `name` in `dir` without its styles relationship: the
+/// patcher cannot append styles, so it refuses rather than write a broken
+/// file.
+fn without_styles(src: &Path, dir: &Path, name: &str) -> PathBuf {
+    let input = dir.join(name);
     let mut writer = zip::ZipWriter::new(std::fs::File::create(&input).unwrap());
     let re = regex::Regex::new(r#"<Relationship [^>]*styles"[^>]*/>"#).unwrap();
-    for (name, bytes) in entries(&src) {
+    for (name, bytes) in entries(src) {
         let bytes = if name == "xl/_rels/workbook.xml.rels" {
             let text = String::from_utf8(bytes).unwrap();
             re.replace(&text, "").into_owned().into_bytes()
@@ -242,6 +240,17 @@ fn a_package_the_patcher_does_not_understand_gets_a_rebuilt_copy_that_says_why()
         std::io::Write::write_all(&mut writer, &bytes).unwrap();
     }
     writer.finish().unwrap();
+    input
+}
+
+#[test]
+fn a_package_the_patcher_does_not_understand_gets_a_rebuilt_copy_that_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = without_styles(
+        &examples().join("meridian-trade-compliance.xlsx"),
+        dir.path(),
+        "odd.xlsx",
+    );
     let (_out, copy) = annotate(&input);
     let readiness = common::sheet(&copy, "Readiness");
     let said: Vec<String> = readiness
@@ -253,6 +262,19 @@ fn a_package_the_patcher_does_not_understand_gets_a_rebuilt_copy_that_says_why()
             .any(|r| r.contains("could not be patched: the workbook has no styles part")),
         "{said:?}"
     );
+}
+
+#[test]
+fn a_rebuilt_xlsm_copy_keeps_its_macros() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = without_styles(&formatted("macro-questionnaire.xlsm"), dir.path(), "odd.xlsm");
+    let (_out, copy) = annotate(&input);
+    assert_eq!(
+        entries(&input)["xl/vbaProject.bin"],
+        entries(&copy)["xl/vbaProject.bin"]
+    );
+    let types = String::from_utf8_lossy(&entries(&copy)["[Content_Types].xml"]).into_owned();
+    assert!(types.contains("macroEnabled"), "{types}");
 }
 
 /// Additions of the patched copy's kind for any workbook: a header and a

@@ -9,6 +9,7 @@
 //! cells is written in the ordinary mode, which can merge.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -62,6 +63,9 @@ pub fn write_rebuilt(workbook: &InputWorkbook, annotation: &Annotation, out: &Pa
     let mut wb = Workbook::new();
     // Level 1: a third faster to save than level 3 for a slightly larger file.
     wb.set_zip_compression_level(1);
+    // An xlsm's copy stays an xlsm: its macros (never run) go into the
+    // rebuilt workbook, which Excel would otherwise refuse under that name.
+    let _vba = keep_macros(&mut wb, &workbook.path, out);
     let mut looks = Looks::new();
     let none = SheetAdditions::default();
     let mut names = HashSet::new();
@@ -92,6 +96,26 @@ pub fn write_rebuilt(workbook: &InputWorkbook, annotation: &Annotation, out: &Pa
         write_new_sheet(ws, new, &mut looks).map_err(&e)?;
     }
     write_xlsx_atomically(out, &mut wb)
+}
+
+/// Adds the VBA project of the xlsm at `source` to `wb` when the copy is
+/// an xlsm. The project is handed over as a file, kept until the workbook
+/// is saved (the returned guard).
+fn keep_macros(wb: &mut Workbook, source: &Path, out: &Path) -> Option<tempfile::NamedTempFile> {
+    if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsm")) {
+        return None;
+    }
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(source).ok()?).ok()?;
+    let mut entry = zip.by_name("xl/vbaProject.bin").ok()?;
+    let mut tmp = tempfile::NamedTempFile::new().ok()?;
+    std::io::copy(&mut (&mut entry).take(super::patch::MAX_VBA), &mut tmp).ok()?;
+    match wb.add_vba_project(tmp.path()) {
+        Ok(_) => Some(tmp),
+        Err(e) => {
+            tracing::warn!(file = %source.display(), "the macros could not be kept in the rebuilt copy: {e}");
+            None
+        }
+    }
 }
 
 fn add_notes(ws: &mut Worksheet, added: &SheetAdditions) -> Result<(), XlsxError> {

@@ -28,6 +28,9 @@ use package::Package;
 use plan::{Plan, SheetPlan};
 use worksheet::{rewrite_sheet, SheetPatch};
 
+/// The largest VBA project a rebuilt xlsm copy carries over.
+pub const MAX_VBA: u64 = 64 << 20;
+
 /// Why a package cannot be patched; the copy is rebuilt instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
