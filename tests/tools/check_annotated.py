@@ -688,11 +688,27 @@ def defined_names(pkg):
     return out
 
 
+def widened_name(key, have):
+    """A print area or filter range of one area, widened to the right over
+    the verdict columns (as its autofilter is): it still prints and filters
+    the provider's table, now with the verdicts."""
+    name, scope, value = key
+    if name not in ("_xlnm.Print_Area", "_xlnm._FilterDatabase") or "!" not in value:
+        return False
+    sheet, area = value.rsplit("!", 1)
+    for hname, hscope, hvalue in have:
+        if hname == name and hscope == scope and "!" in hvalue:
+            hsheet, harea = hvalue.rsplit("!", 1)
+            if hsheet == sheet and same_or_widened(area.replace("$", ""), harea.replace("$", "")):
+                return True
+    return False
+
+
 def check_names(orig, ann, report):
     """Every defined name kept with its sheet scope and value."""
     have = defined_names(ann)
     for key in defined_names(orig):
-        if key not in have:
+        if key not in have and not widened_name(key, have):
             name, scope, value = key
             where = f" (localSheetId {scope})" if scope is not None else ""
             same = [h for h in have if h[0] == name and h[1] == scope]

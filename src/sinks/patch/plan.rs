@@ -51,6 +51,8 @@ pub struct Plan<'a> {
     names: Vec<Name>,
     /// The next free block of VML shape ids in the workbook.
     next_block: u32,
+    /// The sheet (by place) whose answer table gains the verdict columns.
+    widen: Option<(usize, crate::sinks::annotation::AddedColumns)>,
 }
 
 impl<'a> Plan<'a> {
@@ -72,6 +74,7 @@ impl<'a> Plan<'a> {
             needs_vml: false,
             names: Vec::new(),
             next_block: next_vml_block(package)?,
+            widen: None,
         };
         plan.change(package, &styles, styles_xml);
         for (name, additions) in &annotation.sheets {
@@ -116,6 +119,7 @@ impl<'a> Plan<'a> {
         let fixed = |r: u32| survey.custom_heights.get(&r).copied();
         let (fitted, pages) = match additions.columns {
             Some(cols) => {
+                self.widen = Some((index, cols));
                 let caps = BTreeMap::from([(cols.last - 1, 45.0), (cols.last, 60.0)]);
                 let fitted = fit(&additions.rows, &caps, &fixed);
                 let total: f64 = (0..=cols.last)
@@ -273,7 +277,7 @@ impl<'a> Plan<'a> {
                 self.change(package, "docProps/app.xml", app);
             }
         }
-        let workbook = patch_workbook(&package.read("xl/workbook.xml")?, &entries, &self.names)?;
+        let workbook = patch_workbook(&package.read("xl/workbook.xml")?, &entries, &self.names, self.widen)?;
         self.change(package, "xl/workbook.xml", workbook);
         let wb_rels = patch_rels(Some(&package.read("xl/_rels/workbook.xml.rels")?), &rels)?;
         self.change(package, "xl/_rels/workbook.xml.rels", wb_rels);

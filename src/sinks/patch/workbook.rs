@@ -5,11 +5,12 @@
 use std::fmt::Write;
 use std::sync::LazyLock;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesStart, BytesText, Event};
 
 use super::package::{attr, escape, retag, Rel, REL_NS};
 use super::styles::write_raw;
 use super::Refused;
+use crate::sinks::annotation::AddedColumns;
 
 /// The children of `<workbook>` in CT_Workbook order (up to where
 /// defined names go and what may follow them).
@@ -47,7 +48,12 @@ pub fn quoted_sheet(name: &str) -> String {
 
 /// `xl/workbook.xml` with `sheets` (name, relationship id) appended and
 /// `names` added where the provider has none of that name for the sheet.
-pub fn patch_workbook(xml: &str, sheets: &[(String, String)], names: &[Name]) -> Result<String, Refused> {
+pub fn patch_workbook(
+    xml: &str,
+    sheets: &[(String, String)],
+    names: &[Name],
+    widen: Option<(usize, AddedColumns)>,
+) -> Result<String, Refused> {
     let bad = |e: &dyn std::fmt::Display| Refused::new(format!("xl/workbook.xml does not parse: {e}"));
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut w = quick_xml::Writer::new(Vec::with_capacity(xml.len() + 2048));
@@ -56,6 +62,9 @@ pub fn patch_workbook(xml: &str, sheets: &[(String, String)], names: &[Name]) ->
     let mut max_id = 0u32;
     let mut existing: Vec<(String, Option<usize>)> = Vec::new();
     let mut names_done = false;
+    // Inside the print area or filter range of the sheet whose table gains
+    // the verdict columns: its area is widened over them.
+    let mut widening = false;
     loop {
         let event = reader.read_event().map_err(|e| bad(&e))?;
         let io = |e: std::io::Error| Refused::new(format!("cannot write the workbook: {e}"));
@@ -84,10 +93,15 @@ pub fn patch_workbook(xml: &str, sheets: &[(String, String)], names: &[Name]) ->
                 }
                 match local.as_str() {
                     "sheet" => max_id = max_id.max(attr(e, "sheetId").and_then(|v| v.parse().ok()).unwrap_or(0)),
-                    "definedName" => existing.push((
-                        attr(e, "name").unwrap_or_default(),
-                        attr(e, "localSheetId").and_then(|v| v.parse().ok()),
-                    )),
+                    "definedName" => {
+                        let (name, sheet) = (
+                            attr(e, "name").unwrap_or_default(),
+                            attr(e, "localSheetId").and_then(|v| v.parse::<usize>().ok()),
+                        );
+                        widening = matches!(name.as_str(), "_xlnm.Print_Area" | "_xlnm._FilterDatabase")
+                            && widen.is_some_and(|(i, _)| sheet == Some(i));
+                        existing.push((name, sheet));
+                    }
                     "definedNames" if matches!(event, Event::Empty(_)) => {
                         write_raw(
                             &mut w,
@@ -115,6 +129,14 @@ pub fn patch_workbook(xml: &str, sheets: &[(String, String)], names: &[Name]) ->
                 )
                 .map_err(io)?;
             }
+            Event::Text(t) if widening => {
+                if let Some(area) = widen.and_then(|(_, cols)| widened_area(&t.clone().into_inner(), cols)) {
+                    w.write_event(Event::Text(BytesText::from_escaped(area))).map_err(io)?;
+                    widening = false;
+                    continue;
+                }
+            }
+            Event::End(_) => widening = false,
             Event::Eof => break,
             _ => {}
         }
@@ -126,6 +148,22 @@ pub fn patch_workbook(xml: &str, sheets: &[(String, String)], names: &[Name]) ->
         w.write_event(event).map_err(io)?;
     }
     String::from_utf8(w.into_inner()).map_err(|e| bad(&e))
+}
+
+/// A sheet's single area (`'Countries'!$A$1:$S$13`) widened over the
+/// verdict columns when it ends at the answer table's last column.
+fn widened_area(value: &str, cols: AddedColumns) -> Option<String> {
+    let (sheet, area) = value.rsplit_once('!')?;
+    if area.contains(',') {
+        return None;
+    }
+    let grown = super::worksheet::widened(area, cols)?;
+    let (a, b) = grown.split_once(':')?;
+    let absolute = |cell: &str| {
+        let split = cell.find(|c: char| c.is_ascii_digit()).unwrap_or(cell.len());
+        format!("${}${}", &cell[..split], &cell[split..])
+    };
+    Some(format!("{sheet}!{}:{}", absolute(a), absolute(b)))
 }
 
 /// The root tag, with the relationships namespace declared if it was not,
@@ -323,8 +361,27 @@ mod tests {
     }
 
     #[test]
+    fn the_answer_sheet_s_print_area_is_widened_over_the_verdicts() {
+        let wb = WB.replace(
+            "<calcPr",
+            r#"<definedNames><definedName name="_xlnm.Print_Area" localSheetId="0">'Countries'!$A$1:$S$13</definedName></definedNames><calcPr"#,
+        );
+        let cols = AddedColumns {
+            header_row: 0,
+            table_last_col: 18,
+            first: 19,
+            last: 24,
+        };
+        let out = patch_workbook(&wb, &[], &[], Some((0, cols))).unwrap();
+        assert!(
+            out.contains(r#"localSheetId="0">'Countries'!$A$1:$Y$13</definedName>"#),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn new_sheets_follow_the_provider_s_with_fresh_ids() {
-        let out = patch_workbook(WB, &[("Readiness".into(), "rIdIor1".into())], &[]).unwrap();
+        let out = patch_workbook(WB, &[("Readiness".into(), "rIdIor1".into())], &[], None).unwrap();
         assert!(
             out.contains(r#"state="hidden"/><sheet name="Readiness" sheetId="5" r:id="rIdIor1"/></sheets>"#),
             "{out}"
@@ -339,7 +396,7 @@ mod tests {
             value: "'Countries'!$1:$1".into(),
             hidden: false,
         };
-        let out = patch_workbook(WB, &[], &[name]).unwrap();
+        let out = patch_workbook(WB, &[], &[name], None).unwrap();
         assert!(out.contains(r#"</sheets><definedNames><definedName name="_xlnm.Print_Titles" localSheetId="0">'Countries'!$1:$1</definedName></definedNames><calcPr"#), "{out}");
     }
 }
