@@ -116,6 +116,16 @@ fn write_column_letters(out: &mut impl fmt::Write, col: u32) -> fmt::Result {
     out.write_str(std::str::from_utf8(&letters[start..]).unwrap_or_default())
 }
 
+/// An A1 reference (`E5`, `$E$5`) to a zero-based (row, column); `None`
+/// when it is not one.
+pub fn parse_a1(s: &str) -> Option<(u32, u32)> {
+    let s = s.replace('$', "");
+    let split = s.find(|c: char| c.is_ascii_digit())?;
+    let col = column_index(&s[..split])?;
+    let row: u32 = s[split..].parse().ok()?;
+    Some((row.checked_sub(1)?, col))
+}
+
 /// Letters to a zero-based column index (A -> 0); `None` if not letters.
 pub fn column_index(letters: &str) -> Option<u32> {
     if letters.is_empty() || letters.len() > 3 {

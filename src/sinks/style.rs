@@ -48,7 +48,7 @@ pub fn severity_format(s: Severity) -> Format {
 }
 
 /// Severities borrow the tier colours: critical red, warning amber, info grey.
-fn severity_tier(s: Severity) -> Tier {
+pub fn severity_tier(s: Severity) -> Tier {
     match s {
         Severity::Critical => Tier::NotCapable,
         Severity::Warning => Tier::Conditional,

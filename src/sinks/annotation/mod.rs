@@ -317,7 +317,13 @@ fn beside_table(input: &AnnotateInput<'_>, table: &crate::sources::Sheet, header
         );
     }
     for issue in input.results.iter().flat_map(|r| r.row_issues.iter()) {
-        if let Some(r) = issue.cell.split('!').next_back().and_then(row_of) {
+        if let Some(r) = issue
+            .cell
+            .split('!')
+            .next_back()
+            .and_then(crate::model::source::parse_a1)
+            .map(|(r, _)| r)
+        {
             rows.insert(
                 r,
                 vec![
@@ -334,12 +340,6 @@ fn beside_table(input: &AnnotateInput<'_>, table: &crate::sources::Sheet, header
         first,
         last,
     });
-}
-
-/// The zero-based row of an A1 reference.
-fn row_of(a1: &str) -> Option<u32> {
-    let digits: String = a1.chars().skip_while(|c| c.is_ascii_alphabetic()).collect();
-    digits.parse::<u32>().ok().and_then(|n| n.checked_sub(1))
 }
 
 /// Notes by sheet, then cell: every flag's message on every cell it cites,

@@ -10,7 +10,7 @@ use quick_xml::events::Event;
 use super::package::{attr, escape};
 use super::styles::write_raw;
 use super::Refused;
-use crate::model::source::a1;
+use crate::model::source::{a1, parse_a1};
 use crate::sinks::style::cell_text;
 
 /// The author iorready's notes carry.
@@ -63,7 +63,7 @@ pub fn extend_comments(xml: &str, notes: &BTreeMap<(u32, u32), String>) -> Resul
             }
             Event::Empty(e) if e.local_name().as_ref() == "author" => authors += 1,
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "comment" => {
-                if let Some(at) = attr(&e, "ref").and_then(|r| super::worksheet::parse_a1(&r)) {
+                if let Some(at) = attr(&e, "ref").and_then(|r| parse_a1(&r)) {
                     existing.push(at);
                 }
             }
@@ -101,7 +101,7 @@ fn rewrite_comments(
                     .unwrap_or_default();
             }
             Event::Start(e) if e.local_name().as_ref() == "comment" => {
-                current = attr(e, "ref").and_then(|r| super::worksheet::parse_a1(&r));
+                current = attr(e, "ref").and_then(|r| parse_a1(&r));
             }
             Event::End(e) => {
                 let extra = match e.local_name().as_ref() {

@@ -9,9 +9,9 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::package::{attr, retag};
 use super::Refused;
-use crate::scoring::{Severity, Tier};
+use crate::scoring::Tier;
 use crate::sinks::annotation::Look;
-use crate::sinks::style::tier_colors;
+use crate::sinks::style::{severity_tier, tier_colors};
 
 /// The cell format index of each look, in the patched styles: bottom
 /// aligned like the provider's cells beside them, or top aligned on
@@ -27,14 +27,6 @@ impl StyleIds {
             other => other,
         };
         self.0.get(&(look, top)).copied().unwrap_or(0)
-    }
-}
-
-fn severity_tier(s: Severity) -> Tier {
-    match s {
-        Severity::Critical => Tier::NotCapable,
-        Severity::Warning => Tier::Conditional,
-        Severity::Info => Tier::NotOffered,
     }
 }
 
@@ -279,6 +271,7 @@ pub fn write_raw<W: std::io::Write>(writer: &mut quick_xml::Writer<W>, xml: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::Severity;
 
     const STYLES: &str = r#"<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font><sz val="10"/><name val="Arial"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border/></borders><cellXfs count="2"><xf fontId="0"/><xf fontId="0" numFmtId="14"/></cellXfs></styleSheet>"#;
 

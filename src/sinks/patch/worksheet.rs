@@ -13,7 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use super::package::{attr, push_escaped, retag, MAIN_NS, REL_NS};
 use super::styles::{write_raw, StyleIds};
 use super::Refused;
-use crate::model::source::{a1, column_index};
+use crate::model::source::{a1, parse_a1};
 use crate::sinks::annotation::{AddedColumns, Cell, Value};
 use crate::sinks::style::MAX_CELL_CHARS;
 
@@ -720,15 +720,6 @@ fn tag_text(e: &BytesStart<'_>) -> String {
 /// A piece of a `<col>` range: the same attributes over other columns.
 fn piece(e: &BytesStart<'_>, min: u32, max: u32) -> String {
     tag_text(&retag(e, &[("min", &min.to_string()), ("max", &max.to_string())]))
-}
-
-/// A1 to zero-based (row, column).
-pub fn parse_a1(s: &str) -> Option<(u32, u32)> {
-    let s = s.replace('$', "");
-    let split = s.find(|c: char| c.is_ascii_digit())?;
-    let col = column_index(&s[..split])?;
-    let row: u32 = s[split..].parse().ok()?;
-    Some((row.checked_sub(1)?, col))
 }
 
 /// An area `A1:S13` as zero-based corners.
