@@ -65,6 +65,11 @@ pub struct Package<R: Read + Seek> {
     pub sheet_names: Vec<String>,
     /// The workbook part's relationships.
     pub workbook_rels: Vec<Rel>,
+    /// `xl/workbook.xml` and its relationships part as read, for the
+    /// patch to edit without reading them again.
+    pub workbook_xml: String,
+    /// See `workbook_xml`.
+    pub workbook_rels_xml: String,
 }
 
 impl<R: Read + Seek> Package<R> {
@@ -82,6 +87,8 @@ impl<R: Read + Seek> Package<R> {
             sheets: Vec::new(),
             sheet_names: Vec::new(),
             workbook_rels: Vec::new(),
+            workbook_xml: String::new(),
+            workbook_rels_xml: String::new(),
         };
         let root = parse_rels(&package.read("_rels/.rels")?)?;
         let main = root
@@ -94,9 +101,11 @@ impl<R: Read + Seek> Package<R> {
                 "the workbook part is '{main}', not xl/workbook.xml"
             )));
         }
-        package.workbook_rels = parse_rels(&package.read("xl/_rels/workbook.xml.rels")?)?;
-        let workbook = package.read("xl/workbook.xml")?;
-        (package.sheets, package.sheet_names) = sheet_parts(&workbook, &package.workbook_rels, &package.names)?;
+        package.workbook_rels_xml = package.read("xl/_rels/workbook.xml.rels")?;
+        package.workbook_rels = parse_rels(&package.workbook_rels_xml)?;
+        package.workbook_xml = package.read("xl/workbook.xml")?;
+        (package.sheets, package.sheet_names) =
+            sheet_parts(&package.workbook_xml, &package.workbook_rels, &package.names)?;
         Ok(package)
     }
 
@@ -137,14 +146,16 @@ impl<R: Read + Seek> Package<R> {
         resolve(source, &rel.target)
     }
 
-    /// The relationships of `part` (none when it has no `.rels`).
-    pub fn rels_of(&mut self, part: &str) -> Result<Vec<Rel>, Refused> {
+    /// The `.rels` part of `part` as read (`None` when it has none) and
+    /// its relationships.
+    pub fn rels_of(&mut self, part: &str) -> Result<(Option<String>, Vec<Rel>), Refused> {
         let path = rels_path(part);
-        if self.has(&path) {
-            parse_rels(&self.read(&path)?)
-        } else {
-            Ok(Vec::new())
+        if !self.has(&path) {
+            return Ok((None, Vec::new()));
         }
+        let xml = self.read(&path)?;
+        let rels = parse_rels(&xml)?;
+        Ok((Some(xml), rels))
     }
 
     /// A part name not yet in the package: `stem{n}.ext` with the smallest

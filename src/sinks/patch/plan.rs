@@ -135,8 +135,7 @@ impl<'a> Plan<'a> {
             }
             None => (fit_in(&additions.rows, &|c| survey.width(c), &fixed), None),
         };
-        let mut rels = package.rels_of(part)?;
-        let had_rels = package.has(&rels_path(part));
+        let (current, mut rels) = package.rels_of(part)?;
         let mut new_rels = Vec::new();
         let legacy_drawing = self.notes(package, part, additions, &survey, &mut rels, &mut new_rels)?;
         if let Some(cols) = additions.columns {
@@ -149,7 +148,6 @@ impl<'a> Plan<'a> {
         }
         if !new_rels.is_empty() {
             let path = rels_path(part);
-            let current = if had_rels { Some(package.read(&path)?) } else { None };
             let xml = patch_rels(current.as_deref(), &new_rels)?;
             match current {
                 Some(_) => self.change(package, &path, xml),
@@ -277,9 +275,9 @@ impl<'a> Plan<'a> {
                 self.change(package, "docProps/app.xml", app);
             }
         }
-        let workbook = patch_workbook(&package.read("xl/workbook.xml")?, &entries, &self.names, self.widen)?;
+        let workbook = patch_workbook(&package.workbook_xml, &entries, &self.names, self.widen)?;
         self.change(package, "xl/workbook.xml", workbook);
-        let wb_rels = patch_rels(Some(&package.read("xl/_rels/workbook.xml.rels")?), &rels)?;
+        let wb_rels = patch_rels(Some(&package.workbook_rels_xml), &rels)?;
         self.change(package, "xl/_rels/workbook.xml.rels", wb_rels);
         Ok(())
     }
