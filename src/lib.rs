@@ -23,3 +23,4 @@ pub mod scoring;
 pub mod sinks;
 pub mod sources;
 pub mod template;
+pub mod terminal;

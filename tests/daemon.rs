@@ -329,6 +329,42 @@ fn terminate(child: &Child) {
         .unwrap();
 }
 
+/// The family a metrics sample belongs to: its name without labels.
+fn sample_family(line: &str) -> &str {
+    line.split(['{', ' ']).next().unwrap_or(line)
+}
+
+#[cfg(unix)]
+#[test]
+fn every_metrics_sample_sits_under_its_own_familys_type_line() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let setup = Setup::new("* * * * * *", &format!("[service]\nlisten = \"{addr}\"\n"));
+    let mut daemon = setup.daemon();
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    wait_for("a finished run", Duration::from_secs(30), || {
+        reqwest::blocking::get(format!("http://{addr}/metrics"))
+            .ok()
+            .and_then(|r| r.text().ok())
+            .is_some_and(|m| m.contains("iorready_job_last_run_success{"))
+    });
+    let metrics = http_get(&addr, "/metrics").1;
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let mut typed = "";
+    for line in metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            typed = rest.split(' ').next().unwrap();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            assert_eq!(
+                sample_family(line),
+                typed,
+                "{line} is not under its TYPE line:\n{metrics}"
+            );
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn the_daemon_picks_up_a_dropped_workbook_serves_health_and_metrics_and_stops_on_sigterm() {

@@ -11,6 +11,7 @@ use chrono::{NaiveDate, Utc};
 use iorready::daemon::runner::job_lock_name;
 use iorready::daemon::state::{Lock, Outcome};
 use iorready::daemon::{run_job, serve, JobsConfig, RunOptions, State};
+use iorready::terminal::escape_controls;
 
 fn load(config: &Path) -> Result<JobsConfig> {
     JobsConfig::load(config).map_err(|e| anyhow!("{e}"))
@@ -99,16 +100,16 @@ pub fn run(config: &Path, job: Option<&str>, as_of: Option<NaiveDate>, full_sync
                 r.failed,
                 r.changes,
                 r.written_back,
-                r.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+                r.message.as_deref().map(|m| format!(" ({})", escape_controls(m))).unwrap_or_default()
             );
         }
         if let Some(s) = summary {
             for (file, message) in &s.errors {
-                println!("  not scored: {file}: {message}");
+                println!("  not scored: {}: {}", escape_controls(file), escape_controls(message));
             }
         }
         for (file, message) in &report.not_fetched {
-            println!("  {file}: {message}");
+            println!("  {}: {}", escape_controls(file), escape_controls(message));
         }
         if report.outcome != Outcome::Ok {
             worst = ExitCode::from(super::PARTIAL);
@@ -176,7 +177,7 @@ pub fn status(config: &Path) -> Result<ExitCode> {
                     r.failed
                 );
                 if let Some(m) = &r.message {
-                    println!("{:<20} {m}", "");
+                    println!("{:<20} {}", "", escape_controls(m));
                 }
             }
             None => println!(

@@ -18,6 +18,7 @@ use iorready::mapping::{Mapping, MappingSet};
 use iorready::model::Country;
 use iorready::pipeline::{run_score, Progress, RunError, ScoreRequest};
 use iorready::scoring::{Profile, DEFAULT_PROFILE};
+use iorready::terminal::{escape_controls, EscapedStderr};
 
 /// Scores importer-of-record providers country by country from their
 /// questionnaire workbooks, and explains every score on the cells that
@@ -240,10 +241,31 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("iorready: {e:#}");
-            ExitCode::from(USAGE)
+            eprintln!("iorready: {}", escape_controls(&format!("{e:#}")));
+            ExitCode::from(if is_runtime_failure(&e) { PARTIAL } else { USAGE })
         }
     }
+}
+
+/// A failure of the run itself (an API that refused or could not be
+/// reached, an output that could not be written) rather than of what the
+/// user asked: exit 1, so that a scheduler retries it, where a usage or
+/// configuration error (exit 2) needs a person.
+fn is_runtime_failure(e: &anyhow::Error) -> bool {
+    use iorready::connectors::{ConnectorError, ExchangeError};
+    e.chain().any(|cause| {
+        cause.is::<ConnectorError>()
+            || cause.is::<iorready::sinks::SinkError>()
+            || cause.downcast_ref::<ExchangeError>().is_some_and(|x| {
+                !matches!(
+                    x,
+                    ExchangeError::Config(_) | ExchangeError::NoFileStream(_) | ExchangeError::Mapping(_)
+                )
+            })
+            || cause
+                .downcast_ref::<RunError>()
+                .is_some_and(|x| !matches!(x, RunError::NoInputs | RunError::Input(_) | RunError::OutDir { .. }))
+    })
 }
 
 fn init_logging(verbose: u8, format: LogFormat, service: bool) {
@@ -256,13 +278,21 @@ fn init_logging(verbose: u8, format: LogFormat, service: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only on a terminal: a file or a pipe gets plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(colour);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Text => builder.with_writer(EscapedStderr { colour }).try_init(),
+        // JSON strings escape control characters themselves.
+        LogFormat::Json => builder
+            .with_writer(std::io::stderr)
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
     };
 }
 

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use iorready::pipeline::{RunSummary, ScoreRequest};
+use iorready::terminal::escape_controls;
 
 fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -40,7 +41,7 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
             writeln!(
                 out,
                 "{:<32} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>7} {:>5}  {}",
-                cut(name, 32),
+                cut(&escape_controls(name), 32),
                 x.countries_claimed,
                 x.ready,
                 x.conditional,
@@ -57,13 +58,13 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
     if !s.errors.is_empty() {
         writeln!(out, "\nNot scored:")?;
         for (_, message) in &s.errors {
-            writeln!(out, "  {message}")?;
+            writeln!(out, "  {}", escape_controls(message))?;
         }
     }
     if !s.rebuilt.is_empty() {
         writeln!(out, "\nAnnotated copies rebuilt, without the provider's formatting:")?;
         for (file, why) in &s.rebuilt {
-            writeln!(out, "  {file}: {why}")?;
+            writeln!(out, "  {}: {}", escape_controls(file), escape_controls(why))?;
         }
     }
     let warnings: usize = s.results.iter().map(|r| r.row_issues.len()).sum();

@@ -346,6 +346,7 @@ impl Client {
         let fail = |m: String| self.error("auth", &Method::POST, token_url, m);
         let id = client_id.resolve(&self.redactor).map_err(|e| fail(e.0))?;
         let secret = client_secret.resolve(&self.redactor).map_err(|e| fail(e.0))?;
+        self.redactor.add_credentials(id.expose(), secret.expose());
         let client = BasicClient::new(ClientId::new(id.expose().to_owned()))
             .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
             .set_token_uri(TokenUrl::from_url(token_url.clone()))
@@ -390,7 +391,12 @@ impl Client {
             }
             _ => return Ok(None),
         }
-        .map_err(|e| fail(format!("token request failed: {}", describe_token_error(&e))))?;
+        .map_err(|e| {
+            fail(format!(
+                "token request failed: {}",
+                describe_token_error(&e, &self.redactor)
+            ))
+        })?;
         if let (Auth::RefreshToken { refresh_token_file, .. }, Some(next)) =
             (&self.connector.auth, response.refresh_token())
         {
@@ -468,7 +474,10 @@ impl Client {
             .await
             .map_err(|e| fail(format!("reading the login answer failed: {e}")))?;
         if !status.is_success() {
-            return Err(fail(format!("login refused: HTTP {status}: {}", api_message(&text))));
+            return Err(fail(format!(
+                "login refused: HTTP {status}: {}",
+                api_message(&self.redactor.scrub(&text))
+            )));
         }
         let answer: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| fail(format!("the login answer is not JSON: {e}")))?;
@@ -551,6 +560,7 @@ impl Client {
                 let p = password
                     .resolve(&self.redactor)
                     .map_err(|e| self.error(stream, method, url, e.0))?;
+                self.redactor.add_credentials(u.expose(), p.expose());
                 request.basic_auth(u.expose(), Some(p.expose()))
             }
             Auth::Bearer { token } => {
@@ -640,7 +650,12 @@ impl Client {
             let not_processed = status == StatusCode::TOO_MANY_REQUESTS
                 || (status == StatusCode::SERVICE_UNAVAILABLE && wait.is_some());
             if !not_processed || attempt >= self.connector.limits.max_retries {
-                return Err(self.error(stream, &method, &url, format!("HTTP {status}: {}", api_message(&text))));
+                return Err(self.error(
+                    stream,
+                    &method,
+                    &url,
+                    format!("HTTP {status}: {}", api_message(&self.redactor.scrub(&text))),
+                ));
             }
             attempt += 1;
             let wait = wait.unwrap_or_else(|| backoff(self.connector.limits.backoff_base, attempt));
@@ -715,7 +730,10 @@ impl Client {
                 stream,
                 &method,
                 &url,
-                format!("the body is not valid JSON ({e}); it starts: {}", excerpt(&text)),
+                format!(
+                    "the body is not valid JSON ({e}); it starts: {}",
+                    excerpt(&self.redactor.scrub(&text))
+                ),
             )
         })?;
         Ok(Some(Page { headers, body, digest }))
@@ -800,7 +818,14 @@ impl Client {
                             Err(Some(e)) => {
                                 // A body cut short (the connection dropped): a
                                 // GET is safe to send again.
-                                let message = format!("reading the body failed (cut short?): {e}");
+                                let message = if e.is_timeout() {
+                                    format!(
+                                        "the answer timed out: it was still arriving after {} s (limits.timeout_seconds)",
+                                        limits.timeout.as_secs()
+                                    )
+                                } else {
+                                    format!("reading the body failed (cut short?): {e}")
+                                };
                                 if attempt >= limits.max_retries {
                                     let message = format!("{message} (after {attempt} retries)");
                                     return Err(self.error(stream, &method, &url, message));
@@ -815,7 +840,7 @@ impl Client {
                         let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                         let wait = retry_after(response.headers());
                         let body = response.text().await.unwrap_or_default();
-                        let message = format!("HTTP {status}: {}", api_message(&body));
+                        let message = format!("HTTP {status}: {}", api_message(&self.redactor.scrub(&body)));
                         if !retryable || attempt >= limits.max_retries {
                             let tries = if retryable {
                                 format!(" (after {} retries)", attempt)
@@ -829,7 +854,14 @@ impl Client {
                     }
                 }
                 Err(e) => {
-                    let kind = if e.is_timeout() { "timed out" } else { "failed" };
+                    let kind = if e.is_timeout() {
+                        format!(
+                            "timed out after {} s (limits.timeout_seconds)",
+                            limits.timeout.as_secs()
+                        )
+                    } else {
+                        "failed".to_owned()
+                    };
                     // The error's own text repeats the URL, query and all;
                     // the message names the URL once, redacted.
                     let e = with_causes(&e.without_url());
@@ -977,6 +1009,7 @@ fn api_message(body: &str) -> String {
 
 fn describe_token_error<RE: std::error::Error + 'static>(
     e: &oauth2::RequestTokenError<RE, oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>,
+    redactor: &Redactor,
 ) -> String {
     match e {
         oauth2::RequestTokenError::ServerResponse(r) => {
@@ -990,7 +1023,7 @@ fn describe_token_error<RE: std::error::Error + 'static>(
         oauth2::RequestTokenError::Request(r) => format!("{r}"),
         oauth2::RequestTokenError::Parse(p, body) => format!(
             "unreadable token response ({p}): {}",
-            excerpt(&String::from_utf8_lossy(body))
+            excerpt(&redactor.scrub(&String::from_utf8_lossy(body)))
         ),
         oauth2::RequestTokenError::Other(o) => o.clone(),
     }

@@ -55,6 +55,8 @@ struct RawMeta {
     mapping: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    #[serde(default)]
+    allow_insecure_http: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -636,6 +638,45 @@ fn url(src: &Source, key: &str, text: &str) -> Result<reqwest::Url, ConfigError>
     Ok(u)
 }
 
+/// True for a host on this machine, where plain http never leaves it.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Credentials sent over plain http to another machine can be read by
+/// anyone on the way: refused unless the connector says
+/// `allow_insecure_http = true`, and then warned about.
+fn plain_http_check(src: &Source, base_url: &reqwest::Url, auth: &Auth, allowed: bool) -> Result<(), ConfigError> {
+    let auth_url = match auth {
+        Auth::ClientCredentials { token_url, .. } | Auth::RefreshToken { token_url, .. } => {
+            Some(("auth.token_url", token_url))
+        }
+        Auth::Session { login_url, .. } => Some(("auth.login_url", login_url)),
+        _ => None,
+    };
+    let urls = std::iter::once(("connector.base_url", base_url)).chain(auth_url);
+    for (key, u) in urls {
+        if u.scheme() != "http" || is_loopback(u) {
+            continue;
+        }
+        let host = u.host_str().unwrap_or_default();
+        if !allowed {
+            return Err(src.error(
+                key,
+                format!("plain http to {host} would send the credentials unencrypted: use https, or set allow_insecure_http = true under [connector] if this network is trusted"),
+            ));
+        }
+        tracing::warn!(file = %src.file().display(), key, host, "credentials go to {host} over plain http (allow_insecure_http = true)");
+    }
+    Ok(())
+}
+
 /// A setting that may come from the environment (`${env:D365_URL}`); not a
 /// secret: resolved when the file is loaded, and shown in messages.
 fn incremental(
@@ -804,6 +845,10 @@ impl Connector {
                 }
             }
         };
+        let credentials = !matches!(auth, Auth::None) || headers.iter().any(|(_, v)| v.is_reference());
+        if credentials {
+            plain_http_check(src, &base_url, &auth, raw.connector.allow_insecure_http)?;
+        }
         let l = raw.limits;
         if l.timeout_seconds == 0 || l.timeout_seconds > 3600 {
             return Err(src.error("limits.timeout_seconds", "must be between 1 and 3600"));

@@ -79,6 +79,68 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// The per-job gauges, each family's samples right under its own TYPE
+/// line (the text format's parsers type a sample by the line above its
+/// family, so families must not interleave).
+fn job_gauges(app: &App, out: &mut String) -> Result<(), super::state::StateError> {
+    let mut last_started = String::new();
+    let mut last_success = String::new();
+    let mut next_run = String::new();
+    let mut failures = String::new();
+    for job in &app.config.jobs {
+        let name = label(&job.name);
+        let runs = app.state.runs(Some(&job.name), 20)?;
+        if let Some(last) = runs.first() {
+            let _ = writeln!(
+                last_started,
+                "iorready_job_last_run_timestamp_seconds{{job=\"{name}\"}} {}",
+                last.started.timestamp()
+            );
+        }
+        if let Some(done) = runs.iter().find(|r| r.finished.is_some()) {
+            let _ = writeln!(
+                last_success,
+                "iorready_job_last_run_success{{job=\"{name}\"}} {}",
+                u8::from(done.outcome.completed())
+            );
+        }
+        if let Some(next) = job.schedule.next_after(Utc::now()) {
+            let _ = writeln!(
+                next_run,
+                "iorready_job_next_run_timestamp_seconds{{job=\"{name}\"}} {}",
+                next.timestamp()
+            );
+        }
+        let _ = writeln!(
+            failures,
+            "iorready_job_failures_in_a_row{{job=\"{name}\"}} {}",
+            app.state.failures_in_a_row(&job.name)?
+        );
+    }
+    for (name, help, samples) in [
+        (
+            "iorready_job_last_run_timestamp_seconds",
+            "When the job's last run started.",
+            last_started,
+        ),
+        (
+            "iorready_job_last_run_success",
+            "1 when the job's last finished run completed.",
+            last_success,
+        ),
+        (
+            "iorready_job_next_run_timestamp_seconds",
+            "When the job runs next.",
+            next_run,
+        ),
+        ("iorready_job_failures_in_a_row", "Failed runs in a row.", failures),
+    ] {
+        family(out, name, "gauge", help);
+        out.push_str(&samples);
+    }
+    Ok(())
+}
+
 /// The metrics, rendered from the state and the scheduler.
 fn render(app: &App) -> Result<String, super::state::StateError> {
     let mut out = String::new();
@@ -174,60 +236,7 @@ fn render(app: &App) -> Result<String, super::state::StateError> {
             u8::from(running.load(Ordering::SeqCst))
         );
     }
-    family(
-        &mut out,
-        "iorready_job_last_run_timestamp_seconds",
-        "gauge",
-        "When the job's last run started.",
-    );
-    family(
-        &mut out,
-        "iorready_job_last_run_success",
-        "gauge",
-        "1 when the job's last finished run completed.",
-    );
-    family(
-        &mut out,
-        "iorready_job_next_run_timestamp_seconds",
-        "gauge",
-        "When the job runs next.",
-    );
-    family(
-        &mut out,
-        "iorready_job_failures_in_a_row",
-        "gauge",
-        "Failed runs in a row.",
-    );
-    for job in &app.config.jobs {
-        let name = label(&job.name);
-        let runs = app.state.runs(Some(&job.name), 20)?;
-        if let Some(last) = runs.first() {
-            let _ = writeln!(
-                out,
-                "iorready_job_last_run_timestamp_seconds{{job=\"{name}\"}} {}",
-                last.started.timestamp()
-            );
-        }
-        if let Some(done) = runs.iter().find(|r| r.finished.is_some()) {
-            let _ = writeln!(
-                out,
-                "iorready_job_last_run_success{{job=\"{name}\"}} {}",
-                u8::from(done.outcome.completed())
-            );
-        }
-        if let Some(next) = job.schedule.next_after(Utc::now()) {
-            let _ = writeln!(
-                out,
-                "iorready_job_next_run_timestamp_seconds{{job=\"{name}\"}} {}",
-                next.timestamp()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "iorready_job_failures_in_a_row{{job=\"{name}\"}} {}",
-            app.state.failures_in_a_row(&job.name)?
-        );
-    }
+    job_gauges(app, &mut out)?;
     family(&mut out, "iorready_up", "gauge", "1 while the scheduler is alive.");
     let _ = writeln!(out, "iorready_up {}", u8::from(app.liveness.alive()));
     Ok(out)

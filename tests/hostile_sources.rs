@@ -1,0 +1,347 @@
+//! Hostile and failing sources, from the command line: a run that cannot
+//! reach its API fails as a runtime failure (exit 1), not as a usage error;
+//! what a file name or an API says cannot forge a log line; logs carry no
+//! terminal colours outside a terminal.
+
+#[path = "support/api.rs"]
+mod api;
+mod common;
+
+use std::path::Path;
+
+/// A connectors folder with one connector `c` at `base` reading `/path`.
+fn connector_dir(base: &str, path: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!("[connector]\nname = \"c\"\nbase_url = \"{base}\"\n[limits]\nbackoff_base_ms = 10\nmax_retries = 1\n[[streams]]\nname = \"s\"\npath = \"{path}\"\n"),
+    )
+    .unwrap();
+    dir
+}
+
+/// An address nothing listens on.
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn connector_read_of_an_api_that_refuses_the_connection_exits_1() {
+    let dir = connector_dir(&closed_port(), "/x");
+    let o = common::iorready(&["connector", "--connectors", dir.path().to_str().unwrap(), "read", "c"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("refused"), "{}", stderr(&o));
+}
+
+#[test]
+fn connector_read_answered_401_exits_1() {
+    let (addr, _) = api::start();
+    let dir = connector_dir(&format!("http://{addr}"), "/secure/suppliers");
+    let o = common::iorready(&["connector", "--connectors", dir.path().to_str().unwrap(), "read", "c"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("HTTP 401"), "{}", stderr(&o));
+}
+
+#[test]
+fn score_from_a_connector_whose_api_refuses_the_connection_exits_1() {
+    let base = closed_port();
+    let out = tempfile::tempdir().unwrap();
+    let o = assert_cmd::Command::cargo_bin("iorready")
+        .unwrap()
+        .args(["score", "--connector", "coupa-ior-form", "-q", "--connectors-dir"])
+        .arg(common::root().join("connectors"))
+        .arg("--mappings")
+        .arg(common::root().join("mappings"))
+        .arg("--out")
+        .arg(out.path())
+        .env("COUPA_URL", format!("{base}/api/"))
+        .env("COUPA_TOKEN_URL", format!("{base}/oauth2/token"))
+        .env("COUPA_CLIENT_ID", "client")
+        .env("COUPA_CLIENT_SECRET", "secret-abcdef-123456")
+        .env("COUPA_IOR_FORM_ID", "3")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn a_usage_error_still_exits_2() {
+    let out = tempfile::tempdir().unwrap();
+    let o = common::iorready(&["score", "/no/such/folder", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Scores `inputs` with info logs in the given format; returns stderr.
+fn score_logs(inputs: &Path, format: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let o = common::iorready(&[
+        "score",
+        inputs.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "-v",
+        "--log-format",
+        format,
+        "--as-of",
+        "2026-11-24",
+    ]);
+    stderr(&o)
+}
+
+/// A folder with one good workbook and one unreadable one whose name
+/// carries a newline, an escape sequence and a forged log line.
+fn forged_names() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::examples().join("meridian-trade-compliance.xlsx"),
+        dir.path().join("meridian.xlsx"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("x\n2026-01-01T00:00:00Z ERROR forged\x1b[2K.xlsx"),
+        b"not a workbook",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_a_text_log_line() {
+    let dir = forged_names();
+    let logs = score_logs(dir.path(), "text");
+    assert!(logs.contains("\\n2026-01-01T00:00:00Z ERROR forged"), "{logs}");
+    assert!(
+        !logs.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z ERROR forged")),
+        "{logs}"
+    );
+    assert!(!logs.contains('\x1b'), "{logs}");
+}
+
+#[test]
+fn a_file_name_with_control_characters_is_escaped_in_the_run_summary() {
+    let dir = forged_names();
+    let out = tempfile::tempdir().unwrap();
+    let o = common::iorready(&[
+        "score",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("x\\n2026-01-01T00:00:00Z ERROR forged\\x1b[2K.xlsx"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "{text}");
+}
+
+#[test]
+fn json_logs_keep_control_characters_inside_their_strings() {
+    let dir = forged_names();
+    let logs = score_logs(dir.path(), "json");
+    for line in logs.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let logs = score_logs(&common::examples(), "text");
+    assert!(logs.contains("INFO"), "{logs}");
+    assert!(!logs.contains("\x1b["), "{logs:?}");
+}
+
+/// A server that answers 200 with a 1,000-byte body, then sends one byte
+/// every 300 ms.
+fn trickling_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for _ in 0..999 {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    if stream.write_all(b" ").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_body_that_trickles_in_past_the_timeout_is_reported_as_timed_out_naming_the_limit() {
+    let addr = trickling_server();
+    let text = format!(
+        "[connector]\nname = \"c\"\nbase_url = \"http://{addr}\"\n[limits]\ntimeout_seconds = 1\nmax_retries = 1\nbackoff_base_ms = 10\n[[streams]]\nname = \"s\"\npath = \"/x\"\n"
+    );
+    let c = iorready::connectors::Connector::from_source(&iorready::config::Source::new("c.toml", text)).unwrap();
+    let started = std::time::Instant::now();
+    let e = common::read_connector(c).unwrap_err();
+    eprintln!("trickling body: failed after {:.1} s", started.elapsed().as_secs_f64());
+    assert!(e.message.contains("timed out"), "{e}");
+    assert!(e.message.contains("1 s (limits.timeout_seconds)"), "{e}");
+    assert!(!e.message.contains("cut short"), "{e}");
+}
+
+fn load(text: &str) -> Result<iorready::connectors::Connector, iorready::config::ConfigError> {
+    iorready::connectors::Connector::from_source(&iorready::config::Source::new("c.toml", text.to_owned()))
+}
+
+const BASIC: &str = "[auth]\ntype = \"basic\"\nusername = \"ior\"\npassword = \"${env:IORREADY_TEST_UNSET_PASSWORD}\"\n[[streams]]\nname = \"s\"\npath = \"/x\"\n";
+
+#[test]
+fn credentials_over_plain_http_to_another_host_are_refused_naming_the_key() {
+    let e = load(&format!(
+        "[connector]\nname = \"c\"\nbase_url = \"http://erp.example.com/api\"\n{BASIC}"
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("connector.base_url"), "{e}");
+    assert!(e.to_string().contains("allow_insecure_http"), "{e}");
+}
+
+#[test]
+fn a_token_url_over_plain_http_to_another_host_is_refused_naming_the_key() {
+    let e = load("[connector]\nname = \"c\"\nbase_url = \"https://erp.example.com/api\"\n[auth]\ntype = \"oauth2_client_credentials\"\ntoken_url = \"http://login.example.com/token\"\nclient_id = \"${env:X_ID}\"\nclient_secret = \"${env:X_SECRET}\"\n[[streams]]\nname = \"s\"\npath = \"/x\"\n").unwrap_err();
+    assert!(e.to_string().contains("auth.token_url"), "{e}");
+}
+
+#[test]
+fn credentials_over_plain_http_to_this_machine_are_allowed() {
+    for host in ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"] {
+        load(&format!(
+            "[connector]\nname = \"c\"\nbase_url = \"http://{host}/api\"\n{BASIC}"
+        ))
+        .unwrap();
+    }
+}
+
+#[test]
+fn allow_insecure_http_lets_a_trusted_network_use_plain_http() {
+    load(&format!(
+        "[connector]\nname = \"c\"\nbase_url = \"http://erp.example.com/api\"\nallow_insecure_http = true\n{BASIC}"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn plain_http_without_credentials_is_allowed() {
+    load("[connector]\nname = \"c\"\nbase_url = \"http://open-data.example.com/\"\n[[streams]]\nname = \"s\"\npath = \"/x\"\n").unwrap();
+}
+
+/// A server that answers every request 400 with a JSON message quoting
+/// the request line and its Authorization header after `padding`
+/// characters, as some APIs echo what they were sent.
+fn echoing_server(padding: usize) -> std::net::SocketAddr {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_owned());
+            }
+            let auth = head
+                .iter()
+                .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                .cloned()
+                .unwrap_or_default();
+            let message = format!(
+                "{}rejected {} with {auth}",
+                "x".repeat(padding),
+                head.first().cloned().unwrap_or_default()
+            );
+            let body = serde_json::json!({ "message": message }).to_string();
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+/// `connector read` of a connector at `addr` with `auth`, with the
+/// environment `env`, in text and JSON logs; returns both stderrs.
+fn read_echoed(addr: std::net::SocketAddr, path: &str, auth: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!("[connector]\nname = \"c\"\nbase_url = \"http://{addr}\"\n{auth}\n[limits]\nmax_retries = 0\n[[streams]]\nname = \"s\"\npath = \"{path}\"\n"),
+    )
+    .unwrap();
+    ["text", "json"]
+        .iter()
+        .map(|format| {
+            let mut cmd = assert_cmd::Command::cargo_bin("iorready").unwrap();
+            cmd.args(["--log-format", format, "-v", "connector", "--connectors"])
+                .arg(dir.path())
+                .args(["read", "c"]);
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let o = cmd.output().unwrap();
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            stderr(&o)
+        })
+        .collect()
+}
+
+#[test]
+fn the_base64_of_basic_credentials_echoed_by_an_api_is_scrubbed() {
+    let addr = echoing_server(0);
+    let auth = "[auth]\ntype = \"basic\"\nusername = \"ior-user\"\npassword = \"${env:IORREADY_T4_PASSWORD}\"";
+    for logs in read_echoed(addr, "/x", auth, &[("IORREADY_T4_PASSWORD", "Zq9!pass word/2026")]) {
+        // base64("ior-user:Zq9!pass word/2026")
+        assert!(!logs.contains("aW9yLXVzZXI6WnE5IXBhc3Mgd29yZC8yMDI2"), "{logs}");
+        assert!(logs.contains("Basic ***"), "{logs}");
+    }
+}
+
+#[test]
+fn a_percent_encoded_api_key_echoed_by_an_api_is_scrubbed() {
+    let addr = echoing_server(0);
+    let auth = "[auth]\ntype = \"api_key\"\nname = \"key\"\nvalue = \"${env:IORREADY_T4_KEY}\"\nin = \"query\"";
+    for logs in read_echoed(addr, "/x", auth, &[("IORREADY_T4_KEY", "k3y/with+plus=&more")]) {
+        assert!(!logs.contains("k3y%2Fwith%2Bplus%3D%26more"), "{logs}");
+        assert!(!logs.contains("k3y/with+plus"), "{logs}");
+    }
+}
+
+#[test]
+fn a_bearer_token_cut_by_the_excerpt_is_scrubbed_before_it_is_cut() {
+    let token = "tok-0123456789abcdefghijklmnopqrstuv";
+    // The message's first 300 characters end 22 characters into the token.
+    let addr = echoing_server(300 - "rejected GET /x HTTP/1.1 with authorization: Bearer ".len() - 22);
+    let auth = "[auth]\ntype = \"bearer\"\ntoken = \"${env:IORREADY_T4_TOKEN}\"";
+    for logs in read_echoed(addr, "/x", auth, &[("IORREADY_T4_TOKEN", token)]) {
+        assert!(!logs.contains(&token[..8]), "{logs}");
+        assert!(logs.contains("rejected GET"), "{logs}");
+    }
+}
