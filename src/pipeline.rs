@@ -388,6 +388,10 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
             }
             Err(Failed { message, kept }) => {
                 tracing::warn!(file = %input.display(), "not scored: {message}");
+                let message = match &kept {
+                    Some(_) => format!("{message} (could not be read this run: its last standing is kept, stale, and nothing of it changes until it can be read)"),
+                    None => message,
+                };
                 errors.push((input.display().to_string(), message));
                 if let Some((summaries, copy)) = kept {
                     results.extend(summaries);

@@ -247,6 +247,59 @@ fn a_downgrade_from_active_to_passive_is_listed_in_json_and_the_changes_sheet() 
     );
 }
 
+/// `iorready run` from the jobs file's folder with the relative
+/// `--config iorready.toml`, so the job's inputs are `./inbox`.
+fn run_relative(setup: &Setup) -> std::process::Output {
+    Command::new(assert_cmd::cargo::cargo_bin("iorready"))
+        .args(["run", "--config", "iorready.toml", "--as-of", "2026-11-24"])
+        .current_dir(setup.path(""))
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_workbook_that_cannot_be_read_for_a_moment_keeps_its_last_standing_and_says_it_is_stale() {
+    let setup = Setup::new("0 6 * * *", "");
+    provider_workbook(&setup.path("inbox/a.xlsx"), "Alpha", &["DE"], "Own entity");
+    provider_workbook(&setup.path("inbox/b.xlsx"), "Beta", &["DE"], "Own entity");
+    assert!(run_relative(&setup).status.success());
+    // b's share drops: its link now points at nothing.
+    std::fs::create_dir(setup.path("share")).unwrap();
+    std::fs::rename(setup.path("inbox/b.xlsx"), setup.path("share/b.xlsx")).unwrap();
+    std::os::unix::fs::symlink(setup.path("gone/b.xlsx"), setup.path("inbox/b.xlsx")).unwrap();
+    let second = run_relative(&setup);
+    assert_eq!(
+        second.status.code(),
+        Some(1),
+        "a run that could not read an input is partial"
+    );
+    assert!(stdout(&second).contains("stale"), "{}", stdout(&second));
+    let json = setup.json();
+    assert_eq!(
+        json["providers"].as_array().unwrap().len(),
+        2,
+        "Beta is still in the result"
+    );
+    assert!(
+        json["changes"].as_array().is_none_or(|c| c.is_empty()),
+        "{}",
+        json["changes"]
+    );
+    assert!(setup.path("out/b.annotated.xlsx").is_file(), "its annotated copy stays");
+    // The share is back: nothing was removed, so nothing is added.
+    std::fs::remove_file(setup.path("inbox/b.xlsx")).unwrap();
+    std::os::unix::fs::symlink(setup.path("share/b.xlsx"), setup.path("inbox/b.xlsx")).unwrap();
+    assert!(run_relative(&setup).status.success());
+    let json = setup.json();
+    assert_eq!(json["providers"].as_array().unwrap().len(), 2);
+    assert!(
+        json["changes"].as_array().is_none_or(|c| c.is_empty()),
+        "{}",
+        json["changes"]
+    );
+}
+
 #[test]
 fn a_removed_workbook_takes_its_provider_out_of_the_portfolio() {
     let setup = Setup::new("0 6 * * *", "");

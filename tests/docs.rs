@@ -745,3 +745,32 @@ fn every_link_in_the_readme_and_the_docs_leads_to_a_file_of_the_repository() {
         }
     }
 }
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+#[test]
+fn the_readme_says_how_to_install_iorready_and_what_the_first_build_costs() {
+    let text = readme();
+    for needed in ["cargo install --path .", "./target/release/iorready", "minutes", "GB"] {
+        assert!(text.contains(needed), "README.md does not say {needed:?}");
+    }
+}
+
+#[test]
+fn every_score_command_in_the_readme_writes_into_a_folder_of_its_own() {
+    let text = readme();
+    let mut folders: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" score ") && l.contains("--out "))
+        .filter_map(|l| l.split("--out ").nth(1)?.split_whitespace().next())
+        // The synopsis names no folder.
+        .filter(|f| *f != "DIR")
+        .collect();
+    assert!(folders.len() >= 2, "{folders:?}");
+    let all = folders.len();
+    folders.sort();
+    folders.dedup();
+    assert_eq!(folders.len(), all, "two commands share an output folder: {folders:?}");
+}

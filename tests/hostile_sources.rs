@@ -345,3 +345,201 @@ fn a_bearer_token_cut_by_the_excerpt_is_scrubbed_before_it_is_cut() {
         assert!(logs.contains("rejected GET"), "{logs}");
     }
 }
+
+/// Suppliers `x/y`, `x_y`, `ABC` and `abc`, each with one attachment
+/// `dup.xlsx`: a different demo workbook for each.
+fn suppliers_with_clashing_ids() -> std::net::SocketAddr {
+    use axum::routing::get;
+    const IDS: [&str; 4] = ["x/y", "x_y", "ABC", "abc"];
+    const BOOKS: [&str; 4] = [
+        "meridian-trade-compliance.xlsx",
+        "swiftfreight-logistics.xlsx",
+        "globereach-ior-network.xlsx",
+        "atlas-import-services.xlsx",
+    ];
+    let app = axum::Router::new()
+        .route(
+            "/suppliers",
+            get(|| async {
+                axum::Json(serde_json::json!(IDS
+                    .iter()
+                    .map(|id| serde_json::json!({ "id": id }))
+                    .collect::<Vec<_>>()))
+            }),
+        )
+        .route(
+            "/files/{id}",
+            get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                let n = IDS.iter().position(|x| *x == id).unwrap();
+                axum::Json(serde_json::json!([{ "id": n, "name": "dup.xlsx", "url": format!("/download/{n}") }]))
+            }),
+        )
+        .route(
+            "/download/{n}",
+            get(|axum::extract::Path(n): axum::extract::Path<usize>| async move {
+                std::fs::read(common::examples().join(BOOKS[n])).unwrap()
+            }),
+        );
+    api::serve(app)
+}
+
+#[test]
+fn suppliers_whose_ids_differ_only_in_unsafe_characters_or_case_keep_their_own_files() {
+    let addr = suppliers_with_clashing_ids();
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("c.toml"),
+        format!("[connector]\nname = \"c\"\nbase_url = \"http://{addr}\"\n[[streams]]\nname = \"suppliers\"\npath = \"/suppliers\"\n[[streams]]\nname = \"files\"\nparent = \"suppliers\"\npath = \"/files/{{parent:/id}}\"\nfile = {{ name = \"/name\", url = \"/url\" }}\n"),
+    )
+    .unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = rt
+        .block_on(iorready::connectors::fetch_workbooks(
+            defs.path(),
+            "c",
+            mirror.path(),
+            &[],
+            false,
+        ))
+        .unwrap();
+    assert_eq!(out.files.len(), 4, "{:?}", out.files);
+    let mut folders: Vec<String> = out
+        .files
+        .iter()
+        .map(|f| f.path.parent().unwrap().to_string_lossy().to_lowercase())
+        .collect();
+    folders.sort();
+    folders.dedup();
+    assert_eq!(folders.len(), 4, "{folders:?}");
+    let mut digests: Vec<_> = out.files.iter().map(|f| std::fs::read(&f.path).unwrap()).collect();
+    digests.sort();
+    digests.dedup();
+    assert_eq!(digests.len(), 4, "each supplier's own workbook");
+}
+
+/// A file stream of two workbooks whose second download is refused (404).
+fn one_download_refused() -> tempfile::TempDir {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/files",
+            get(|| async {
+                axum::Json(serde_json::json!([
+                    { "id": 1, "name": "meridian.xlsx", "url": "/download/1" },
+                    { "id": 2, "name": "atlas.xlsx", "url": "/download/2" },
+                ]))
+            }),
+        )
+        .route(
+            "/download/1",
+            get(|| async { std::fs::read(common::examples().join("meridian-trade-compliance.xlsx")).unwrap() }),
+        );
+    let addr = api::serve(app);
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("c.toml"),
+        format!("[connector]\nname = \"c\"\nbase_url = \"http://{addr}\"\n[[streams]]\nname = \"files\"\npath = \"/files\"\nfile = {{ name = \"/name\", url = \"/url\" }}\n"),
+    )
+    .unwrap();
+    defs
+}
+
+#[test]
+fn score_from_a_connector_reports_a_file_it_could_not_fetch_as_not_scored_and_exits_1() {
+    let defs = one_download_refused();
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("result.json");
+    let o = common::iorready(&[
+        "score",
+        "--connector",
+        "c",
+        "--connectors-dir",
+        defs.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--as-of",
+        "2026-11-24",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("atlas.xlsx (connector 'c'): not fetched: HTTP 404"),
+        "{text}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let errors = result["errors"].to_string();
+    assert!(
+        errors.contains("atlas.xlsx") && errors.contains("not fetched"),
+        "{errors}"
+    );
+    assert_eq!(
+        result["providers"].as_array().unwrap().len(),
+        1,
+        "the other file is scored"
+    );
+}
+
+#[test]
+fn a_run_into_a_folder_removes_the_outputs_an_earlier_run_left_there() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let json = out.path().join("result.json");
+    let first = common::iorready(&[
+        "score",
+        common::examples().to_str().unwrap(),
+        "--out",
+        o,
+        "--json",
+        json.to_str().unwrap(),
+        "--as-of",
+        "2026-11-24",
+        "-q",
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(json.is_file() && out.path().join("globereach-ior-network.annotated.xlsx").is_file());
+    let layouts = common::root().join("examples/layouts/erp-supplier-export.json");
+    let second = common::iorready(&[
+        "score",
+        layouts.to_str().unwrap(),
+        "--out",
+        o,
+        "--as-of",
+        "2026-11-24",
+        "-q",
+    ]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(out.path().join("portfolio.xlsx").is_file());
+    assert!(
+        !json.exists(),
+        "the first run's result.json no longer matches the portfolio"
+    );
+    assert!(!out.path().join("globereach-ior-network.annotated.xlsx").exists());
+    assert!(stderr(&second).contains("Removed"), "{}", stderr(&second));
+}
+
+#[test]
+fn a_file_of_the_users_in_the_output_folder_is_never_removed() {
+    let out = tempfile::tempdir().unwrap();
+    let mine = out.path().join("my-notes.json");
+    std::fs::write(&mine, "{}").unwrap();
+    let o = out.path().to_str().unwrap();
+    for _ in 0..2 {
+        let run = common::iorready(&[
+            "score",
+            common::examples().to_str().unwrap(),
+            "--out",
+            o,
+            "--as-of",
+            "2026-11-24",
+            "-q",
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    assert!(mine.is_file());
+}

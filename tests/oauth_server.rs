@@ -77,6 +77,7 @@ fn client_credentials(server: &Server, secret_var: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(no_oauth_server, ignore = "no OAuth2 test server: run `npm ci --prefix tests/oauth`")]
 fn client_credentials_from_a_real_server_are_reused_across_pages() {
     let Some(server) = start(&[]) else { return };
     std::env::set_var("IORREADY_OAUTH_SECRET_OK", "client-secret-1");
@@ -90,6 +91,7 @@ fn client_credentials_from_a_real_server_are_reused_across_pages() {
 }
 
 #[test]
+#[cfg_attr(no_oauth_server, ignore = "no OAuth2 test server: run `npm ci --prefix tests/oauth`")]
 fn a_token_expiring_in_the_middle_of_a_read_is_renewed_once_and_nothing_is_lost() {
     let Some(server) = start(&[("TOKEN_LIFETIME", "1"), ("PAGE_DELAY_MS", "450")]) else {
         return;
@@ -106,6 +108,7 @@ fn a_token_expiring_in_the_middle_of_a_read_is_renewed_once_and_nothing_is_lost(
 }
 
 #[test]
+#[cfg_attr(no_oauth_server, ignore = "no OAuth2 test server: run `npm ci --prefix tests/oauth`")]
 fn a_wrong_client_secret_is_refused_and_never_shown() {
     let Some(server) = start(&[]) else { return };
     std::env::set_var("IORREADY_OAUTH_SECRET_BAD", "not-the-secret-77");
@@ -120,6 +123,7 @@ fn a_wrong_client_secret_is_refused_and_never_shown() {
 }
 
 #[test]
+#[cfg_attr(no_oauth_server, ignore = "no OAuth2 test server: run `npm ci --prefix tests/oauth`")]
 fn a_rotated_refresh_token_is_saved_before_use_so_the_next_run_can_refresh() {
     let Some(server) = start(&[("INITIAL_REFRESH", "refresh-0")]) else {
         return;

@@ -64,6 +64,10 @@ fn definitions(edit: impl Fn(String) -> String) -> tempfile::TempDir {
 }
 
 #[test]
+#[cfg_attr(
+    no_tryton,
+    ignore = "no Tryton here: set IORREADY_TRYTON_VENV and IORREADY_TRYTON_DB (see .ci/run)"
+)]
 fn suppliers_attachments_are_scored_and_written_back_once() {
     let Some((venv, db)) = tryton::available() else { return };
     let t = tryton::Tryton::start(&venv, &db);
@@ -136,6 +140,10 @@ fn suppliers_attachments_are_scored_and_written_back_once() {
 }
 
 #[test]
+#[cfg_attr(
+    no_tryton,
+    ignore = "no Tryton here: set IORREADY_TRYTON_VENV and IORREADY_TRYTON_DB (see .ci/run)"
+)]
 fn an_attachment_over_the_body_limit_is_reported_not_fetched_and_the_partys_other_workbook_scored() {
     let Some((venv, db)) = tryton::available() else { return };
     let t = tryton::Tryton::start(&venv, &db);
@@ -201,6 +209,10 @@ fn answer(t: &tryton::Tryton, party: u64, country: &str, model: &str, shipments:
 }
 
 #[test]
+#[cfg_attr(
+    no_tryton,
+    ignore = "no Tryton here: set IORREADY_TRYTON_VENV and IORREADY_TRYTON_DB (see .ci/run)"
+)]
 fn answers_kept_on_the_party_are_scored_with_their_mapping() {
     let Some((venv, db)) = tryton::available() else { return };
     let t = tryton::Tryton::start(&venv, &db);

@@ -370,12 +370,18 @@ fn microsoft_graph_score_names_a_workbook_it_cannot_fetch_and_scores_the_others(
         out.path(),
         &["--json", json.to_str().unwrap(), "--dry-run"],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Partial, as `run` says it: exit 1, listed as not scored.
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("not fetched: withdrawn.xlsx (connector 'microsoft-graph'): HTTP 404"),
+        err.contains("withdrawn.xlsx (connector 'microsoft-graph'): not fetched: HTTP 404"),
         "{err}"
     );
     let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     assert_eq!(result["providers"].as_array().unwrap().len(), 2);
+    assert!(
+        result["errors"].to_string().contains("withdrawn.xlsx"),
+        "{}",
+        result["errors"]
+    );
 }

@@ -208,17 +208,24 @@ pub fn read(dir: &Path, name: &str, options: ReadOptions<'_>, mappings: &Mapping
 
 /// Fetches the workbooks of every file stream of the named connectors into
 /// `dir`, one sub-folder per connector.
-pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Result<Vec<Fetched>> {
+/// The workbooks fetched, and those listed but not fetched (file,
+/// message), which the run reports among its inputs not scored.
+pub type FetchedWorkbooks = (Vec<Fetched>, Vec<(String, String)>);
+
+pub fn fetch_workbooks(connectors: &Path, names: &[String], dir: &Path) -> Result<FetchedWorkbooks> {
     let rt = runtime()?;
     let mut fetched = Vec::new();
+    let mut not_fetched = Vec::new();
     for name in names {
         let outcome = rt.block_on(iorready::connectors::fetch_workbooks(connectors, name, dir, &[], false))?;
         for n in &outcome.not_fetched {
-            eprintln!("not fetched: {} (connector '{}'): {}", n.file, n.connector, n.reason);
+            let (file, message) = n.as_run_error();
+            tracing::warn!("{file}: {message}");
+            not_fetched.push((file, message));
         }
         fetched.extend(outcome.files);
     }
-    Ok(fetched)
+    Ok((fetched, not_fetched))
 }
 
 /// Fetches the records of the named connectors that name a records

@@ -464,8 +464,8 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
     // for the run.
     let fetched = tempfile::Builder::new().prefix("iorready-connectors-").tempdir()?;
     let mut inputs = args.inputs.clone();
-    let from_connectors = if args.connectors.is_empty() {
-        Vec::new()
+    let (from_connectors, not_fetched) = if args.connectors.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
         connector::fetch_workbooks(&args.connectors_dir, &args.connectors, fetched.path())?
     };
@@ -484,7 +484,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
         stop: None,
         input_mappings: records.iter().map(|r| (r.path.clone(), r.mapping.clone())).collect(),
         allow_empty: false,
-        extra_errors: Vec::new(),
+        extra_errors: not_fetched,
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -508,6 +508,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
     if !args.quiet {
         report::print_summary(&summary, &req).context("writing the summary")?;
     }
+    replace_earlier_outputs(&req, &summary)?;
     if !from_connectors.is_empty() {
         let lines =
             connector::write_back_results(&args.connectors_dir, &from_connectors, &summary, as_of, args.dry_run)?;
@@ -515,9 +516,37 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
             println!("{line}");
         }
     }
-    Ok(if summary.errors.is_empty() {
+    Ok(if summary.errors.is_empty() && req.extra_errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(PARTIAL)
     })
+}
+
+/// Removes what an earlier run left in the output folder that this run did
+/// not write again, and says so.
+fn replace_earlier_outputs(req: &ScoreRequest, summary: &iorready::pipeline::RunSummary) -> Result<()> {
+    if !summary.outputs_written {
+        return Ok(());
+    }
+    let mut written = summary.annotated.clone();
+    written.push(summary.portfolio.clone());
+    written.extend(req.json.clone());
+    let removed = iorready::sinks::replace_previous_outputs(&req.out_dir, &written)?;
+    if !removed.is_empty() {
+        eprintln!(
+            "Removed {} output(s) an earlier run left in {} that this run did not write: {}",
+            removed.len(),
+            req.out_dir.display(),
+            escape_controls(
+                &removed
+                    .iter()
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ fn cut(s: &str, n: usize) -> String {
 pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let scored = s.scored_inputs;
-    let total = scored + s.errors.len();
+    let total = scored + s.errors.len() + req.extra_errors.len();
     writeln!(
         out,
         "Scored {scored} of {total} input(s), {} provider(s), as of {} (profile {})",
@@ -55,10 +55,13 @@ pub fn print_summary(s: &RunSummary, req: &ScoreRequest) -> std::io::Result<()> 
             )?;
         }
     }
-    if !s.errors.is_empty() {
+    if !s.errors.is_empty() || !req.extra_errors.is_empty() {
         writeln!(out, "\nNot scored:")?;
         for (_, message) in &s.errors {
             writeln!(out, "  {}", escape_controls(message))?;
+        }
+        for (file, message) in &req.extra_errors {
+            writeln!(out, "  {}: {}", escape_controls(file), escape_controls(message))?;
         }
     }
     if !s.rebuilt.is_empty() {

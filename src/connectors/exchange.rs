@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::mirror::{
-    forget_moved_and_deleted, id_text, mirrored, move_aside, safe_name, save, write_sidecar, Fetched, Gone, MirrorNames,
+    forget_moved_and_deleted, id_text, mirrored, move_aside, safe_name, save, write_sidecar, Fetched, Gone,
+    MirrorNames, SupplierFolders, TOP_LEVEL,
 };
 use super::{for_each_file, Client, Connector, ConnectorError, Redactor};
 use crate::config::ConfigError;
@@ -24,6 +25,17 @@ pub struct NotFetched {
     pub reason: String,
     /// The HTTP status its download was refused with, if it was.
     pub status: Option<u16>,
+}
+
+impl NotFetched {
+    /// How a run lists it among the inputs not scored (file, message): the
+    /// same in `score --connector`, `run` and the daemon.
+    pub fn as_run_error(&self) -> (String, String) {
+        (
+            format!("{} (connector '{}')", self.file, self.connector),
+            format!("not fetched: {}", self.reason),
+        )
+    }
 }
 
 /// What one connector's fetch brought.
@@ -203,6 +215,7 @@ pub async fn fetch_workbooks(
         }
     }
     let mut names = MirrorNames::new(&earlier);
+    let mut suppliers = SupplierFolders::new(&earlier);
     let mut files: Vec<Fetched> = Vec::new();
     let mut not_fetched: Vec<NotFetched> = Vec::new();
     let mut kept: Vec<Fetched> = Vec::new();
@@ -217,12 +230,10 @@ pub async fn fetch_workbooks(
                 .parent
                 .as_ref()
                 .and_then(id_text)
-                // Files of a top-level stream share one folder; the listing's
-                // order may change, so not one numbered by position.
-                .unwrap_or_else(|| "files".to_owned());
+                .unwrap_or_else(|| TOP_LEVEL.to_owned());
             // One folder per supplier keeps the file's own name, which the
             // annotated copy (and its write-back) is named after.
-            let sub = folder.join(safe_name(&parent));
+            let sub = folder.join(suppliers.folder(&parent));
             if file.deleted {
                 gone.extend(record_id.map(|id| (stream.name.clone(), sub, id)));
                 return Ok(());

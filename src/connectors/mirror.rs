@@ -65,6 +65,84 @@ pub(super) fn safe_name(name: &str) -> String {
     shorten(&safe, MAX_NAME_BYTES)
 }
 
+/// The folder of a supplier's files: its id when that is already a safe
+/// name; otherwise the safe form of the id followed by `~` and a digest of
+/// the id as it is. Two ids that differ only in characters a file name
+/// cannot hold (`x/y`, `x_y`) never share a folder: a plain name has no
+/// `~`, and every other name carries its own id's digest. (Ids that differ
+/// only in case are told apart by [`SupplierFolders`].)
+pub(super) fn supplier_folder(id: &str) -> String {
+    let safe = safe_name(id);
+    if safe == id {
+        safe
+    } else {
+        digested_folder(id)
+    }
+}
+
+/// The safe form of `id` followed by `~` and a digest of `id`.
+fn digested_folder(id: &str) -> String {
+    let digest = blake3::hash(id.as_bytes()).to_hex();
+    shorten_stem(&safe_name(id), MAX_NAME_BYTES - 17) + "~" + &digest.as_str()[..16]
+}
+
+/// Which supplier has which folder in a connector's mirror: a supplier
+/// mirrored before keeps its folder; a new one gets [`supplier_folder`],
+/// unless another supplier already has a folder of that name ignoring
+/// case (`ABC` and `abc` would be one folder on a file system that ignores
+/// case), when it gets the digested name, unique to its id.
+pub(super) struct SupplierFolders {
+    /// Folder name by supplier id.
+    by_supplier: HashMap<String, String>,
+}
+
+impl SupplierFolders {
+    /// The folders of the suppliers of the files `earlier` runs mirrored.
+    pub(super) fn new(earlier: &[Fetched]) -> Self {
+        let mut by_supplier = HashMap::new();
+        for f in earlier {
+            let supplier = f
+                .parent
+                .as_ref()
+                .and_then(id_text)
+                .unwrap_or_else(|| TOP_LEVEL.to_owned());
+            if let Some(folder) = f.path.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
+                by_supplier.entry(supplier).or_insert_with(|| folder.to_owned());
+            }
+        }
+        Self { by_supplier }
+    }
+
+    /// The folder of the supplier `id`.
+    pub(super) fn folder(&mut self, id: &str) -> String {
+        if let Some(folder) = self.by_supplier.get(id) {
+            return folder.clone();
+        }
+        let plain = supplier_folder(id);
+        let taken = self
+            .by_supplier
+            .values()
+            .any(|other| other.to_lowercase() == plain.to_lowercase());
+        let folder = if taken { digested_folder(id) } else { plain };
+        self.by_supplier.insert(id.to_owned(), folder.clone());
+        folder
+    }
+}
+
+/// The "supplier" of the files of a top-level stream: they share one
+/// folder (the listing's order may change, so not one numbered by
+/// position).
+pub(super) const TOP_LEVEL: &str = "files";
+
+/// `name` cut to at most `max` bytes on a character boundary.
+fn shorten_stem(name: &str, max: usize) -> String {
+    let mut cut = max.min(name.len());
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    name[..cut].to_owned()
+}
+
 /// `name` cut to at most `max` bytes on a character boundary, keeping its
 /// extension (up to 16 bytes of it).
 fn shorten(name: &str, max: usize) -> String {
@@ -400,5 +478,30 @@ mod tests {
     #[test]
     fn an_ordinary_file_name_is_kept() {
         assert_eq!(safe_name("IOR questionnaire 2026.xlsx"), "IOR questionnaire 2026.xlsx");
+    }
+
+    #[test]
+    fn ids_that_differ_only_in_characters_a_file_name_cannot_hold_get_their_own_folders() {
+        assert_ne!(supplier_folder("x/y"), supplier_folder("x_y"));
+        assert_eq!(supplier_folder("x_y"), "x_y");
+        assert!(supplier_folder("x/y").starts_with("x_y~"));
+    }
+
+    #[test]
+    fn ids_that_differ_only_in_case_get_folders_that_differ_ignoring_case() {
+        let mut folders = SupplierFolders::new(&[]);
+        let (a, b) = (folders.folder("ABC"), folders.folder("abc"));
+        assert_eq!(a, "ABC");
+        assert_ne!(a.to_lowercase(), b.to_lowercase());
+        assert_eq!(folders.folder("abc"), b, "the same supplier, the same folder");
+    }
+
+    #[test]
+    fn a_supplier_folder_is_the_same_from_run_to_run() {
+        assert_eq!(
+            supplier_folder("Société Générale/7"),
+            supplier_folder("Société Générale/7")
+        );
+        assert!(supplier_folder(&"Ä/".repeat(100)).len() <= MAX_NAME_BYTES);
     }
 }

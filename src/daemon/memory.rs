@@ -57,13 +57,14 @@ impl JobMemory {
         self
     }
 
-    /// The key an input is remembered under: its canonical path.
+    /// The key an input is remembered under: its canonical path. An input
+    /// that cannot be resolved now (it went away mid-run, a share dropped,
+    /// a symlink dangles) keeps the key it was remembered under: its
+    /// folder's canonical path with its name, or else its absolute path,
+    /// never the relative path a job gave (`./inbox`), which would make it
+    /// look like another input and its providers look removed.
     pub fn key(&self, input: &Path) -> String {
-        input
-            .canonicalize()
-            .unwrap_or_else(|_| input.to_owned())
-            .display()
-            .to_string()
+        input_key(input)
     }
 
     /// Every input key seen by this run.
@@ -175,6 +176,25 @@ fn copy_in_place(remembered: Option<&str>, output: &Path) -> bool {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Plain data: a panic elsewhere leaves it consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// See [`JobMemory::key`].
+fn input_key(input: &Path) -> String {
+    if let Ok(p) = input.canonicalize() {
+        return p.display().to_string();
+    }
+    let in_folder = input
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or(Some(Path::new(".")))
+        .and_then(|p| p.canonicalize().ok())
+        .zip(input.file_name())
+        .map(|(dir, name)| dir.join(name));
+    in_folder
+        .or_else(|| std::path::absolute(input).ok())
+        .unwrap_or_else(|| input.to_owned())
+        .display()
+        .to_string()
 }
 
 impl InputMemory for JobMemory {

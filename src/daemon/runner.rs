@@ -218,12 +218,7 @@ fn run_begun(
                         ..Default::default()
                     },
                 ));
-                not_fetched.extend(outcome.not_fetched.iter().map(|n| {
-                    (
-                        format!("{} (connector '{}')", n.file, n.connector),
-                        format!("not fetched: {}", n.reason),
-                    )
-                }));
+                not_fetched.extend(outcome.not_fetched.iter().map(|n| n.as_run_error()));
                 records.extend(recs);
                 if outcome.complete {
                     prune_mirror(&mirror, name, &outcome.files);

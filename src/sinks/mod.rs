@@ -7,6 +7,7 @@ mod annotation;
 mod atomic;
 mod early_flags;
 mod json;
+mod manifest;
 mod patch;
 mod portfolio;
 mod rebuild;
@@ -18,6 +19,7 @@ pub use annotation::{AddedColumns, AnnotateInput, Annotation, Cell, Look, NewShe
 pub use atomic::{write_atomically, write_xlsx_atomically, AtomicFile};
 pub use early_flags::{with_flags_written_early, write_flags_early, EarlyFlags, InputDone};
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
+pub use manifest::{replace_previous_outputs, OUTPUTS_RECORD};
 pub use patch::{write_patched, PatchError, Refused};
 pub use portfolio::{Portfolio, PortfolioEnd};
 pub use spool::{FlagRow, Spool};

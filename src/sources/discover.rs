@@ -54,8 +54,13 @@ fn walk(dir: &Path, skip: &dyn Fn(&Path) -> bool, found: &mut Vec<PathBuf>, dept
         let ft = entry.file_type()?;
         if ft.is_dir() {
             walk(&path, skip, found, depth + 1)?;
-        } else if (ft.is_file() || ft.is_symlink()) && is_spreadsheet_name(&path) && path.is_file() && !skip(&path) {
-            found.push(path);
+        } else if (ft.is_file() || ft.is_symlink()) && is_spreadsheet_name(&path) && !skip(&path) {
+            // A symlink to a folder is not followed; one that dangles (its
+            // target moved, a share dropped) is kept, so that reading it
+            // fails and says so, instead of its workbook looking removed.
+            if !(ft.is_symlink() && path.is_dir()) {
+                found.push(path);
+            }
         }
     }
     Ok(())
