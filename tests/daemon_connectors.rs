@@ -44,6 +44,8 @@ struct Vendor {
     bad_content: Vec<u32>,
     /// Called on each supplier listing, while the run that asked waits.
     on_listing: Option<Box<dyn FnMut() + Send>>,
+    /// Called on each search for a supplier's note (a write-back's start).
+    on_find_note: Option<Box<dyn FnMut() + Send>>,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -83,7 +85,10 @@ async fn files(State(s): State<Shared>, UrlPath(id): UrlPath<u32>) -> Json<Value
 }
 
 async fn find_notes(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-    let v = s.lock().unwrap();
+    let mut v = s.lock().unwrap();
+    if let Some(hook) = v.on_find_note.as_mut() {
+        hook();
+    }
     let id: u32 = q.get("supplier").and_then(|x| x.parse().ok()).unwrap_or(0);
     let found: Vec<Value> = v
         .notes
@@ -816,4 +821,96 @@ fn an_incremental_read_that_brings_nothing_new_is_not_an_empty_listing() {
     assert!(!second.contains("listed no"), "{second}");
     assert!(second.contains(" ok"), "{second}");
     assert_eq!(setup.providers(), ["Supplier 1", "Supplier 2", "Supplier 3"]);
+}
+
+/// A TCP proxy to `upstream` that, once `dead` is set, drops every new
+/// connection at once (the API's host died); counts the dropped ones.
+fn killable_proxy(
+    upstream: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dead = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (d, n) = (dead.clone(), dropped.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            if d.load(Ordering::SeqCst) {
+                n.fetch_add(1, Ordering::SeqCst);
+                drop(client);
+                continue;
+            }
+            let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut c1, mut s1) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c2, mut s2) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut s1);
+                let _ = s1.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (addr, dead, dropped)
+}
+
+#[test]
+fn write_backs_stop_for_the_run_once_the_apis_host_cannot_be_reached_and_the_rest_stay_pending() {
+    use std::sync::atomic::Ordering;
+    let mut setup = Setup::with_schedule("@hourly", 10);
+    // Retries as by default (4), but quick.
+    let connector = CONNECTOR.replacen("[[streams]]", "[limits]\nbackoff_base_ms = 20\n\n[[streams]]", 1);
+    std::fs::write(setup.dir.path().join("connectors/vendor.toml"), connector).unwrap();
+    let upstream: std::net::SocketAddr = setup
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let (proxy, dead, dropped) = killable_proxy(upstream);
+    setup.url = format!("http://{proxy}/");
+    // The host dies as the first write-back starts.
+    let d = dead.clone();
+    setup.vendor.lock().unwrap().on_find_note = Some(Box::new(move || d.store(true, Ordering::SeqCst)));
+    let started = std::time::Instant::now();
+    let first = setup.run();
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "host died during write-back: run took {seconds:.2} s, {} connection(s) dropped",
+        dropped.load(Ordering::SeqCst)
+    );
+    assert!(first.contains("partial"), "{first}");
+    // The first write-back's connection was open before the host died.
+    assert!(first.contains("2 write-back(s)"), "{first}");
+    assert!(
+        first.contains("6 more write-back(s) not tried, pending for the next run"),
+        "{first}"
+    );
+    assert_eq!(
+        first.matches("no more write-backs through it").count(),
+        1,
+        "said once: {first}"
+    );
+    // Three write-backs tried, each with its retries; none of the other 6.
+    assert!(
+        dropped.load(Ordering::SeqCst) <= 3 * 5,
+        "{}",
+        dropped.load(Ordering::SeqCst)
+    );
+    // The host is back: the next run writes every supplier's results.
+    setup.vendor.lock().unwrap().on_find_note = None;
+    dead.store(false, Ordering::SeqCst);
+    let second = setup.run();
+    assert!(second.contains(" ok"), "{second}");
+    assert_eq!(setup.vendor.lock().unwrap().note_posts, 10);
 }

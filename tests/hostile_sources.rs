@@ -543,3 +543,156 @@ fn a_file_of_the_users_in_the_output_folder_is_never_removed() {
     }
     assert!(mine.is_file());
 }
+
+/// A stream whose every page names a next page under a fresh nonce,
+/// returning `records` each time; counts the requests.
+fn nonce_paging(records: serde_json::Value) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::routing::get;
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    let app = axum::Router::new().route(
+        "/pages",
+        get(move || {
+            let records = records.clone();
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                axum::Json(serde_json::json!({ "value": records, "next": format!("/pages?nonce={n}-{}", n * 7919) }))
+            }
+        }),
+    );
+    let addr = api::serve(app);
+    let text = format!("[connector]\nname = \"c\"\nbase_url = \"http://{addr}\"\n[[streams]]\nname = \"s\"\npath = \"/pages\"\nrecords = \"/value\"\npagination = {{ type = \"next_link\", next_path = \"/next\" }}\n");
+    (text, count)
+}
+
+#[test]
+fn a_next_link_that_changes_a_nonce_on_pages_that_repeat_their_records_is_stopped_at_the_second_page() {
+    let (text, requests) = nonce_paging(serde_json::json!([{ "id": 1 }, { "id": 2 }]));
+    let started = std::time::Instant::now();
+    let e = common::read_connector(load(&text).unwrap()).unwrap_err();
+    eprintln!(
+        "nonce loop: stopped after {} requests in {:.3} s",
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(e.message.contains("repeats the records of an earlier page"), "{e}");
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_default_page_limit_is_what_a_real_api_needs() {
+    let c =
+        load("[connector]\nname = \"c\"\nbase_url = \"http://127.0.0.1\"\n[[streams]]\nname = \"s\"\npath = \"/x\"\n")
+            .unwrap();
+    assert_eq!(c.limits.max_pages, 10_000);
+}
+
+/// Runs `iorready args`, sampling its peak resident memory (VmHWM) until
+/// it ends; returns the output and the peak in MiB.
+fn with_peak_memory(args: &[&str]) -> (std::process::Output, u64) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("iorready"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    while child.try_wait().unwrap().is_none() {
+        let hwm = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        });
+        peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    (child.wait_with_output().unwrap(), peak_kib / 1024)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_xls_whose_few_cells_span_a_whole_sheet_is_refused_in_little_memory_naming_the_sheet_and_area() {
+    let out = tempfile::tempdir().unwrap();
+    let fixture = common::fixture("sprawling-cells.xls");
+    let (o, peak) = with_peak_memory(&[
+        "score",
+        fixture.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    eprintln!("sprawling xls: peak {peak} MiB");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("sheet 'Instructions' spreads its cells over A1:IV65536"),
+        "{text}"
+    );
+    assert!(peak < 256, "peak {peak} MiB");
+}
+
+/// A server whose `/big` answers `mb` megabytes of a JSON page of small
+/// records, chunked, without a length.
+fn big_page_server(mb: usize) -> std::net::SocketAddr {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/big",
+        get(move || async move {
+            let record = "{\"id\":1,\"name\":\"s1\"},";
+            let chunk: String = record.repeat((1 << 20) / record.len());
+            let mut parts: Vec<Result<String, std::io::Error>> = vec![Ok("{\"items\":[".to_owned())];
+            parts.extend((0..mb).map(|_| Ok(chunk.clone())));
+            parts.push(Ok("{\"id\":2}]}".to_owned()));
+            axum::body::Body::from_stream(futures_util::stream::iter(parts))
+        }),
+    );
+    api::serve(app)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_page_over_the_default_limit_is_refused_without_holding_more_than_the_limit() {
+    let addr = big_page_server(100);
+    let dir = connector_dir(&format!("http://{addr}"), "/big");
+    let (o, peak) = with_peak_memory(&[
+        "connector",
+        "--connectors",
+        dir.path().to_str().unwrap(),
+        "read",
+        "c",
+        "--limit",
+        "1",
+    ]);
+    eprintln!("100 MB page, default limit: peak {peak} MiB");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("larger than 16 MB (limits.max_body_mb)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(peak < 128, "peak {peak} MiB");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_page_just_under_the_default_limit_keeps_a_run_under_1_gb() {
+    let addr = big_page_server(15);
+    let dir = connector_dir(&format!("http://{addr}"), "/big");
+    std::fs::write(
+        dir.path().join("c.toml"),
+        std::fs::read_to_string(dir.path().join("c.toml")).unwrap() + "records = \"/items\"\n",
+    )
+    .unwrap();
+    let (o, peak) = with_peak_memory(&[
+        "connector",
+        "--connectors",
+        dir.path().to_str().unwrap(),
+        "read",
+        "c",
+        "--limit",
+        "1",
+    ]);
+    eprintln!("15 MB page of small records: peak {peak} MiB");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(peak < 1024, "a run stays under 1 GB: peak {peak} MiB");
+}

@@ -44,6 +44,13 @@ pub struct ConnectorError {
 }
 
 impl ConnectorError {
+    /// True when the API could not be reached at all (the connection was
+    /// refused or dropped, the request timed out), as opposed to an answer
+    /// it gave: the host is down, or the network to it.
+    pub fn unreachable(&self) -> bool {
+        self.message.starts_with("the request failed") || self.message.starts_with("the request timed out")
+    }
+
     /// The HTTP status the API refused the request with, when it did (not
     /// on a timeout, a dropped connection or an unreadable answer). A
     /// [`Client`] writes every refusal's message as `HTTP <code> ...`, and
@@ -905,11 +912,22 @@ async fn read_body(mut response: reqwest::Response, max: u64) -> Result<Vec<u8>,
     if response.content_length().is_some_and(|n| n > max) {
         return Err(None);
     }
-    let mut body = Vec::new();
+    // Room for what the answer says it holds, never more than the limit; a
+    // body without a length grows, but never past the limit either (a
+    // doubling Vec would hold twice the limit, and copy it, before the
+    // limit refused it).
+    let max_len = usize::try_from(max).unwrap_or(usize::MAX);
+    let said = response.content_length().and_then(|n| usize::try_from(n).ok());
+    let mut body = Vec::with_capacity(said.unwrap_or(0).min(max_len));
     // Without the URL: messages name it once, redacted.
     while let Some(chunk) = response.chunk().await.map_err(|e| Some(e.without_url()))? {
-        if body.len() as u64 + chunk.len() as u64 > max {
+        let needed = body.len() + chunk.len();
+        if needed as u64 > max {
             return Err(None);
+        }
+        if needed > body.capacity() {
+            let grown = needed.max(body.capacity().saturating_mul(2)).min(max_len);
+            body.reserve_exact(grown - body.len());
         }
         body.extend_from_slice(&chunk);
     }

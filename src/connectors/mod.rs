@@ -26,7 +26,7 @@ pub use incremental::Incremental;
 pub use mirror::{mirrored, prune_mirror, Fetched};
 pub use paging::{delta_key, read_stream, read_stream_pages, PagedOutcome, ReadOutcome};
 pub use records::{fetch_records, FetchedRecords};
-pub use results::write_back_one;
+pub use results::{write_back_one, WriteBackRun, UNREACHABLE_IN_A_ROW};
 pub use secret::{Redactor, Secret, SecretError, SecretRef};
 pub use templates::{fill, fill_url};
 pub use writeback::{write_back, WritebackItem};

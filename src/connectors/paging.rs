@@ -223,6 +223,8 @@ pub async fn read_stream_pages<E: From<ConnectorError>>(
     };
     let mut out = PagedOutcome::default();
     let mut seen = HashSet::new();
+    let mut seen_records = HashSet::new();
+    let mut empty_in_a_row = 0u32;
     let mut cursor_reached = None;
     let mut cursor_error: Option<String> = None;
     let mut offset: u64 = 0;
@@ -326,6 +328,20 @@ pub async fn read_stream_pages<E: From<ConnectorError>>(
         let records = records_of(&mut page, stream)
             .ok_or_else(|| error(format!("no array of records at '{}' in the response", stream.records)))?;
         let n = records.len();
+        // A next link that changes on every page (a nonce, a timestamp)
+        // makes every page's bytes new: the records tell the loop.
+        if n > 0 && !seen_records.insert(records_digest(&records)) {
+            return Err(E::from(error(format!(
+                "page {} repeats the records of an earlier page although its link changed: the API's paging loops; stopped instead of reading forever",
+                out.pages
+            ))));
+        }
+        empty_in_a_row = if n == 0 { empty_in_a_row + 1 } else { 0 };
+        if empty_in_a_row > MAX_EMPTY_PAGES {
+            return Err(E::from(error(format!(
+                "{empty_in_a_row} empty pages in a row, each with a next link: the API's paging loops; stopped instead of reading forever"
+            ))));
+        }
         let mut keep = Vec::with_capacity(n);
         for record in records {
             if kept(&record, &filter) {
@@ -429,6 +445,21 @@ pub async fn read_stream_pages<E: From<ConnectorError>>(
             return Ok(out);
         }
     }
+}
+
+/// Empty pages in a row that still name a next page, beyond which paging
+/// is taken to loop (a delta listing may send a few while it catches up).
+const MAX_EMPTY_PAGES: u32 = 50;
+
+/// A digest of a page's records, whatever the bytes around them.
+fn records_digest(records: &[serde_json::Value]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for r in records {
+        // Writing into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut h, r);
+        h.update(b"\n");
+    }
+    *h.finalize().as_bytes()
 }
 
 #[cfg(test)]

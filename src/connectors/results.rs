@@ -2,6 +2,7 @@
 //! the annotated workbook, a tier summary and the supplier fields, made
 //! from the run's summary.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::exchange::{io, ExchangeError};
@@ -101,4 +102,54 @@ pub async fn write_back_one(
     };
     let client = Client::new(connector, Redactor::default())?;
     Ok(write_back(&client, std::slice::from_ref(&item), dry_run).await?)
+}
+
+/// Write-backs to a connector whose API could not be reached this many
+/// times in a row are not tried again in the run.
+pub const UNREACHABLE_IN_A_ROW: u32 = 3;
+
+/// The write-backs of one run, connector by connector: after
+/// [`UNREACHABLE_IN_A_ROW`] write-backs in a row that could not reach a
+/// connector's API (it died mid-run), the rest of that connector's are not
+/// tried, each spared its retries, and stay pending for the next run.
+#[derive(Debug, Default)]
+pub struct WriteBackRun {
+    in_a_row: HashMap<String, u32>,
+    skipped: HashMap<String, usize>,
+}
+
+impl WriteBackRun {
+    /// True when write-backs through `connector` are no longer tried in
+    /// this run; counts the write-back as skipped.
+    pub fn skip(&mut self, connector: &str) -> bool {
+        let given_up = self.in_a_row.get(connector).is_some_and(|n| *n >= UNREACHABLE_IN_A_ROW);
+        if given_up {
+            *self.skipped.entry(connector.to_owned()).or_default() += 1;
+        }
+        given_up
+    }
+
+    /// Notes how a write-back through `connector` went; true when this one
+    /// made the run give up on the connector.
+    pub fn record<T>(&mut self, connector: &str, outcome: &Result<T, ExchangeError>) -> bool {
+        let unreachable = matches!(outcome, Err(ExchangeError::Connector(e)) if e.unreachable());
+        let n = self.in_a_row.entry(connector.to_owned()).or_default();
+        *n = if unreachable { *n + 1 } else { 0 };
+        unreachable && *n == UNREACHABLE_IN_A_ROW
+    }
+
+    /// One line per connector given up on: what was left for the next run.
+    pub fn given_up(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|(connector, n)| {
+                format!(
+                    "connector '{connector}': its API could not be reached {UNREACHABLE_IN_A_ROW} times in a row; {n} more write-back(s) not tried, pending for the next run"
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
 }

@@ -304,16 +304,25 @@ fn run_begun(
         // Only what has results in this run: an input carried forward
         // past a passing fault keeps its pending mark for a later run.
         let has_results = |f: &&Fetched| summary.annotated_for.iter().any(|(input, _)| *input == f.path);
+        let mut run = crate::connectors::WriteBackRun::default();
         for f in fetched
             .iter()
             .filter(|f| rescored.contains(&f.path) || pending.contains(&memory.key(&f.path)))
             .filter(has_results)
         {
+            // Left pending: written by the next run, as a failed one is.
+            if run.skip(&f.connector) {
+                continue;
+            }
             let counts = connector_counts
                 .iter_mut()
                 .find(|(n, _)| *n == f.connector)
                 .map(|(_, c)| c);
-            match rt.block_on(write_back_one(&job.connectors_dir, f, &summary, as_of, false)) {
+            let outcome = rt.block_on(write_back_one(&job.connectors_dir, f, &summary, as_of, false));
+            if run.record(&f.connector, &outcome) {
+                tracing::warn!(job = %job.name, connector = %f.connector, "its API could not be reached {} times in a row: no more write-backs through it in this run; the rest stay pending for the next run", crate::connectors::UNREACHABLE_IN_A_ROW);
+            }
+            match outcome {
                 Ok(lines) => {
                     state.written_back(&job.name, &memory.key(&f.path))?;
                     if let Some(c) = counts {
@@ -330,6 +339,7 @@ fn run_begun(
                 }
             }
         }
+        write_errors.extend(run.given_up());
     }
     let counts = RunCounts {
         inputs: summary.scored_inputs + summary.errors.len() + summary.left,

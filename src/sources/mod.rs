@@ -8,6 +8,7 @@ mod format;
 mod input;
 mod json;
 mod workbook;
+mod xls_bounds;
 mod xlsx_merges;
 
 pub use cell::CellValue;

@@ -72,6 +72,21 @@ pub enum ReadError {
         /// The limit.
         limit: usize,
     },
+    /// Cells spread so far apart that reading them would take too much
+    /// memory.
+    #[error("{path}: sheet '{sheet}' spreads its cells over {area} ({cells} cells, more than {limit}); reading it would take too much memory, and that is not a questionnaire")]
+    Sprawling {
+        /// The file.
+        path: PathBuf,
+        /// The sheet.
+        sheet: String,
+        /// The area its cells span.
+        area: String,
+        /// How many cells that is.
+        cells: u64,
+        /// The limit.
+        limit: usize,
+    },
     /// No worksheet with any content.
     #[error("{path}: the workbook has no worksheet with any content")]
     Empty {
@@ -269,6 +284,15 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
             }
         }
         Format::Xls => {
+            if let Some(s) = super::xls_bounds::sprawling_sheet(&input) {
+                return Err(ReadError::Sprawling {
+                    path: path.to_owned(),
+                    sheet: s.sheet,
+                    area: s.area,
+                    cells: s.cells,
+                    limit: MAX_CELLS,
+                });
+            }
             let mut wb = Xls::new(file()?).map_err(|e| refused(path, "xls", &e))?;
             for (name, hidden) in worksheets(wb.sheets_metadata()) {
                 let merges = merges_of(wb.merge_cells_by_sheet_name(&name).unwrap_or_default());
