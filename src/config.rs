@@ -93,6 +93,46 @@ impl Source {
         })
     }
 
+    /// Like [`Source::parse`], but every error of the file is found, not
+    /// just the first, so a user fixes them all in one go: each key in
+    /// error is set aside and the file parsed again. The errors come with
+    /// the lines and keys of the file as written. A key that is required
+    /// and was set aside for a wrong value is not reported again as
+    /// missing.
+    pub fn parse_all<T: DeserializeOwned>(&self) -> Result<T, Vec<ConfigError>> {
+        let first = match self.parse() {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let Ok(mut doc) = self.text.parse::<toml_edit::DocumentMut>() else {
+            return Err(vec![first]);
+        };
+        let mut errors = vec![first];
+        let mut set_aside: Vec<String> = Vec::new();
+        // A file with more errors than this has a bigger problem.
+        for _ in 0..50 {
+            let Some(key) = errors.last().and_then(|e| e.key.clone()) else {
+                break;
+            };
+            if !remove_key(&mut doc, &key) {
+                break;
+            }
+            set_aside.push(key.rsplit('.').next().unwrap_or_default().to_owned());
+            let retry = Source::new(self.file.clone(), doc.to_string());
+            let Err(e) = retry.parse::<T>() else { break };
+            let echo = set_aside.iter().any(|k| e.message == format!("missing field `{k}`"));
+            if echo {
+                break;
+            }
+            // Said where it is in the file as written.
+            errors.push(match &e.key {
+                Some(k) => self.error(k, e.message),
+                None => e,
+            });
+        }
+        Err(errors)
+    }
+
     /// `text` if it is a JSON pointer (empty for the whole document, or
     /// starting with `/`), else an error about `key`.
     pub fn json_pointer(&self, key: &str, text: &str) -> Result<String, ConfigError> {
@@ -138,6 +178,25 @@ impl Source {
             .filter(|(_, span)| span.start <= offset && offset <= span.end)
             .max_by_key(|(k, _)| k.len())
             .map(|(k, _)| k.clone())
+    }
+}
+
+/// Removes the key at the dotted `path` from `doc`; false when there is
+/// none.
+fn remove_key(doc: &mut toml_edit::DocumentMut, path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else { return false };
+    let mut item = doc.as_item_mut();
+    for part in parts {
+        match item.get_mut(part) {
+            Some(next) => item = next,
+            None => return false,
+        }
+    }
+    match item {
+        toml_edit::Item::Table(t) => t.remove(last).is_some(),
+        toml_edit::Item::Value(toml_edit::Value::InlineTable(t)) => t.remove(last).is_some(),
+        _ => false,
     }
 }
 

@@ -211,8 +211,11 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// No spreadsheet among the inputs.
-    #[error("no spreadsheet (xlsx, xlsm, xlsb, xls, ods) found in the inputs")]
-    NoInputs,
+    #[error("no spreadsheet (xlsx, xlsm, xlsb, xls, ods) found in the inputs; {found}")]
+    NoInputs {
+        /// What the inputs hold instead, in words.
+        found: String,
+    },
     /// The portfolio or JSON could not be written.
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -276,7 +279,9 @@ pub fn run_score(req: &ScoreRequest, progress: &dyn Progress) -> Result<RunSumma
     let started = std::time::Instant::now();
     let inputs = discover_inputs(&req.inputs, &is_output_name).map_err(RunError::Input)?;
     if inputs.is_empty() && !req.allow_empty {
-        return Err(RunError::NoInputs);
+        return Err(RunError::NoInputs {
+            found: crate::sources::what_else_is_there(&req.inputs),
+        });
     }
     progress.start(inputs.len());
     std::fs::create_dir_all(&req.out_dir).map_err(|source| RunError::OutDir {

@@ -108,6 +108,81 @@ out = "out"
     }
 }
 
+/// `validate` of a jobs file holding `text` beside an `inbox/` folder and,
+/// in `connectors/`, a connector whose URL comes from an unset variable.
+fn validate_text(text: &str) -> String {
+    let setup = Setup::new("0 6 * * *", "");
+    std::fs::write(setup.path("iorready.toml"), text).unwrap();
+    std::fs::create_dir(setup.path("connectors")).unwrap();
+    std::fs::write(
+        setup.path("connectors/other.toml"),
+        "[connector]\nname = \"other\"\nbase_url = \"${env:IORREADY_TEST_UNSET_URL}\"\n[[streams]]\nname = \"s\"\npath = \"/x\"\n",
+    )
+    .unwrap();
+    let out = iorready(&["validate", "--config", &setup.config()]);
+    assert_eq!(out.status.code(), Some(2));
+    stdout(&out)
+}
+
+#[test]
+fn validate_reports_every_unknown_key_and_wrong_value_at_once() {
+    let text = validate_text(
+        "[jobs.a]\nschedule = \"@hourly\"\ninputs = [\"inbox\"]\nout = \"o\"\nwrite_bak = true\n[jobs.b]\nschedule = \"@hourly\"\ninputs = \"inbox\"\nout = \"p\"\ntimezon = \"UTC\"\n",
+    );
+    for expected in [
+        "iorready.toml:5: key `jobs.a.write_bak`",
+        "iorready.toml:8: key `jobs.b.inputs`",
+        "iorready.toml:10: key `jobs.b.timezon`",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn validate_names_a_missing_mappings_folder_and_profile_with_file_line_and_key() {
+    let text = validate_text(
+        "[jobs.a]\nschedule = \"@hourly\"\ninputs = [\"inbox\"]\nout = \"o\"\nmappings = \"no-mappings\"\nprofile = \"no-profile.toml\"\n",
+    );
+    assert!(text.contains("iorready.toml:5: key `jobs.a.mappings`"), "{text}");
+    assert!(text.contains("iorready.toml:6: key `jobs.a.profile`"), "{text}");
+}
+
+#[test]
+fn validate_reports_an_unknown_connector_on_its_own() {
+    let text = validate_text("[jobs.a]\nschedule = \"@hourly\"\nconnectors = [\"nowhere\"]\nout = \"o\"\n");
+    assert!(
+        text.contains("key `jobs.a.connectors[0]`: no connector 'nowhere'"),
+        "{text}"
+    );
+    assert!(text.contains("found: other"), "{text}");
+    assert!(
+        !text.contains("IORREADY_TEST_UNSET_URL"),
+        "another connector's variable: {text}"
+    );
+    assert!(!text.contains("see below"), "{text}");
+}
+
+#[test]
+fn validate_says_cron_bounds_in_the_users_five_fields_and_why_reboot_is_refused() {
+    let text = validate_text(
+        "[jobs.a]\nschedule = \"61 6 * * *\"\ninputs = [\"inbox\"]\nout = \"o\"\n[jobs.b]\nschedule = \"@reboot\"\ninputs = [\"inbox\"]\nout = \"p\"\n",
+    );
+    assert!(
+        text.contains("'61 6 * * *': minutes must be 0-59 ('61' given)"),
+        "{text}"
+    );
+    assert!(!text.contains("0 61 6"), "not the six-field form: {text}");
+    assert!(text.contains("@reboot is not a time"), "{text}");
+}
+
+#[test]
+fn validate_refuses_job_names_that_differ_only_in_case() {
+    let text = validate_text(
+        "[jobs.Daily]\nschedule = \"@hourly\"\ninputs = [\"inbox\"]\nout = \"o\"\n[jobs.daily]\nschedule = \"@hourly\"\ninputs = [\"inbox\"]\nout = \"p\"\n",
+    );
+    assert!(text.contains("differs from job 'Daily' only in case"), "{text}");
+}
+
 #[test]
 fn validate_checks_what_the_jobs_reference() {
     let setup = Setup::new("0 6 * * *", "");

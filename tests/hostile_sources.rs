@@ -696,3 +696,79 @@ fn a_page_just_under_the_default_limit_keeps_a_run_under_1_gb() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(peak < 1024, "a run stays under 1 GB: peak {peak} MiB");
 }
+
+/// Scores `dir` (or the files in `names` within it); returns stdout and
+/// stderr together.
+fn score_words(inputs: &[&Path]) -> (std::process::Output, String) {
+    let out = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec!["score".into()];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    args.extend([
+        "--out".into(),
+        out.path().display().to_string(),
+        "--as-of".into(),
+        "2026-11-24".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = common::iorready(&args);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+    (o, text)
+}
+
+#[test]
+fn an_empty_xlsx_says_the_copy_did_not_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("half-copied.xlsx");
+    std::fs::write(&empty, b"").unwrap();
+    let (_, text) = score_words(&[&empty]);
+    assert!(text.contains("empty file (0 bytes): the copy did not finish"), "{text}");
+    assert!(!text.contains("not a spreadsheet"), "{text}");
+}
+
+#[test]
+fn a_csv_says_to_save_it_as_xlsx() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("answers.csv");
+    std::fs::write(&csv, "Country,Importer of record\nDE,Yes\n").unwrap();
+    let (_, text) = score_words(&[&csv]);
+    assert!(text.contains("open it in Excel and save it as .xlsx"), "{text}");
+}
+
+#[test]
+fn a_lock_file_beside_a_workbook_says_it_may_be_open_with_unsaved_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::examples().join("meridian-trade-compliance.xlsx"),
+        dir.path().join("meridian.xlsx"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("~$meridian.xlsx"), b"lock").unwrap();
+    let (o, text) = score_words(&[dir.path()]);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("may be open in Excel with unsaved changes"), "{text}");
+    assert!(text.contains("last saved version is scored"), "{text}");
+}
+
+#[test]
+fn a_lock_file_named_on_the_command_line_is_skipped_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("meridian.xlsx");
+    std::fs::copy(common::examples().join("meridian-trade-compliance.xlsx"), &book).unwrap();
+    let lock = dir.path().join("~$meridian.xlsx");
+    std::fs::write(&lock, b"lock").unwrap();
+    let (o, text) = score_words(&[&book, &lock]);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("skipped: an Office lock file"), "{text}");
+}
+
+#[test]
+fn a_folder_without_a_spreadsheet_names_what_it_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.csv"), "x,y\n").unwrap();
+    std::fs::write(dir.path().join("b.csv"), "x,y\n").unwrap();
+    std::fs::write(dir.path().join("c.pdf"), "%PDF").unwrap();
+    let (o, text) = score_words(&[dir.path()]);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("found 2 .csv, 1 .pdf"), "{text}");
+    assert!(text.contains("save it as .xlsx"), "{text}");
+}

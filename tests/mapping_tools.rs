@@ -203,3 +203,66 @@ fn suggest_on_something_that_is_no_questionnaire_says_so() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("found no table with a country column"));
 }
+
+/// A copy of the shipped mappings with a `mapping suggest` draft for
+/// Meridian's workbook beside them.
+fn mappings_with_a_draft() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mappings = dir.path().join("mappings");
+    std::fs::create_dir(&mappings).unwrap();
+    for entry in std::fs::read_dir(root().join("mappings")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&p, mappings.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let draft = mappings.join("draft.toml");
+    let o = iorready(&[
+        "mapping",
+        "suggest",
+        &path("examples/workbooks/meridian-trade-compliance.xlsx"),
+        "--out",
+        draft.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+#[test]
+fn a_draft_with_review_marks_is_never_chosen_automatically_and_score_says_so() {
+    let dir = mappings_with_a_draft();
+    let out = dir.path().join("out");
+    let mappings = dir.path().join("mappings");
+    let (o, json) = score(
+        &[&root().join("examples/workbooks/meridian-trade-compliance.xlsx")],
+        &out,
+        &["--mappings", mappings.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        provider(&json, "Meridian Trade Compliance")["mapping"],
+        "questionnaire-v1"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("REVIEW marks"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_draft_with_review_marks_is_used_when_named_with_mapping() {
+    let dir = mappings_with_a_draft();
+    let out = dir.path().join("out");
+    let draft = dir.path().join("mappings/draft.toml");
+    let (o, json) = score(
+        &[&root().join("examples/workbooks/meridian-trade-compliance.xlsx")],
+        &out,
+        &["--mapping", draft.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(
+        provider(&json, "Meridian Trade Compliance")["mapping"],
+        "questionnaire-v1"
+    );
+}

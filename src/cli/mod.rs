@@ -262,9 +262,12 @@ fn is_runtime_failure(e: &anyhow::Error) -> bool {
                     ExchangeError::Config(_) | ExchangeError::NoFileStream(_) | ExchangeError::Mapping(_)
                 )
             })
-            || cause
-                .downcast_ref::<RunError>()
-                .is_some_and(|x| !matches!(x, RunError::NoInputs | RunError::Input(_) | RunError::OutDir { .. }))
+            || cause.downcast_ref::<RunError>().is_some_and(|x| {
+                !matches!(
+                    x,
+                    RunError::NoInputs { .. } | RunError::Input(_) | RunError::OutDir { .. }
+                )
+            })
     })
 }
 
@@ -496,7 +499,7 @@ fn score(args: ScoreArgs) -> Result<ExitCode> {
     let progress = Bar(bar);
     let summary = match run_score(&req, &progress) {
         Ok(s) => s,
-        Err(e @ (RunError::NoInputs | RunError::Input(_) | RunError::OutDir { .. })) => return Err(e.into()),
+        Err(e @ (RunError::NoInputs { .. } | RunError::Input(_) | RunError::OutDir { .. })) => return Err(e.into()),
         Err(e) => {
             eprintln!("iorready: the run did not finish: {e}");
             return Ok(ExitCode::from(PARTIAL));

@@ -1202,30 +1202,49 @@ impl Connector {
                 return Ok(c);
             }
         }
+        let not_found = |message: String| ConfigError {
+            file: dir.to_owned(),
+            line: None,
+            key: None,
+            message,
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| ConfigError {
-                file: dir.to_owned(),
-                line: None,
-                key: None,
-                message: format!("cannot list the connectors folder: {e}"),
+            .map_err(|e| {
+                not_found(format!(
+                    "no connector '{name}': the connectors folder {} cannot be listed: {e}",
+                    dir.display()
+                ))
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
             .collect();
         files.sort();
+        // Each file's name is read without loading it: another connector's
+        // unset variable has nothing to do with this one.
         let mut names = Vec::new();
         for f in files {
-            let c = Self::load(&f)?;
-            if c.name == name {
-                return Ok(c);
+            let Some(other) = declared_name(&f) else { continue };
+            if other == name {
+                return Self::load(&f);
             }
-            names.push(c.name);
+            names.push(other);
         }
-        Err(ConfigError {
-            file: dir.to_owned(),
-            line: None,
-            key: None,
-            message: format!("no connector named '{name}' (found: {})", names.join(", ")),
-        })
+        Err(not_found(format!(
+            "no connector '{name}' in {} (found: {})",
+            dir.display(),
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        )))
     }
+}
+
+/// The `connector.name` a connector file declares, read without checking
+/// the rest of the file.
+fn declared_name(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    Some(table.get("connector")?.get("name")?.as_str()?.trim().to_owned())
 }

@@ -147,7 +147,7 @@ impl JobsConfig {
     /// Reads and resolves the jobs file, collecting every error (never an
     /// empty list).
     pub fn load_all(path: &Path) -> Result<JobsConfig, Vec<ConfigError>> {
-        let (config, errors) = Self::resolve(path).map_err(|e| vec![e])?;
+        let (config, errors) = Self::resolve(path)?;
         if errors.is_empty() {
             Ok(config)
         } else {
@@ -160,7 +160,7 @@ impl JobsConfig {
     /// network access; empty when the configuration is valid.
     pub fn validate(path: &Path) -> Vec<ConfigError> {
         match Self::resolve(path) {
-            Err(e) => vec![e],
+            Err(errors) => errors,
             Ok((config, mut errors)) => {
                 errors.extend(config.check_references());
                 errors
@@ -171,9 +171,9 @@ impl JobsConfig {
     /// The configuration as far as it resolves, and what did not. Jobs
     /// with a wrong schedule are kept (on a placeholder schedule) so their
     /// references are checked too.
-    fn resolve(path: &Path) -> Result<(JobsConfig, Vec<ConfigError>), ConfigError> {
-        let src = Source::read(path)?;
-        let raw: RawConfig = src.parse()?;
+    fn resolve(path: &Path) -> Result<(JobsConfig, Vec<ConfigError>), Vec<ConfigError>> {
+        let src = Source::read(path).map_err(|e| vec![e])?;
+        let raw: RawConfig = src.parse_all()?;
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -223,8 +223,21 @@ impl JobsConfig {
         }
         let mut jobs = Vec::new();
         let mut outs: Vec<(PathBuf, String)> = Vec::new();
+        let mut folded: Vec<&str> = Vec::new();
         for (name, j) in &raw.jobs {
             let key = |k: &str| format!("jobs.{name}.{k}");
+            // Job names name state rows, log fields and `--job`; two that
+            // differ only in case would be one on many systems and to a
+            // reader.
+            if let Some(other) = folded.iter().find(|o| o.eq_ignore_ascii_case(name)) {
+                errors.push(src.error(
+                    &format!("jobs.{name}"),
+                    format!(
+                        "job '{name}' differs from job '{other}' only in case; give them names that differ in letters"
+                    ),
+                ));
+            }
+            folded.push(name);
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 errors.push(src.error(
                     &format!("jobs.{name}"),
@@ -338,13 +351,12 @@ impl JobsConfig {
             }
             for (i, name) in job.connectors.iter().enumerate() {
                 match Connector::find(&job.connectors_dir, name) {
-                    Err(e) => {
-                        errors.push(error(
-                            key(&format!("connectors[{i}]")),
-                            format!("connector '{name}': see below"),
-                        ));
-                        errors.push(e);
+                    // Not found (or no folder): said at the job's key.
+                    Err(e) if e.line.is_none() && e.key.is_none() => {
+                        errors.push(error(key(&format!("connectors[{i}]")), e.message));
                     }
+                    // Its own file is wrong: that file's line and key.
+                    Err(e) => errors.push(e),
                     Ok(c) => {
                         if !c.streams.iter().any(|s| s.file.is_some()) && c.mapping.is_none() {
                             errors.push(error(
@@ -373,11 +385,21 @@ impl JobsConfig {
                     }
                 }
             }
-            if let Err(e) = job.load_mappings() {
-                errors.push(e);
+            // A folder or file that is not there is said at the job's key;
+            // one that is there but wrong, at its own line and key.
+            match &job.mappings {
+                Some(dir) if !dir.is_dir() => errors.push(error(
+                    key("mappings"),
+                    format!("{}: no such folder of mapping files", dir.display()),
+                )),
+                _ => errors.extend(job.load_mappings().err()),
             }
-            if let Err(e) = job.load_profile() {
-                errors.push(e);
+            match &job.profile {
+                Some(file) if !file.is_file() => errors.push(error(
+                    key("profile"),
+                    format!("{}: no such profile file", file.display()),
+                )),
+                _ => errors.extend(job.load_profile().err()),
             }
         }
         errors

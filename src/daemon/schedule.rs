@@ -39,6 +39,12 @@ impl Schedule {
             message: format!("'{expr}' is not a cron schedule: {message}"),
             in_timezone: false,
         };
+        if let Some(message) = shorthand_problem(expr.trim()).or_else(|| bounds_problem(&fields)) {
+            return Err(ScheduleError {
+                message: format!("'{}': {message}", expr.trim()),
+                in_timezone: false,
+            });
+        }
         let full: Vec<String> = match fields.len() {
             _ if expr.trim_start().starts_with('@') => vec![expr.trim().to_owned()],
             5 => {
@@ -68,7 +74,21 @@ impl Schedule {
         };
         let cron = full
             .iter()
-            .map(|f| cron::Schedule::from_str(f).map_err(|e| not_cron(e.to_string())))
+            // The crate's message quotes the six-field form it was given,
+            // with a caret line; its last line is the reason.
+            .map(|f| {
+                cron::Schedule::from_str(f).map_err(|e| {
+                    let text = e.to_string();
+                    not_cron(
+                        text.lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or(&text)
+                            .trim()
+                            .to_owned(),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if cron.iter().all(|c| c.upcoming(tz).next().is_none()) {
             return Err(ScheduleError {
@@ -127,6 +147,55 @@ impl Schedule {
 /// ranges that end in 7 (`5-7` would become `6-1`), so the field is
 /// expanded the crontab way (lists, ranges, steps, names) into the set of
 /// days it means, and that set is written as the `cron` crate's list.
+/// Why a `@` form cannot be scheduled, if it cannot.
+fn shorthand_problem(expr: &str) -> Option<String> {
+    let word = expr.strip_prefix('@')?;
+    match word.to_ascii_lowercase().as_str() {
+        "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => None,
+        "reboot" => Some(
+            "@reboot is not a time: iorready's jobs run at set times; to run once at boot, start `iorready run` from a systemd unit (or use cron's own @reboot line)".to_owned(),
+        ),
+        _ => Some(format!(
+            "'@{word}' is not one of @yearly, @monthly, @weekly, @daily, @hourly"
+        )),
+    }
+}
+
+/// The first field of a five- (or six-) field schedule with a number
+/// outside its bounds, said in crontab's terms.
+fn bounds_problem(fields: &[&str]) -> Option<String> {
+    const FIVE: [(&str, u32, u32); 5] = [
+        ("minutes", 0, 59),
+        ("hours", 0, 23),
+        ("days of the month", 1, 31),
+        ("months", 1, 12),
+        ("weekdays", 0, 7),
+    ];
+    let bounds: Vec<(&str, u32, u32)> = match fields.len() {
+        5 => FIVE.to_vec(),
+        6 => std::iter::once(("seconds", 0, 59)).chain(FIVE).collect(),
+        _ => return None,
+    };
+    fields.iter().zip(bounds).find_map(|(field, (what, lo, hi))| {
+        numbers_of(field).into_iter().find(|n| *n < lo || *n > hi).map(|n| {
+            if *field == n.to_string() {
+                format!("{what} must be {lo}-{hi} ('{n}' given)")
+            } else {
+                format!("{what} must be {lo}-{hi} ('{n}' given in '{field}')")
+            }
+        })
+    })
+}
+
+/// The numbers a cron field names (not its steps, not month or day names).
+fn numbers_of(field: &str) -> Vec<u32> {
+    field
+        .split(',')
+        .flat_map(|item| item.split('/').next().unwrap_or_default().split('-'))
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
 fn crontab_weekdays(field: &str) -> Result<String, String> {
     let mut days = [false; 7];
     for item in field.split(',') {
@@ -297,5 +366,22 @@ mod tests {
         // A star in either field keeps the other alone deciding.
         let days = Schedule::parse("0 6 1 * *", "UTC").unwrap();
         assert_eq!(days.next_after(utc(2026, 12, 1, 7, 0)), Some(utc(2027, 1, 1, 6, 0)));
+    }
+
+    #[test]
+    fn a_number_out_of_bounds_is_named_with_crontabs_bounds_in_the_users_form() {
+        let e = Schedule::parse("61 6 * * *", "UTC").unwrap_err().message;
+        assert_eq!(e, "'61 6 * * *': minutes must be 0-59 ('61' given)");
+        let e = Schedule::parse("0 25 * * *", "UTC").unwrap_err().message;
+        assert!(e.contains("hours must be 0-23 ('25' given"), "{e}");
+        let e = Schedule::parse("0 6 1-32 * *", "UTC").unwrap_err().message;
+        assert!(e.contains("days of the month must be 1-31"), "{e}");
+        assert!(!e.contains("0 0 6"), "never the six-field form: {e}");
+    }
+
+    #[test]
+    fn reboot_is_refused_with_a_reason() {
+        let e = Schedule::parse("@reboot", "UTC").unwrap_err().message;
+        assert!(e.contains("systemd"), "{e}");
     }
 }

@@ -43,6 +43,12 @@ impl MappingSet {
             .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
             .collect();
         files.sort();
+        // A draft still carrying REVIEW marks is a guess: used only when
+        // named with --mapping, never picked over a reviewed mapping.
+        let (drafts, files): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| has_review_marks(p));
+        for d in &drafts {
+            tracing::warn!(file = %d.display(), "this mapping still has REVIEW marks: it is not chosen automatically (review it, or name it with --mapping to use it)");
+        }
         let mut mappings = files.iter().map(|p| Mapping::load(p)).collect::<Result<Vec<_>, _>>()?;
         let builtin = Mapping::builtin()?;
         if !mappings.iter().any(|m| m.name == builtin.name) {
@@ -134,6 +140,14 @@ impl MappingSet {
             .collect();
         pick(scored, &doc.path.display().to_string(), "JSON document")
     }
+}
+
+/// The mark `mapping suggest` puts on each guess of a draft.
+pub const REVIEW_MARK: &str = "REVIEW:";
+
+/// True for a mapping file that still carries a [`REVIEW_MARK`].
+pub fn has_review_marks(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| text.contains(REVIEW_MARK))
 }
 
 /// The mapping whose criteria all hold and are the most numerous; none, or

@@ -195,7 +195,7 @@ pub fn suggest(wb: &Workbook, known: &[Mapping]) -> Result<String, SuggestError>
     );
     let _ = writeln!(
         out,
-        "# Lines marked REVIEW are guesses. Check them, then try the mapping with"
+        "# REVIEW: a draft, not chosen for any workbook until every REVIEW mark,\n# this one too, is gone (or it is named with --mapping). Lines marked\n# REVIEW are guesses. Check them, then try the mapping with"
     );
     let _ = writeln!(
         out,

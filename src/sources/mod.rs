@@ -12,7 +12,7 @@ mod xls_bounds;
 mod xlsx_merges;
 
 pub use cell::CellValue;
-pub use discover::{discover_inputs, is_spreadsheet_name};
+pub use discover::{discover_inputs, is_spreadsheet_name, what_else_is_there};
 pub use format::{sniff, Format};
 pub use input::{Input, InputReader, Shared, IN_MEMORY_MAX};
 pub use json::{

@@ -87,6 +87,18 @@ pub enum ReadError {
         /// The limit.
         limit: usize,
     },
+    /// A file of no bytes at all.
+    #[error("{path}: empty file (0 bytes): the copy did not finish, or it was never saved; copy it again")]
+    ZeroBytes {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Comma- or tab-separated text, not a workbook.
+    #[error("{path}: a CSV (text) file, not a workbook: open it in Excel and save it as .xlsx")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+    },
     /// No worksheet with any content.
     #[error("{path}: the workbook has no worksheet with any content")]
     Empty {
@@ -237,7 +249,8 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
     let format = match sniff(input.reader().map_err(io)?).map_err(io)? {
         Sniffed::Spreadsheet(f) => f,
         Sniffed::EncryptedOoxml => return Err(ReadError::Encrypted { path: path.to_owned() }),
-        Sniffed::OtherZip | Sniffed::Unknown => return Err(ReadError::NotSpreadsheet { path: path.to_owned() }),
+        Sniffed::OtherZip => return Err(ReadError::NotSpreadsheet { path: path.to_owned() }),
+        Sniffed::Unknown => return Err(unknown_content(&input, path)),
     };
     let file = || input.reader().map_err(io);
     let mut budget = MAX_CELLS;
@@ -331,6 +344,49 @@ pub fn read_workbook(path: &Path) -> Result<Workbook, ReadError> {
         sheets,
         unreadable,
     })
+}
+
+/// What a file that is no known spreadsheet is, in the user's words.
+fn unknown_content(input: &Input, path: &Path) -> ReadError {
+    let mut head = Vec::new();
+    if let Ok(reader) = input.reader() {
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 4096), &mut head);
+    }
+    if head.is_empty() {
+        return ReadError::ZeroBytes { path: path.to_owned() };
+    }
+    if looks_like_csv(&head) {
+        return ReadError::Csv { path: path.to_owned() };
+    }
+    ReadError::NotSpreadsheet { path: path.to_owned() }
+}
+
+/// Text (UTF-8 or UTF-16 with its mark, no NUL) whose first two lines hold
+/// as many commas, semicolons or tabs.
+fn looks_like_csv(head: &[u8]) -> bool {
+    let text = if let Some(rest) = head.strip_prefix(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = rest.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        let bytes = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
+        if bytes.contains(&0) {
+            return false;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(t) => t.to_owned(),
+            // The cut at 4096 bytes fell inside a character.
+            Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned(),
+            Err(_) => return false,
+        }
+    };
+    // Two lines split alike: a table, not a sentence with a comma.
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let (Some(first), Some(second)) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    [',', ';', '\t']
+        .into_iter()
+        .any(|sep| first.matches(sep).count() > 0 && first.matches(sep).count() == second.matches(sep).count())
 }
 
 fn format_name(f: Format) -> &'static str {
