@@ -588,17 +588,23 @@ fn the_default_page_limit_is_what_a_real_api_needs() {
 }
 
 /// Runs `iorready args`, sampling its peak resident memory (VmHWM) until
-/// it ends; returns the output and the peak in MiB.
+/// it ends; returns the output and the peak in MiB. Its output goes to
+/// files, so a child that prints a lot never blocks on a full pipe.
 fn with_peak_memory(args: &[&str]) -> (std::process::Output, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("iorready"))
         .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
     let status = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
-    while child.try_wait().unwrap().is_none() {
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
         let hwm = std::fs::read_to_string(&status).ok().and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("VmHWM:"))
@@ -606,8 +612,13 @@ fn with_peak_memory(args: &[&str]) -> (std::process::Output, u64) {
         });
         peak_kib = peak_kib.max(hwm.unwrap_or(0));
         std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    (child.wait_with_output().unwrap(), peak_kib / 1024)
+    };
+    let output = std::process::Output {
+        status: exit,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    };
+    (output, peak_kib / 1024)
 }
 
 #[cfg(target_os = "linux")]
