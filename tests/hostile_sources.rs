@@ -660,20 +660,26 @@ fn big_page_server(mb: usize) -> std::net::SocketAddr {
     api::serve(app)
 }
 
+/// `connector read c --limit 1` with the connectors in `dir`, with its
+/// peak memory (see [`with_peak_memory`]).
+fn first_record_with_peak_memory(dir: &Path) -> (std::process::Output, u64) {
+    with_peak_memory(&[
+        "connector",
+        "--connectors",
+        dir.to_str().unwrap(),
+        "read",
+        "c",
+        "--limit",
+        "1",
+    ])
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_page_over_the_default_limit_is_refused_without_holding_more_than_the_limit() {
     let addr = big_page_server(100);
     let dir = connector_dir(&format!("http://{addr}"), "/big");
-    let (o, peak) = with_peak_memory(&[
-        "connector",
-        "--connectors",
-        dir.path().to_str().unwrap(),
-        "read",
-        "c",
-        "--limit",
-        "1",
-    ]);
+    let (o, peak) = first_record_with_peak_memory(dir.path());
     eprintln!("100 MB page, default limit: peak {peak} MiB");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
@@ -694,15 +700,7 @@ fn a_page_just_under_the_default_limit_keeps_a_run_under_1_gb() {
         std::fs::read_to_string(dir.path().join("c.toml")).unwrap() + "records = \"/items\"\n",
     )
     .unwrap();
-    let (o, peak) = with_peak_memory(&[
-        "connector",
-        "--connectors",
-        dir.path().to_str().unwrap(),
-        "read",
-        "c",
-        "--limit",
-        "1",
-    ]);
+    let (o, peak) = first_record_with_peak_memory(dir.path());
     eprintln!("15 MB page of small records: peak {peak} MiB");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(peak < 1024, "a run stays under 1 GB: peak {peak} MiB");
