@@ -19,6 +19,7 @@ pub mod history;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;
+pub mod planning;
 pub mod scoring;
 pub mod sinks;
 pub mod sources;

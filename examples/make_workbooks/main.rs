@@ -770,5 +770,11 @@ fn main() -> anyhow::Result<()> {
     let path = dir.join("erp-supplier-export.json");
     layouts::erp_records(&[&meridian(), &globereach(), &swiftfreight()], &path)?;
     println!("wrote {}", path.display());
+    // The seed's 16-country rollout, as the workbook analysts keep.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let rollout = iorready::planning::read_rollout(&examples.join("rollout.toml"))?;
+    let path = examples.join("rollout.xlsx");
+    iorready::sinks::write_rollout_template(&path, &rollout.targets, &rollout.options)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod connector;
 mod jobs;
+mod plan;
 mod report;
 
 use std::io::IsTerminal;
@@ -95,15 +96,23 @@ enum Command {
     /// Score questionnaire workbooks: annotated copies, a portfolio workbook
     /// and optionally a JSON result.
     Score(ScoreArgs),
-    /// Write the blank reference questionnaire (v1) to send to providers.
+    /// Write the blank reference questionnaire (v1) to send to providers,
+    /// or with --rollout a rollout workbook to plan with.
     Template {
         /// Countries to list, as ISO codes or names, separated by commas.
         #[arg(long, value_delimiter = ',')]
         countries: Vec<String>,
+        /// Write a rollout workbook (sheets Rollout and Options) instead.
+        #[arg(long)]
+        rollout: bool,
         /// The workbook to write.
         #[arg(long)]
         out: PathBuf,
     },
+    /// Plan a rollout: for each target country a primary provider and a
+    /// fallback, with as few providers as possible, and the gaps. Exit
+    /// status 0 when every country has what it asked for, 1 with gaps.
+    Plan(PlanCli),
     /// Print the default scoring profile, to copy and edit.
     Profile,
     /// Tools for writing mapping files.
@@ -166,13 +175,50 @@ enum MappingCommand {
 }
 
 #[derive(Debug, clap::Args)]
+struct PlanCli {
+    /// The rollout: a workbook (see `template --rollout`) or a TOML file.
+    rollout: PathBuf,
+    /// Workbooks or folders to score and plan with.
+    #[arg(conflicts_with = "from", required_unless_present = "from")]
+    inputs: Vec<PathBuf>,
+    /// Plan with the providers of a JSON result (`score --json`) instead.
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// Output folder for plan.xlsx (and, when inputs are scored, their
+    /// annotated copies, portfolio.xlsx and result.json).
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Also write the plan as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Stop the search after this many seconds with the best plan found
+    /// and its bound.
+    #[arg(long, default_value_t = 30.0)]
+    time_limit: f64,
+    /// Plan without this provider too (repeatable), and show what losing
+    /// it costs against the plan with it.
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Score as of this date (YYYY-MM-DD); default today.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// A scoring profile; default the built-in one.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Choose each workbook's mapping among the mapping files in this
+    /// folder; default `mappings/` when it exists.
+    #[arg(long)]
+    mappings: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
 struct ConfigArg {
     /// The jobs file.
     #[arg(long, default_value = "iorready.toml")]
     config: PathBuf,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct ScoreArgs {
     /// Workbooks, or folders searched for xlsx, xlsm, xlsb, xls and ods;
     /// JSON documents of records.
@@ -222,6 +268,37 @@ struct ScoreArgs {
     quiet: bool,
 }
 
+impl ScoreArgs {
+    /// The scoring a plan runs over its inputs.
+    fn for_plan(p: &PlanCli) -> Self {
+        ScoreArgs {
+            inputs: Vec::new(),
+            out: PathBuf::new(),
+            json: None,
+            as_of: p.as_of,
+            profile: p.profile.clone(),
+            mapping: None,
+            mappings: p.mappings.clone(),
+            require_provider_compliance: false,
+            connectors: Vec::new(),
+            connectors_dir: PathBuf::from("connectors"),
+            dry_run: false,
+            jobs: 0,
+            quiet: true,
+        }
+    }
+
+    /// These arguments for other inputs, output folder and JSON result.
+    fn clone_for(&self, inputs: Vec<PathBuf>, out: PathBuf, json: PathBuf) -> Self {
+        ScoreArgs {
+            inputs,
+            out,
+            json: Some(json),
+            ..self.clone()
+        }
+    }
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
 }
@@ -256,6 +333,7 @@ fn is_runtime_failure(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause.is::<ConnectorError>()
             || cause.is::<iorready::sinks::SinkError>()
+            || cause.is::<iorready::planning::solver::SolveError>()
             || cause.downcast_ref::<ExchangeError>().is_some_and(|x| {
                 !matches!(
                     x,
@@ -317,7 +395,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{DEFAULT_PROFILE}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Template { countries, out } => {
+        Command::Template {
+            countries,
+            rollout: true,
+            out,
+        } => {
+            let countries = resolve_countries(&countries)?;
+            let targets: Vec<_> = countries
+                .iter()
+                .map(|c| iorready::planning::rollout::Target::new(*c))
+                .collect();
+            iorready::sinks::write_rollout_template(&out, &targets, &Default::default())?;
+            println!("Wrote {} ({} countries listed)", out.display(), targets.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan(p) => plan::plan(plan::PlanArgs {
+            score: ScoreArgs::for_plan(&p),
+            rollout: p.rollout,
+            inputs: p.inputs,
+            from: p.from,
+            out: p.out,
+            json: p.json,
+            time_limit: p.time_limit,
+            exclude: p.exclude,
+        }),
+        Command::Template { countries, out, .. } => {
             let countries = resolve_countries(&countries)?;
             iorready::template::write_template(&out, &countries)?;
             println!("Wrote {} ({} countries listed)", out.display(), countries.len());

@@ -60,6 +60,8 @@ struct RawJob {
     out: String,
     #[serde(default)]
     json: Option<String>,
+    #[serde(default)]
+    plan: Option<String>,
     #[serde(default = "yes")]
     write_back: bool,
     #[serde(default)]
@@ -107,8 +109,12 @@ pub struct Job {
     pub profile: Option<PathBuf>,
     /// The output folder.
     pub out: PathBuf,
-    /// The JSON result, if wanted.
+    /// The JSON result, if wanted (always, at `out/result.json` unless
+    /// named, when the job plans a rollout).
     pub json: Option<PathBuf>,
+    /// A rollout to plan after each run (plan.xlsx and plan.json beside
+    /// the portfolio).
+    pub plan: Option<PathBuf>,
     /// Write results back through the connectors.
     pub write_back: bool,
     /// Knock out countries without provider-handled product compliance.
@@ -263,7 +269,13 @@ impl JobsConfig {
                 .map(|(i, p)| resolve(&text(&key(&format!("inputs[{i}]")), p, &mut errors)))
                 .collect();
             let out = resolve(&text(&key("out"), &j.out, &mut errors));
-            let json = j.json.as_ref().map(|p| resolve(&text(&key("json"), p, &mut errors)));
+            let plan = j.plan.as_ref().map(|p| resolve(&text(&key("plan"), p, &mut errors)));
+            let json = j
+                .json
+                .as_ref()
+                .map(|p| resolve(&text(&key("json"), p, &mut errors)))
+                // A plan is made from the JSON result.
+                .or_else(|| plan.as_ref().map(|_| out.join("result.json")));
             let connectors_dir = resolve(j.connectors_dir.as_deref().unwrap_or("connectors"));
             let mappings = j
                 .mappings
@@ -303,6 +315,7 @@ impl JobsConfig {
                     profile,
                     out,
                     json,
+                    plan,
                     write_back: j.write_back,
                     require_provider_compliance: j.require_provider_compliance,
                 });
@@ -348,6 +361,9 @@ impl JobsConfig {
                         format!("{}: no such file or folder", input.display()),
                     ));
                 }
+            }
+            if let Some(Err(e)) = job.plan.as_deref().map(crate::planning::read_rollout) {
+                errors.push(error(key("plan"), e.to_string()));
             }
             for (i, name) in job.connectors.iter().enumerate() {
                 match Connector::find(&job.connectors_dir, name) {

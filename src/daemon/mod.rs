@@ -8,6 +8,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod jobs;
 pub mod memory;
+pub mod rollout_plan;
 pub mod runner;
 pub mod schedule;
 pub mod service;

@@ -261,22 +261,26 @@ fn run_begun(
             unchanged: count,
             ..Default::default()
         };
-        let message = "nothing changed";
+        // An edited rollout is planned again even when no input changed.
+        let (outcome, message) = match plan_after_run(job) {
+            None => (Outcome::Ok, "nothing changed".to_owned()),
+            Some(problem) => (Outcome::Partial, format!("nothing changed; {problem}")),
+        };
         state.finish_run(
             &job.name,
             run_id,
-            Outcome::Ok,
+            outcome,
             &counts,
-            Some(message),
+            Some(&message),
             // Standings, inputs and changes stay as the previous run left them.
             None,
             connector_counts,
             &cursors,
         )?;
         remove_unowned_copies(&job.out, &owned);
-        tracing::info!(job = %job.name, run = run_id, outcome = "ok", inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
-        report.outcome = Outcome::Ok;
-        report.message = Some(message.into());
+        tracing::info!(job = %job.name, run = run_id, outcome = outcome.id(), inputs = count, unchanged = count, seconds = started.elapsed().as_secs_f64(), "run finished: nothing changed");
+        report.outcome = outcome;
+        report.message = Some(message);
         return Ok(report);
     }
     let mut req = ScoreRequest::new(inputs, job.out.clone(), as_of, profile, mappings);
@@ -366,6 +370,16 @@ fn run_begun(
     } else {
         (Outcome::Ok, None)
     };
+    let (outcome, message) = match plan_after_run(job).filter(|_| outcome.completed()) {
+        None => (outcome, message),
+        Some(problem) => (
+            Outcome::Partial,
+            Some(match message {
+                Some(m) => format!("{m}; {problem}"),
+                None => problem,
+            }),
+        ),
+    };
     // The cursors advance only with the run's end: what they cover is
     // mirrored, scored, recorded and written back.
     let cursors = if outcome.completed() {
@@ -410,6 +424,22 @@ fn run_begun(
     report.summary = Some(summary);
     report.not_fetched = not_fetched;
     Ok(report)
+}
+
+/// Refreshes the job's rollout plan; the problem in words when it could
+/// not be made (the previous plan stays).
+fn plan_after_run(job: &Job) -> Option<String> {
+    match super::rollout_plan::refresh_plan(job) {
+        Ok(super::rollout_plan::Refreshed::Planned { changes, gaps }) => {
+            tracing::info!(job = %job.name, changes, gaps, "plan refreshed");
+            None
+        }
+        Ok(_) => None,
+        Err(e) => {
+            tracing::error!(job = %job.name, "plan not refreshed: {e}");
+            Some(format!("plan not refreshed: {e}"))
+        }
+    }
 }
 
 /// What a partial run's message says: inputs not scored, files not fetched.

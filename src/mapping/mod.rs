@@ -19,6 +19,7 @@ pub use choose::MappingSet;
 pub use extract::{extract, Extracted, Found, MappingError, Placement};
 pub use records::{extract_records, RecordsReader};
 pub use spec::{
-    CountrySpec, Derive, FieldRule, Layout, Mapping, ProviderSpec, Recognise, SheetChoice, QUESTIONNAIRE_V1,
+    builtin_aliases, CountrySpec, Derive, FieldRule, Layout, Mapping, ProviderSpec, Recognise, SheetChoice,
+    QUESTIONNAIRE_V1,
 };
 pub use suggest::{suggest, SuggestError};

@@ -359,8 +359,9 @@ fn cell_ref(src: &Source, key: &str, text: &str) -> Result<(Option<String>, u32,
     }
 }
 
-/// The `[country_aliases]` of the bundled mapping, read once.
-fn builtin_aliases() -> &'static [(String, Country)] {
+/// The `[country_aliases]` of the bundled mapping, read once: folded
+/// alias and country.
+pub fn builtin_aliases() -> &'static [(String, Country)] {
     static ALIASES: std::sync::OnceLock<Vec<(String, Country)>> = std::sync::OnceLock::new();
     ALIASES.get_or_init(|| {
         // The bundled file is tested to load; a parse failure here would

@@ -64,6 +64,12 @@ pub struct JsonAssessment {
     pub evidence_level: String,
     /// Knockout reasons.
     pub knockouts: Vec<String>,
+    /// The liability answer (`full`, `capped`, `none`), null when unknown:
+    /// a rollout's liability minimum is checked against it.
+    pub liability: Option<String>,
+    /// The product compliance answer, null when unknown: a rollout that
+    /// requires provider-handled compliance knocks out `not_supported`.
+    pub product_compliance: Option<String>,
     /// Dimension values and points.
     pub dimensions: Vec<JsonDimension>,
     /// Flags.
@@ -146,6 +152,8 @@ pub fn json_provider(r: &ProviderResult) -> JsonProvider {
                 confidence: a.confidence.id().to_owned(),
                 evidence_level: a.evidence_level.id().to_owned(),
                 knockouts: a.knockouts.clone(),
+                liability: a.assessment.liability.get().map(|v| v.id().to_owned()),
+                product_compliance: a.assessment.product_compliance.get().map(|v| v.id().to_owned()),
                 dimensions: a
                     .dimensions
                     .iter()

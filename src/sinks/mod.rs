@@ -9,10 +9,13 @@ mod early_flags;
 mod json;
 mod manifest;
 mod patch;
+mod plan_workbook;
 mod portfolio;
 mod rebuild;
+mod rollout_template;
 mod spool;
 mod style;
+mod table_sheet;
 
 pub use annotated::{write_annotated, CopyKind};
 pub use annotation::{AddedColumns, AnnotateInput, Annotation, Cell, Look, NewSheet, Rows, SheetAdditions, Value};
@@ -21,7 +24,9 @@ pub use early_flags::{with_flags_written_early, write_flags_early, EarlyFlags, I
 pub use json::{json_provider, write_json, JsonProvider, SCHEMA_VERSION};
 pub use manifest::{replace_previous_outputs, OUTPUTS_RECORD};
 pub use patch::{write_patched, PatchError, Refused};
+pub use plan_workbook::{write_plan_json, write_plan_workbook};
 pub use portfolio::{Portfolio, PortfolioEnd};
+pub use rollout_template::write_rollout_template;
 pub use spool::{FlagRow, Spool};
 
 /// An output that could not be written.

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-pub use layout::{fit, fit_in, Fitted};
+pub use layout::{fit, fit_in, wrapped_lines, Fitted, LINE_HEIGHT};
 
 use crate::mapping::Placement;
 use crate::scoring::{Assessed, Profile, ProviderResult, Severity, Tier};
