@@ -449,3 +449,39 @@ fn every_rollout_example_in_the_planning_guide_reads() {
         assert!(!rollout.targets.is_empty());
     }
 }
+
+#[test]
+fn a_rollout_nobody_can_serve_is_all_gaps_with_or_without_a_maximum() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = result(dir.path(), &[("Elsewhere Co", &[("JP", "ready", 90.0, "full", "")])]);
+    for options in ["", "[options]\nmaximum_providers = 2\n"] {
+        let rollout = rollout_toml(
+            dir.path(),
+            &format!("{options}[[countries]]\ncountry = \"DE\"\n[[countries]]\ncountry = \"FR\"\n"),
+        );
+        let (o, p) = plan(dir.path(), &[rollout.to_str().unwrap(), "--from", r.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert_eq!(p["plan"]["objective"]["countries_covered"], 0);
+        assert_eq!(p["plan"]["gaps"][0]["why"], "no provider in the inputs offers Germany");
+    }
+}
+
+#[test]
+fn a_time_limit_that_is_not_a_positive_number_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = result(dir.path(), &[]);
+    let rollout = rollout_toml(dir.path(), "[[countries]]\ncountry = \"DE\"\n");
+    for limit in ["0", "-1", "NaN", "1e300"] {
+        let (o, _) = plan(
+            dir.path(),
+            &[
+                rollout.to_str().unwrap(),
+                "--from",
+                r.to_str().unwrap(),
+                "--time-limit",
+                limit,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{limit}: {}", text(&o));
+    }
+}

@@ -32,9 +32,12 @@ pub struct PlanArgs {
 pub const PLAN_NAME: &str = "plan.xlsx";
 
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
+    if !(args.time_limit.is_finite() && args.time_limit > 0.0 && args.time_limit <= 1e7) {
+        anyhow::bail!("--time-limit: expected a number of seconds above 0, such as 30");
+    }
     let rollout = read_rollout(&args.rollout)?;
     let (portfolio, scored_ok) = portfolio_of(&args)?;
-    let limit = Duration::from_secs_f64(args.time_limit.max(0.001));
+    let limit = Duration::from_secs_f64(args.time_limit);
     let mut asked = rollout.clone();
     asked.options.exclude.extend(args.exclude.iter().cloned());
     let plan = make_plan(&asked, &portfolio, limit)?;

@@ -370,7 +370,9 @@ fn run_begun(
     } else {
         (Outcome::Ok, None)
     };
-    let (outcome, message) = match plan_after_run(job).filter(|_| outcome.completed()) {
+    // A run stopped part way leaves the plan to the next complete one.
+    let plan_problem = if outcome.completed() { plan_after_run(job) } else { None };
+    let (outcome, message) = match plan_problem {
         None => (outcome, message),
         Some(problem) => (
             Outcome::Partial,

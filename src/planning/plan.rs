@@ -146,7 +146,10 @@ pub fn make_plan(rollout: &Rollout, portfolio: &Portfolio, time_limit: Duration)
     let started = std::time::Instant::now();
     let providers = &portfolio.providers;
     let question = question_of(rollout, providers);
-    let solved = solve(&question, time_limit)?;
+    // The solver is a library of its own: should it ever panic on a
+    // question, the plan fails with a message instead of the process.
+    let solved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| solve(&question, time_limit)))
+        .map_err(|_| SolveError::new("the solver stopped unexpectedly on this rollout"))??;
     let assignments = assignments_of(rollout, providers, &solved);
     let contracts = contracts_of(rollout, providers, &solved);
     let gaps = gaps_of(rollout, providers, &question, &solved, &assignments);

@@ -114,6 +114,13 @@ pub struct Solved {
 #[error("the plan's search failed: {0}")]
 pub struct SolveError(String);
 
+impl SolveError {
+    /// A failure in words.
+    pub fn new(message: impl Into<String>) -> Self {
+        SolveError(message.into())
+    }
+}
+
 /// Solves `q` exactly, or as far as `time_limit` allows.
 pub fn solve(q: &Question, time_limit: Duration) -> Result<Solved, SolveError> {
     let deadline = Instant::now() + time_limit;
