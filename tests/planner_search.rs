@@ -224,3 +224,32 @@ fn a_search_stopped_by_the_time_limit_keeps_its_best_plan_and_gives_a_bound() {
     );
     assert_meets_rows(&q, &solved.assignments);
 }
+
+
+#[test]
+fn a_country_whose_best_primary_is_its_only_fallback_takes_the_next_primary_with_it() {
+    // Germany: A (90) may be primary or fallback, B (50) only primary; the
+    // fallback counts before the primary's score, so B is primary and A
+    // its fallback. France makes both providers needed.
+    let c = |provider, score| Candidate { provider, score };
+    let q = Question {
+        preferred: vec![false, false],
+        needs: vec![
+            Need {
+                primary: vec![c(0, 900_000), c(1, 500_000)],
+                fallback: vec![c(0, 850_000)],
+                wants_fallback: true,
+            },
+            Need {
+                primary: vec![c(1, 800_000)],
+                fallback: Vec::new(),
+                wants_fallback: false,
+            },
+        ],
+        max_providers: None,
+    };
+    let solved = solve(&q, Duration::from_secs(5)).unwrap();
+    assert_eq!(solved.objective, exhaustive(&q));
+    assert_eq!(solved.objective.primary_score_sum, 1_300_000);
+    assert_eq!(solved.assignments[0].fallback.map(|f| f.provider), Some(0));
+}
