@@ -225,7 +225,6 @@ fn a_search_stopped_by_the_time_limit_keeps_its_best_plan_and_gives_a_bound() {
     assert_meets_rows(&q, &solved.assignments);
 }
 
-
 #[test]
 fn a_country_whose_best_primary_is_its_only_fallback_takes_the_next_primary_with_it() {
     // Germany: A (90) may be primary or fallback, B (50) only primary; the

@@ -278,13 +278,7 @@ fn rollup(ws: &mut Worksheet, results: &[ProviderSummary]) -> Result<(), XlsxErr
         16.0,
         60.0,
     );
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    style::print_pages_wide(ws, widths.iter().sum());
-    ws.set_repeat_rows(0, 0)?;
-    ws.set_repeat_columns(0, 0)?;
-    ws.set_freeze_panes(1, 1)?;
+    style::table_frame(ws, &widths)?;
     let n = results.len().min(MAX_ROW as usize - 1) as u32;
     if n > 0 {
         ws.autofilter(0, 0, n, 12)?;

@@ -135,6 +135,20 @@ pub fn print_pages_wide(ws: &mut rust_xlsxwriter::Worksheet, total_width: f64) {
     ws.set_print_fit_to_pages(pages_wide(total_width), 0);
 }
 
+/// A table sheet's frame: column widths, landscape across readable pages,
+/// the header row and first column repeated on every printed page and
+/// frozen on screen.
+pub fn table_frame(ws: &mut rust_xlsxwriter::Worksheet, widths: &[f64]) -> Result<(), rust_xlsxwriter::XlsxError> {
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    print_pages_wide(ws, widths.iter().sum());
+    ws.set_repeat_rows(0, 0)?;
+    ws.set_repeat_columns(0, 0)?;
+    ws.set_freeze_panes(1, 1)?;
+    Ok(())
+}
+
 /// The format of an annotated copy's [`Look`].
 pub fn look(look: Look) -> Format {
     match look {

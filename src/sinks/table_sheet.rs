@@ -50,13 +50,7 @@ pub struct Column {
 pub fn write_table(ws: &mut Worksheet, name: &str, columns: &[Column], rows: &[Vec<Cell>]) -> Result<(), XlsxError> {
     ws.set_name(name)?;
     let widths = widths_of(columns, rows);
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    style::print_pages_wide(ws, widths.iter().sum());
-    ws.set_repeat_rows(0, 0)?;
-    ws.set_repeat_columns(0, 0)?;
-    ws.set_freeze_panes(1, 1)?;
+    style::table_frame(ws, &widths)?;
     let head = style::header().set_align(rust_xlsxwriter::FormatAlign::Top);
     let header_lines = columns
         .iter()
