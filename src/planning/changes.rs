@@ -116,7 +116,7 @@ fn reason(was: Option<&str>, role: &str, country: &str, rollout: &Rollout, portf
     if misses.is_empty() {
         return "the plan as a whole is better this way (fewer providers, a fallback more, or higher scores)".into();
     }
-    let mut text = format!("{was}'s {} for {}: {}", "answers", t.country.name(), misses.join("; "));
+    let mut text = format!("{was}'s answers for {}: {}", t.country.name(), misses.join("; "));
     if !row.why.is_empty() {
         text.push_str(&format!(" ({})", row.why));
     }

@@ -8,12 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::rollout::{
-    parse_country, parse_liability, parse_tier, parse_yes_no, split_names, LiabilityMinimum, Options, Rollout,
-    RolloutError, Target,
+    parse_country, parse_liability, parse_tier, parse_yes_no, split_names, Options, Rollout, RolloutError, Target,
 };
 use crate::config::Source;
 use crate::model::source::a1;
-use crate::scoring::Tier;
 use crate::sources::{read_workbook, CellValue, Sheet};
 
 /// Reads `path`: TOML when it ends in `.toml`, else a workbook.
@@ -131,45 +129,34 @@ fn target_of(sheet: &Sheet, row: u32, cols: &Columns, file: &str) -> Result<Opti
         }
         return Ok(None);
     }
-    let at = |col: Option<u32>| place(file, sheet, row, col.unwrap_or(cols.country));
-    let read = |col: Option<u32>, parse: &dyn Fn(&str) -> Result<(), String>| {
-        let t = text(sheet, row, col);
-        if t.is_empty() {
-            return Ok(());
+    let err = |col: u32| {
+        move |message| RolloutError {
+            place: place(file, sheet, row, col),
+            message,
         }
-        parse(&t).map_err(|message| RolloutError {
-            place: at(col),
-            message,
-        })
     };
+    let country = parse_country(&country_text).map_err(err(cols.country))?;
     let mut target = Target {
-        country: parse_country(&country_text).map_err(|message| RolloutError {
-            place: at(Some(cols.country)),
-            message,
-        })?,
-        minimum_tier: Tier::Ready,
-        fallback_needed: true,
-        liability: LiabilityMinimum::Capped,
-        provider_compliance: false,
         notes: text(sheet, row, cols.notes),
         place: format!("{file}, sheet {}, row {}", sheet.name, row + 1),
+        ..Target::new(country)
     };
-    let t = |col| text(sheet, row, col);
-    read(cols.minimum_tier, &|s| parse_tier(s, false).map(|_| ()))?;
-    read(cols.fallback, &|s| parse_yes_no(s).map(|_| ()))?;
-    read(cols.liability, &|s| parse_liability(s).map(|_| ()))?;
-    read(cols.compliance, &|s| parse_yes_no(s).map(|_| ()))?;
-    if let Ok(v) = parse_tier(&t(cols.minimum_tier), false) {
-        target.minimum_tier = v;
+    // A blank cell keeps the default; anything else must parse.
+    let given = |col: Option<u32>| {
+        col.map(|c| (c, text(sheet, row, Some(c))))
+            .filter(|(_, t)| !t.is_empty())
+    };
+    if let Some((c, t)) = given(cols.minimum_tier) {
+        target.minimum_tier = parse_tier(&t, false).map_err(err(c))?;
     }
-    if let Ok(v) = parse_yes_no(&t(cols.fallback)) {
-        target.fallback_needed = v;
+    if let Some((c, t)) = given(cols.fallback) {
+        target.fallback_needed = parse_yes_no(&t).map_err(err(c))?;
     }
-    if let Ok(v) = parse_liability(&t(cols.liability)) {
-        target.liability = v;
+    if let Some((c, t)) = given(cols.liability) {
+        target.liability = parse_liability(&t).map_err(err(c))?;
     }
-    if let Ok(v) = parse_yes_no(&t(cols.compliance)) {
-        target.provider_compliance = v;
+    if let Some((c, t)) = given(cols.compliance) {
+        target.provider_compliance = parse_yes_no(&t).map_err(err(c))?;
     }
     Ok(Some(target))
 }
@@ -279,23 +266,20 @@ fn read_toml(path: &Path) -> Result<Rollout, RolloutError> {
     for (i, r) in raw.countries.into_iter().enumerate() {
         let key = |k: &str| format!("countries[{}].{k}", i + 1);
         let country = parse_country(&r.country).map_err(|m| key_err(&key("country"), m))?;
-        let minimum_tier = match &r.minimum_tier {
-            Some(t) => parse_tier(t, false).map_err(|m| key_err(&key("minimum_tier"), m))?,
-            None => Tier::Ready,
-        };
-        let liability = match &r.liability {
-            Some(t) => parse_liability(t).map_err(|m| key_err(&key("liability"), m))?,
-            None => LiabilityMinimum::Capped,
-        };
-        targets.push(Target {
-            country,
-            minimum_tier,
+        let mut target = Target {
             fallback_needed: r.fallback_needed.unwrap_or(true),
-            liability,
             provider_compliance: r.provider_handled_compliance.unwrap_or(false),
             notes: r.notes,
             place: format!("{}, {}", path.display(), key("country").trim_end_matches(".country")),
-        });
+            ..Target::new(country)
+        };
+        if let Some(t) = &r.minimum_tier {
+            target.minimum_tier = parse_tier(t, false).map_err(|m| key_err(&key("minimum_tier"), m))?;
+        }
+        if let Some(t) = &r.liability {
+            target.liability = parse_liability(t).map_err(|m| key_err(&key("liability"), m))?;
+        }
+        targets.push(target);
     }
     Ok(Rollout {
         file: path.to_owned(),
